@@ -1,0 +1,430 @@
+"""A development OpenID issuer: discovery + JWKS on localhost, and tokens.
+
+For local use and tests only. It binds only to a loopback address, keeps its
+private signing keys as JWK JSON in a directory of its own (mode 0700, files
+0600), and mints RFC 9068 access tokens (``typ: at+jwt``). A service trusts it
+only through a `TrustedIssuer` with ``development: true``, which
+`TokenVerifier` refuses unless told ``allow_development=True``.
+
+Key rotation: `rotate_key()` adds a new signing key and keeps the old ones
+published so that tokens already issued stay valid; `remove_key()` withdraws
+one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, JWKRegistry, Key, RSAKey
+
+from .issuers import is_loopback_host
+
+KEYS_FILE: Final = "keys.json"
+ISSUER_FILE: Final = "issuer.json"
+DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
+JWKS_PATH: Final = "/jwks.json"
+DEFAULT_CLIENT_ID: Final = "skyddat-boende-dev"
+DEFAULT_AUDIENCE: Final = "skyddat-boende"
+
+KeyType = Literal["EC", "RSA"]
+_ALG_FOR: Final[dict[str, str]] = {"EC": "ES256", "RSA": "RS256"}
+
+
+class DevKeyStore:
+    """Private signing keys in ``<key_dir>/keys.json``; the newest is active."""
+
+    def __init__(self, key_dir: str | os.PathLike[str]) -> None:
+        self.key_dir = Path(key_dir)
+        if self.key_dir.exists():
+            if not self.key_dir.is_dir():
+                raise ValueError(f"{self.key_dir} is not a directory")
+            if self.key_dir.stat().st_mode & 0o077:
+                raise ValueError(f"key directory {self.key_dir} must be private to its owner (chmod 700)")
+        else:
+            self.key_dir.mkdir(mode=0o700, parents=True)
+            os.chmod(self.key_dir, 0o700)  # mkdir's mode is subject to the umask
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self.key_dir / KEYS_FILE
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"keys": []}
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise ValueError(f"{self.path} is not a key file")
+        return data
+
+    def _write(self, data: Mapping[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.key_dir, prefix=".keys-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp creates it 0600
+                json.dump(data, f, indent=2)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def private_keys(self) -> list[Key]:
+        """All keys, oldest first; the last one signs."""
+        with self._lock:
+            return [JWKRegistry.import_key(k) for k in self._read()["keys"]]
+
+    def active_key(self, create: KeyType = "EC") -> Key:
+        """The signing key, created if the store is empty."""
+        with self._lock:
+            keys = self._read()["keys"]
+            if keys:
+                return JWKRegistry.import_key(keys[-1])
+        self.add_key(create)
+        return self.active_key(create)
+
+    def public_jwks(self) -> dict[str, Any]:
+        return {"keys": [k.as_dict(private=False, use="sig", alg=_ALG_FOR[k.key_type]) for k in self.private_keys()]}
+
+    def add_key(self, key_type: KeyType = "EC") -> str:
+        """Generate a new signing key; it becomes the active one. Returns its kid."""
+        if key_type == "EC":
+            key: Key = ECKey.generate_key("P-256", auto_kid=True)
+        elif key_type == "RSA":
+            key = RSAKey.generate_key(2048, auto_kid=True)
+        else:
+            raise ValueError(f"unsupported key type {key_type!r}")
+        with self._lock:
+            data = self._read()
+            data["keys"].append(key.as_dict(private=True))
+            self._write(data)
+        assert key.kid is not None
+        return key.kid
+
+    def remove_key(self, kid: str) -> None:
+        with self._lock:
+            data = self._read()
+            remaining = [k for k in data["keys"] if k.get("kid") != kid]
+            if len(remaining) == len(data["keys"]):
+                raise KeyError(kid)
+            data["keys"] = remaining
+            self._write(data)
+
+
+def mint_token(
+    key: Key,
+    *,
+    issuer: str,
+    audience: str | list[str],
+    subject: str,
+    client_id: str,
+    org: str | None,
+    roles: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    lifetime: int = 300,
+    now: float | None = None,
+    extra_claims: Mapping[str, Any] | None = None,
+    typ: str = "at+jwt",
+) -> str:
+    """A signed RFC 9068 access token.
+
+    ``org`` goes in the ``org`` claim, ``roles`` in ``roles`` and ``scopes``
+    as a space-delimited ``scope``; ``extra_claims`` are added last.
+    """
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "client_id": client_id,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + lifetime,
+        "jti": uuid.uuid4().hex,
+    }
+    if org is not None:
+        claims["org"] = org
+    roles = list(roles)
+    if roles:
+        claims["roles"] = roles
+    scopes = list(scopes)
+    if scopes:
+        claims["scope"] = " ".join(scopes)
+    if extra_claims:
+        claims.update(extra_claims)
+    alg = _ALG_FOR[key.key_type]
+    header = {"alg": alg, "kid": key.kid, "typ": typ}
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def _loopback_bind_address(host: str) -> tuple[str, socket.AddressFamily]:
+    if not is_loopback_host(host):
+        raise ValueError(f"the development issuer binds only to a loopback address, not {host!r}")
+    if host.lower() == "localhost":
+        return "127.0.0.1", socket.AF_INET
+    address = ipaddress.ip_address(host)
+    return str(address), socket.AF_INET6 if address.version == 6 else socket.AF_INET
+
+
+class DevIssuer:
+    """Serves discovery and JWKS for keys in ``key_dir`` on a loopback port.
+
+    ``port=0`` picks a free port; `url` (the issuer identifier) is known after
+    `start()`. `request_log` records each request path (for tests).
+    """
+
+    def __init__(
+        self,
+        key_dir: str | os.PathLike[str],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        key_type: KeyType = "EC",
+    ) -> None:
+        self._host, self._family = _loopback_bind_address(host)
+        self._port = port
+        self.store = DevKeyStore(key_dir)
+        self.store.active_key(create=key_type)
+        self._key_type = key_type
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.request_log: list[str] = []
+        self._log_lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------
+
+    def start(self) -> str:
+        if self._server is not None:
+            raise RuntimeError("already started")
+        issuer = self
+
+        class Server(ThreadingHTTPServer):
+            address_family = self._family
+            daemon_threads = True
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                issuer._record(self.path)
+                if self.path == DISCOVERY_PATH:
+                    self._json(200, issuer.discovery_document())
+                elif self.path == JWKS_PATH:
+                    self._json(200, issuer.store.public_jwks())
+                else:
+                    self._json(404, {"error": "not_found"})
+
+            def _json(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self._server = Server((self._host, self._port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dev-issuer", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> DevIssuer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (Ctrl-C)."""
+        if self._thread is None:
+            self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("not started")
+        host, port = self._server.server_address[:2]
+        if self._family == socket.AF_INET6:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    # --- documents and tokens -------------------------------------------
+
+    def discovery_document(self) -> dict[str, Any]:
+        return {
+            "issuer": self.url,
+            "jwks_uri": self.url + JWKS_PATH,
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+            "response_types_supported": ["token"],
+        }
+
+    def trusted_issuer_config(self, audience: str = DEFAULT_AUDIENCE) -> dict[str, Any]:
+        """The `TrustedIssuer` entry (as JSON-ready dict) that trusts this issuer."""
+        return {
+            "issuer": self.url,
+            "audience": audience,
+            "organisations": ["*"],
+            "development": True,
+        }
+
+    def rotate_key(self, key_type: KeyType | None = None) -> str:
+        """Add a new signing key; old keys stay published. Returns the new kid."""
+        return self.store.add_key(key_type or self._key_type)
+
+    def remove_key(self, kid: str) -> None:
+        """Stop publishing a key: tokens signed with it stop verifying."""
+        self.store.remove_key(kid)
+
+    @property
+    def active_key(self) -> Key:
+        return self.store.active_key()
+
+    def published_kids(self) -> list[str]:
+        return [k.kid for k in self.store.private_keys() if k.kid]
+
+    def mint_token(
+        self,
+        *,
+        subject: str,
+        org: str | None,
+        roles: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        audience: str | list[str] = DEFAULT_AUDIENCE,
+        client_id: str = DEFAULT_CLIENT_ID,
+        lifetime: int = 300,
+        now: float | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+        typ: str = "at+jwt",
+    ) -> str:
+        return mint_token(
+            self.active_key,
+            issuer=self.url,
+            audience=audience,
+            subject=subject,
+            client_id=client_id,
+            org=org,
+            roles=roles,
+            scopes=scopes,
+            lifetime=lifetime,
+            now=now,
+            extra_claims=extra_claims,
+            typ=typ,
+        )
+
+    def _record(self, path: str) -> None:
+        with self._log_lock:
+            self.request_log.append(path)
+
+    def requests_to(self, path: str) -> int:
+        with self._log_lock:
+            return sum(1 for p in self.request_log if p == path)
+
+
+# --- entry points for the CLI ---------------------------------------------
+
+
+def serve_dev_issuer(
+    host: str,
+    port: int,
+    key_dir: str | os.PathLike[str],
+    *,
+    on_ready: Callable[[DevIssuer], None] | None = None,
+) -> None:
+    """Serve discovery and JWKS until interrupted.
+
+    Writes the issuer URL to ``<key_dir>/issuer.json`` so that `issue_token`
+    can find it; ``on_ready`` is called once the server listens (print the URL
+    and `DevIssuer.trusted_issuer_config()` there).
+    """
+    issuer = DevIssuer(key_dir, host, port)
+    issuer.start()
+    try:
+        _write_issuer_file(issuer.store.key_dir, issuer.url)
+        if on_ready is not None:
+            on_ready(issuer)
+        issuer.serve_forever()
+    finally:
+        issuer.stop()
+
+
+def issue_token(
+    key_dir: str | os.PathLike[str],
+    issuer_url: str | None,
+    audience: str,
+    role: str | None,
+    org: str,
+    *,
+    subject: str | None = None,
+    client_id: str = DEFAULT_CLIENT_ID,
+    scopes: Iterable[str] = (),
+    lifetime: int = 3600,
+) -> str:
+    """A token signed with the development issuer's active key.
+
+    ``issuer_url`` None means the URL a running `serve_dev_issuer` recorded in
+    the key directory. ``role`` None makes a machine (client-credentials)
+    token, whose subject is the client id.
+    """
+    store = DevKeyStore(key_dir)
+    if issuer_url is None:
+        issuer_url = _read_issuer_file(store.key_dir)
+    if subject is None:
+        subject = client_id if role is None else f"dev-{role}-{org}"
+    return mint_token(
+        store.active_key(),
+        issuer=issuer_url,
+        audience=audience,
+        subject=subject,
+        client_id=client_id,
+        org=org,
+        roles=() if role is None else (role,),
+        scopes=scopes,
+        lifetime=lifetime,
+    )
+
+
+def _write_issuer_file(key_dir: Path, url: str) -> None:
+    path = key_dir / ISSUER_FILE
+    path.write_text(json.dumps({"issuer": url}), encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+def _read_issuer_file(key_dir: Path) -> str:
+    try:
+        data = json.loads((key_dir / ISSUER_FILE).read_text(encoding="utf-8"))
+        return str(data["issuer"])
+    except (FileNotFoundError, KeyError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"no issuer URL recorded in {key_dir}; start the development issuer first or pass the issuer URL"
+        ) from error
