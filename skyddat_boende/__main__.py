@@ -1,0 +1,5 @@
+import sys
+
+from skyddat_boende.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""The Litestar application: `create_app()` wires settings, the database pool, routes and error handling."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from litestar import Litestar, Request
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from skyddat_boende import __version__, database, migrations
+from skyddat_boende.config import Settings
+from skyddat_boende.health import HealthController
+from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
+from skyddat_boende.problems import exception_handlers
+
+log = logging.getLogger("skyddat_boende.http")
+
+DESCRIPTION = (
+    "Finds protected housing (skyddat boende) for people fleeing violence in close relationships and "
+    "honour-related violence. See api_docs/guide.md for partner developers."
+)
+
+
+async def provide_connection(state: State) -> AsyncGenerator[asyncpg.Connection, None]:
+    """One connection and one transaction per request; an exception in the handler rolls it back."""
+    async with state.pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+def access_log_middleware(app: ASGIApp) -> ASGIApp:
+    """One log line a request: method, route template (not the raw path), status, duration."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            handler = scope.get("route_handler")
+            log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": next(iter(handler.paths), None) if handler is not None else None,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+    return middleware
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> Litestar:
+    """The application. `database_url` is an already-resolved URL; without it the lifespan resolves
+    one from settings (DATABASE_URL or the embedded server) and applies pending migrations."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def database_lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        url = database_url or await database.resolve_database_url(settings.database_url, settings.embedded_pgdata)
+        app.state.migrations = migrations.discover(settings.sql_dir)
+        if database_url is None:
+            conn = await database.connect(url)
+            try:
+                await migrations.migrate(conn, app.state.migrations)
+            finally:
+                await conn.close()
+        app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return Litestar(
+        route_handlers=[HealthController],
+        dependencies={"db": Provide(provide_connection)},
+        lifespan=[database_lifespan],
+        state=State({"settings": settings}),
+        exception_handlers=exception_handlers,
+        middleware=[access_log_middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="skyddat-boende",
+            version=__version__,
+            description=DESCRIPTION,
+            path="/schema",
+            render_plugins=[PlainHtmlRenderPlugin(), JsonRenderPlugin(path="/openapi.json")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,66 @@
+"""Settings, read once from the environment. Every variable is listed in README."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import platformdirs
+
+Environment = Literal["production", "development"]
+
+REPO_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    data_dir: Path = Path(platformdirs.user_data_dir("skyddat-boende"))
+    sql_dir: Path = REPO_SQL_DIR
+    environment: Environment = "production"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    max_body_bytes: int = 256 * 1024
+    db_pool_max: int = 10
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    environment = env.get("SB_ENV", "production")
+    if environment not in ("production", "development"):
+        raise ConfigError(f"SB_ENV must be 'production' or 'development', got {environment!r}")
+    defaults = Settings()
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        data_dir=Path(env["SB_DATA_DIR"]) if env.get("SB_DATA_DIR") else defaults.data_dir,
+        sql_dir=Path(env["SB_SQL_DIR"]) if env.get("SB_SQL_DIR") else defaults.sql_dir,
+        environment=environment,
+        host=env.get("SB_HOST", defaults.host),
+        port=_int(env, "SB_PORT", defaults.port, 1, 65535),
+        log_level=env.get("SB_LOG_LEVEL", defaults.log_level).upper(),
+        max_body_bytes=_int(env, "SB_MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 16 * 1024 * 1024),
+        db_pool_max=_int(env, "SB_DB_POOL_MAX", defaults.db_pool_max, 1, 200),
+    )

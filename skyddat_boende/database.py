@@ -1,0 +1,102 @@
+"""Where the PostgreSQL comes from (DATABASE_URL or an embedded server) and the connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "skyddat_boende"
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; the message is one line, safe to print."""
+
+
+def start_embedded_server(pgdata: Path, *, throwaway: bool = False) -> str:
+    """Start (or reuse) the embedded PostgreSQL in `pgdata` and return a URL for its admin database.
+    It stops when the last process using it exits; a throwaway server also deletes its data then."""
+    with warnings.catch_warnings():
+        # platformdirs warns about XDG_RUNTIME_DIR on machines without a login session; harmless here
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only needed when DATABASE_URL is unset
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
+    return server.get_uri()
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    """The same server with another database name (keeps query parameters such as host=/socket/dir)."""
+    parts = urlsplit(server_url)
+    return parts._replace(path="/" + database).geturl()
+
+
+def describe(url: str) -> str:
+    """Where a URL points, without its password: for error messages and logs."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "local socket"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "a malformed DATABASE_URL"
+    return f"{host}{port}{parts.path or '/'}"
+
+
+async def ensure_database(server_url: str, database: str) -> str:
+    """Create `database` on the server if missing and return its URL."""
+    conn = await connect(server_url)
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = $1", database)
+        if not exists:
+            # identifiers cannot be parameters; `database` is one of our own constants or a generated test name
+            await conn.execute(f'create database "{database}"')
+    finally:
+        await conn.close()
+    return database_url_for(server_url, database)
+
+
+async def resolve_database_url(database_url: str | None, pgdata: Path) -> str:
+    """DATABASE_URL when given; otherwise the embedded server's application database."""
+    if database_url:
+        return database_url
+    server_url = await asyncio.to_thread(start_embedded_server, pgdata)
+    return await ensure_database(server_url, EMBEDDED_DATABASE)
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_SECONDS)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe(url)}: {_reason(exc)}") from None
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(url: str, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(
+            url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS, init=_init_connection
+        )
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe(url)}: {_reason(exc)}") from None
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            json_type, encoder=lambda v: msgspec.json.encode(v).decode(), decoder=msgspec.json.decode, schema="pg_catalog"
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,83 @@
+"""Test fixtures: a real PostgreSQL for the whole session (embedded, or DATABASE_URL when set),
+with a throwaway database per purpose. Never SQLite, never a mock."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from skyddat_boende import database, migrations
+from skyddat_boende.config import REPO_SQL_DIR
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """Admin URL of the PostgreSQL server the tests use: DATABASE_URL's server, or a throwaway embedded one
+    (outside pytest's own temp dirs, which a parallel pytest run may prune while our server uses them)."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    return database.start_embedded_server(Path(tempfile.mkdtemp(prefix="skyddat-test-pg-")), throwaway=True)
+
+
+@pytest.fixture(scope="session")
+async def create_database(server_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """A factory of empty throwaway databases; all are dropped at the end of the session."""
+    created: list[str] = []
+
+    async def create() -> str:
+        name = f"sbtest_{uuid.uuid4().hex[:12]}"
+        created.append(name)
+        return await database.ensure_database(server_url, name)
+
+    yield create
+    admin = await asyncpg.connect(server_url)
+    try:
+        for name in created:
+            await admin.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
+    """One migrated database shared by tests that only read, or that clean up what they write."""
+    url = await create_database()
+    conn = await database.connect(url)
+    try:
+        await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
+    finally:
+        await conn.close()
+    return url
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    connection = await database.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator:
+    """The app in-process over ASGI (AsyncTestClient: one event loop, safe for asyncpg pools)."""
+    from litestar.testing import AsyncTestClient
+
+    from skyddat_boende.app import create_app
+    from skyddat_boende.config import Settings
+
+    async with AsyncTestClient(app=create_app(Settings(), database_url=database_url)) as test_client:
+        yield test_client

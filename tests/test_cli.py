@@ -1,0 +1,76 @@
+"""The command line: its error paths are one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from skyddat_boende.app import create_app
+from skyddat_boende.cli import openapi_document
+from skyddat_boende.config import REPO_SQL_DIR, Settings
+from tests.helpers import REPO_ROOT, cli, free_port
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_unreachable_database_url_is_one_line_and_exit_2():
+    # nothing listens on this port: connection refused
+    url = f"postgresql://someone:secret-password@127.0.0.1:{free_port()}/nowhere"
+    for command in (["migrate"], ["serve"], ["demo-data"]):
+        result = cli(*command, env={"DATABASE_URL": url})
+        assert result.returncode == 2
+        line = _one_error_line(result.stderr)
+        assert line.startswith("skyddat-boende: error: cannot connect to PostgreSQL at 127.0.0.1:")
+        assert "secret-password" not in result.stderr
+
+
+def test_malformed_database_url_is_one_line():
+    result = cli("migrate", env={"DATABASE_URL": "postgresql://[not-a-host"})
+    assert result.returncode == 2
+    assert _one_error_line(result.stderr).startswith("skyddat-boende: error: cannot connect to PostgreSQL")
+
+
+def test_serve_refuses_a_database_whose_history_differs_and_names_the_migration(database_url, tmp_path):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(REPO_SQL_DIR, sql_dir)
+    edited = sql_dir / "0003_audit.sql"
+    edited.write_text(edited.read_text().replace("Audit events", "Audit  events"))
+    result = cli("serve", "--port", str(free_port()), env={"DATABASE_URL": database_url, "SB_SQL_DIR": str(sql_dir)})
+    assert result.returncode == 2
+    assert "0003_audit was edited after it was applied" in _one_error_line(result.stderr)
+
+
+async def test_migrate_check_reports_pending_then_migrate_applies_them(create_database):
+    url = await create_database()
+    check = await asyncio.to_thread(cli, "migrate", "--check", env={"DATABASE_URL": url})
+    assert check.returncode == 1
+    assert "pending: 0001_geography" in check.stdout
+    applied = await asyncio.to_thread(cli, "migrate", env={"DATABASE_URL": url})
+    assert applied.returncode == 0, applied.stderr
+    assert "0001_geography, 0002_domain, 0003_audit" in applied.stdout
+    again = await asyncio.to_thread(cli, "migrate", "--check", env={"DATABASE_URL": url})
+    assert again.returncode == 0 and again.stdout == ""
+
+
+def test_bad_setting_is_named():
+    result = cli("migrate", env={"SB_PORT": "eighty", "DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+    assert result.returncode == 2
+    assert _one_error_line(result.stderr) == "skyddat-boende: error: SB_PORT must be a whole number, got 'eighty'"
+
+
+def test_unknown_command_exits_non_zero():
+    result = cli("fly")
+    assert result.returncode != 0
+    assert "invalid choice" in result.stderr
+
+
+def test_exported_openapi_document_is_current():
+    """CI fails when api_docs/openapi.json is stale: run `skyddat-boende openapi` after changing the API."""
+    committed = (Path(REPO_ROOT) / "api_docs" / "openapi.json").read_text()
+    assert committed == openapi_document(create_app(Settings())), "api_docs/openapi.json is stale"

@@ -1,0 +1,90 @@
+"""Health, readiness, problem+json and the body limit, in-process and over real HTTP."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+from litestar.testing import AsyncTestClient
+
+from skyddat_boende import database, migrations
+from skyddat_boende.app import create_app
+from skyddat_boende.config import REPO_SQL_DIR, Settings
+from tests.helpers import running_server
+
+PROBLEM = "application/problem+json"
+
+
+async def test_health_and_ready_when_migrations_are_current(client):
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert ready.json()["migrations_applied"] >= 3
+
+
+async def test_not_ready_when_a_migration_is_pending(database_url, tmp_path):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(REPO_SQL_DIR, sql_dir)
+    (sql_dir / "9999_future.sql").write_text("select 1;\n")
+    async with AsyncTestClient(app=create_app(Settings(sql_dir=sql_dir), database_url=database_url)) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["detail"] == "1 migration(s) not applied yet."
+    # liveness does not depend on the database
+    async with AsyncTestClient(app=create_app(Settings(sql_dir=sql_dir), database_url=database_url)) as client:
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_not_ready_when_the_database_goes_away(create_database, server_url):
+    url = await create_database()
+    conn = await database.connect(url)
+    await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
+    await conn.close()
+    async with AsyncTestClient(app=create_app(Settings(), database_url=url)) as client:
+        assert (await client.get("/ready")).status_code == 200
+        admin = await asyncpg.connect(server_url)
+        dbname = urlsplit(url).path.lstrip("/")
+        await admin.execute(f'drop database "{dbname}" with (force)')
+        await admin.close()
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.json() == {
+        "type": "https://skyddat-boende.se/problems/unavailable",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "The database is not reachable.",
+    }
+
+
+async def test_unknown_route_and_wrong_method_are_problem_json(client):
+    missing = await client.get("/no/such/route")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith(PROBLEM)
+    assert missing.json()["status"] == 404 and missing.json()["type"] == "about:blank"
+    wrong = await client.post("/health")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_schema_page_and_document(client):
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert "<script" not in page.text  # nothing loaded from a CDN
+    assert "/ready" in page.text
+    document = (await client.get("/schema/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    assert "/health" in document["paths"]
+
+
+def test_real_http_server_serves_health_ready_and_limits_body(database_url):
+    with running_server({"DATABASE_URL": database_url, "SB_MAX_BODY_BYTES": "2048"}) as base:
+        assert httpx.get(base + "/health").json() == {"status": "ok"}
+        assert httpx.get(base + "/ready").status_code == 200
+        # a 4 KiB body against a 2 KiB limit: refused before any handler runs
+        too_big = httpx.post(base + "/health", content=b"x" * 4096, headers={"content-type": "application/json"})
+        assert too_big.status_code in (405, 413)
