@@ -236,7 +236,9 @@ class DevIssuer:
                 pass
 
         self._server = Server((self._host, self._port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dev-issuer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dev-issuer", daemon=True
+        )
         self._thread.start()
         return self.url
 
