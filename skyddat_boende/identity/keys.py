@@ -98,9 +98,12 @@ class JwksCache:
             return []
         return list(state.keys.get(kid, ()))
 
-    async def refresh(self, issuer: str) -> None:
-        """Re-fetch an issuer's keys now (still rate-limited), e.g. at startup."""
-        await self._refresh(self._states[issuer])
+    async def refresh(self, issuer: str, *, force: bool = False) -> None:
+        """Fetch an issuer's keys now, e.g. at startup (rate-limited unless `force`)."""
+        state = self._states[issuer]
+        if force:
+            state.attempted_at = None
+        await self._refresh(state)
 
     def _may_attempt(self, state: _IssuerState) -> bool:
         return (
@@ -109,7 +112,9 @@ class JwksCache:
         )
 
     async def _refresh(self, state: _IssuerState) -> None:
-        if not self._may_attempt(state):
+        # Rate-limited and nothing in flight: use what we have. If a refresh is
+        # in flight, wait for it below rather than answering with stale keys.
+        if not state.lock.locked() and not self._may_attempt(state):
             return
         async with state.lock:
             # Whoever held the lock before us may just have refreshed.

@@ -43,7 +43,8 @@ class JsonServer:
                 self.send_response(status)
                 headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), **headers}
                 for name, value in headers.items():
-                    self.send_header(name, value)
+                    if value:  # an empty value drops the header (e.g. no Content-Length)
+                        self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
