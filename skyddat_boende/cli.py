@@ -93,7 +93,10 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(conn, url) -> int:
         await migrations.migrate(conn, found)
-        counts = await demo_data.load(conn, seed=args.seed, shelters=args.shelters)
+        try:
+            counts = await demo_data.load(conn, seed=args.seed, shelters=args.shelters)
+        except demo_data.DemoDataExists as exc:
+            raise CommandError(str(exc)) from None
         print("demo data: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         return 0
 

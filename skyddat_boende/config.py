@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     max_body_bytes: int = 256 * 1024
     db_pool_max: int = 10
+    embedded_database: Literal["auto", "never"] = "auto"
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -52,6 +53,11 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     environment = env.get("SB_ENV", "production")
     if environment not in ("production", "development"):
         raise ConfigError(f"SB_ENV must be 'production' or 'development', got {environment!r}")
+    embedded = env.get("SB_EMBEDDED_DATABASE", "auto")
+    if embedded not in ("auto", "never"):
+        raise ConfigError(f"SB_EMBEDDED_DATABASE must be 'auto' or 'never', got {embedded!r}")
+    if embedded == "never" and not env.get("DATABASE_URL"):
+        raise ConfigError("DATABASE_URL is not set and SB_EMBEDDED_DATABASE=never forbids the embedded database")
     defaults = Settings()
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
@@ -63,4 +69,5 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         log_level=env.get("SB_LOG_LEVEL", defaults.log_level).upper(),
         max_body_bytes=_int(env, "SB_MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 16 * 1024 * 1024),
         db_pool_max=_int(env, "SB_DB_POOL_MAX", defaults.db_pool_max, 1, 200),
+        embedded_database=embedded,
     )

@@ -118,9 +118,12 @@ create table placement_request (
     security_level_needed smallint not null check (security_level_needed between 1 and 4),
     protected_data_level text not null check (protected_data_level in
         ('none', 'sekretessmarkering', 'skyddad_folkbokforing', 'fingerade_personuppgifter')),
+    -- hard needs: the shelter must have the matching feature
     needs text[] not null default '{}' check (
-        needs <@ array['wheelchair', 'pets', 'substance_use', 'mental_illness',
-                       'intellectual_disability', 'honour_competence', 'lgbtq_competence']),
+        needs <@ array['wheelchair', 'pets', 'substance_use', 'mental_illness', 'intellectual_disability']),
+    -- context that shapes who may take the household and what fits best
+    honour_related boolean not null default false,
+    lgbtq boolean not null default false,
     languages text[] not null default '{}' check (is_language_list(languages)),
     excluded_municipalities text[] not null default '{}' check (is_municipality_list(excluded_municipalities)),
     excluded_counties text[] not null default '{}' check (is_county_list(excluded_counties)),

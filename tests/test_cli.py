@@ -74,3 +74,9 @@ def test_exported_openapi_document_is_current():
     """CI fails when api_docs/openapi.json is stale: run `skyddat-boende openapi` after changing the API."""
     committed = (Path(REPO_ROOT) / "api_docs" / "openapi.json").read_text()
     assert committed == openapi_document(create_app(Settings())), "api_docs/openapi.json is stale"
+
+
+def test_container_setting_forbids_the_embedded_database_without_database_url():
+    result = cli("migrate", env={"SB_EMBEDDED_DATABASE": "never", "DATABASE_URL": ""})
+    assert result.returncode == 2
+    assert "DATABASE_URL is not set" in _one_error_line(result.stderr)
