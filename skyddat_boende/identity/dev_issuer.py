@@ -199,8 +199,10 @@ class DevIssuer:
         self._key_type = key_type
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._url: str | None = None
         self.request_log: list[str] = []
         self._log_lock = threading.Lock()
+        self._lifecycle_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------
 
@@ -236,6 +238,7 @@ class DevIssuer:
                 pass
 
         self._server = Server((self._host, self._port), Handler)
+        self._url = self._format_url()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dev-issuer", daemon=True
         )
@@ -243,14 +246,15 @@ class DevIssuer:
         return self.url
 
     def stop(self) -> None:
-        if self._server is None:
+        with self._lifecycle_lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        server.shutdown()
+        server.server_close()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
 
     def __enter__(self) -> DevIssuer:
         self.start()
@@ -263,9 +267,10 @@ class DevIssuer:
         """Block until interrupted (Ctrl-C)."""
         if self._thread is None:
             self.start()
+        thread = self._thread
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.5)
+            while thread is not None and thread.is_alive():
+                thread.join(timeout=0.5)
         except KeyboardInterrupt:
             pass
         finally:
@@ -273,8 +278,13 @@ class DevIssuer:
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        """The issuer identifier, ``http://127.0.0.1:<port>`` (kept after `stop()`)."""
+        if self._url is None:
             raise RuntimeError("not started")
+        return self._url
+
+    def _format_url(self) -> str:
+        assert self._server is not None
         host, port = self._server.server_address[:2]
         if self._family == socket.AF_INET6:
             host = f"[{host}]"
