@@ -1,0 +1,134 @@
+"""Which units fit a request, and how well: the hard rules and fit parts applied to many units at once.
+
+`UnitIndex` is built once per availability snapshot. For every rule (and every fit
+part) it stores the distinct keys that occur among the units and, per unit, the
+number of its key. Checking a request then costs one call of the rule's own
+`passes` per distinct key (4 security levels, ~290 municipalities, a few dozen
+dates ...) plus a numpy gather over the units: no rule logic is duplicated here,
+and 50,000 units are filtered in about a millisecond.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rules import RULES, RuleContext
+from .scoring import FIT_PARTS, Weights, cost_points, priority
+from .types import Request, Unit
+
+
+@dataclass(frozen=True)
+class _Column:
+    keys: list[Hashable]
+    codes: np.ndarray  # unit index -> position in keys
+
+
+def _column(units: Sequence[Unit], key: Callable[[Unit], Hashable]) -> _Column:
+    positions: dict[Hashable, int] = {}
+    codes = np.fromiter(
+        (positions.setdefault(key(u), len(positions)) for u in units),
+        dtype=np.int32,
+        count=len(units),
+    )
+    return _Column(list(positions), codes)
+
+
+def _table(keys: list[Hashable], fn: Callable[[Hashable], object], dtype) -> np.ndarray:
+    return np.fromiter((fn(k) for k in keys), dtype=dtype, count=len(keys))
+
+
+class UnitIndex:
+    """Units prepared for fast rule checks and scoring against any request."""
+
+    def __init__(self, units: Sequence[Unit], ctx: RuleContext):
+        self.units = tuple(units)
+        self.ctx = ctx
+        self.position = {u.id: i for i, u in enumerate(self.units)}
+        self._rule_cols = [_column(self.units, lambda u, r=rule: r.key(u, ctx)) for rule in RULES]
+        self._fit_cols = [_column(self.units, part.key) for part in FIT_PARTS]
+        self.cost_points = np.fromiter(
+            (cost_points(u.daily_rate) for u in self.units), dtype=np.int64, count=len(self.units)
+        )
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def _rule_table(self, i: int, request: Request) -> np.ndarray:
+        rule, col = RULES[i], self._rule_cols[i]
+        return _table(col.keys, lambda k: rule.passes(request, k, self.ctx), bool)
+
+    def fitting(self, request: Request) -> np.ndarray:
+        """Sorted indices of the units that pass every hard rule for this request."""
+        idx: np.ndarray | None = None
+        for i in range(len(RULES)):
+            table = self._rule_table(i, request)
+            if table.all():
+                continue
+            codes = self._rule_cols[i].codes
+            idx = np.flatnonzero(table[codes]) if idx is None else idx[table[codes[idx]]]
+            if idx.size == 0:
+                break
+        return np.arange(len(self.units)) if idx is None else idx
+
+    def exclusions(self, request: Request) -> dict[str, int]:
+        """Rule name -> units it excludes, each unit counted under the first rule it breaks."""
+        first = np.full(len(self.units), -1, dtype=np.int16)
+        for i in range(len(RULES)):
+            table = self._rule_table(i, request)
+            if table.all():
+                continue
+            newly = ~table[self._rule_cols[i].codes] & (first < 0)
+            first[newly] = i
+        counts = np.bincount(first[first >= 0], minlength=len(RULES))
+        return {RULES[i].name: int(n) for i, n in enumerate(counts) if n}
+
+    def fit_points(self, request: Request, idx: np.ndarray) -> np.ndarray:
+        total = np.zeros(idx.size, dtype=np.int64)
+        for part, col in zip(FIT_PARTS, self._fit_cols):
+            table = _table(col.keys, lambda k: part.points(request, k), np.int64)
+            if table.any():
+                total += table[col.codes[idx]]
+        return total
+
+    def pair_weights(
+        self, request: Request, idx: np.ndarray, weights: Weights, today: dt.date
+    ) -> np.ndarray:
+        """Score.total of placing the request in each unit of idx (int64)."""
+        return (
+            priority(request, today) * weights.priority
+            + self.fit_points(request, idx) * weights.fit
+            + self.cost_points[idx] * weights.cost
+        )
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """All fitting (request, unit) pairs of a batch, as parallel arrays."""
+
+    req: np.ndarray  # int32 request index
+    unit: np.ndarray  # int32 unit index
+    weight: np.ndarray  # int64 Score.total
+
+    def __len__(self) -> int:
+        return int(self.req.size)
+
+
+def all_candidates(
+    requests: Sequence[Request], index: UnitIndex, weights: Weights, today: dt.date
+) -> Candidates:
+    reqs, units, ws = [], [], []
+    for r_i, request in enumerate(requests):
+        idx = index.fitting(request)
+        if idx.size == 0:
+            continue
+        reqs.append(np.full(idx.size, r_i, dtype=np.int32))
+        units.append(idx.astype(np.int32))
+        ws.append(index.pair_weights(request, idx, weights, today))
+    if not reqs:
+        empty32 = np.zeros(0, dtype=np.int32)
+        return Candidates(empty32, empty32, np.zeros(0, dtype=np.int64))
+    return Candidates(np.concatenate(reqs), np.concatenate(units), np.concatenate(ws))
