@@ -124,11 +124,12 @@ class JwksCache:
             try:
                 async with asyncio.timeout(self._timeout * 3):
                     keys = await self._fetch_keys(state.config)
-            except (KeyFetchError, TimeoutError) as error:
+            except KeyFetchError as error:
+                log.warning("could not refresh signing keys of issuer %s: %s", state.config.issuer, error)
+                return
+            except Exception as error:  # noqa: BLE001 - timeouts, odd URLs: keep the old keys
                 log.warning(
-                    "could not refresh signing keys of issuer %s: %s",
-                    state.config.issuer,
-                    error if isinstance(error, KeyFetchError) else "timeout",
+                    "could not refresh signing keys of issuer %s: %s", state.config.issuer, type(error).__name__
                 )
                 return
             state.keys = keys

@@ -70,6 +70,17 @@ async def test_scope_as_list(issuer: DevIssuer, verifier: TokenVerifier) -> None
     assert principal.scopes == frozenset({"offers:write", "capacity:read"})
 
 
+async def test_informational_headers_ignored(issuer: DevIssuer, verifier: TokenVerifier) -> None:
+    # Input: an otherwise valid token whose header also has x5t (as Entra ID sends) and an
+    # unregistered "nonce" parameter; neither points at a key, so both are ignored.
+    token = sign(
+        {"alg": "ES256", "kid": issuer.active_key.kid, "typ": "at+jwt", "x5t": "abc", "nonce": "n"},
+        good_claims(issuer),
+        issuer.active_key,
+    )
+    assert (await verifier.verify(token)).organisation_id == MALMO
+
+
 async def test_typ_application_at_jwt(issuer: DevIssuer, verifier: TokenVerifier) -> None:
     # Input: typ "application/at+jwt" (RFC 9068 allows the full media type).
     principal = await verifier.verify(mint(issuer, typ="application/at+jwt"))
