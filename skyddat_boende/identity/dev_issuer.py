@@ -29,7 +29,8 @@ from typing import Any, Final, Literal
 from joserfc import jwt
 from joserfc.jwk import ECKey, JWKRegistry, Key, RSAKey
 
-from .issuers import is_loopback_host
+from .issuers import is_loopback_host, is_valid_organisation_id
+from .principal import ROLES
 
 KEYS_FILE: Final = "keys.json"
 ISSUER_FILE: Final = "issuer.json"
@@ -408,6 +409,10 @@ def issue_token(
     the key directory. ``role`` None makes a machine (client-credentials)
     token, whose subject is the client id.
     """
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose from {sorted(ROLES)}")
+    if not is_valid_organisation_id(org):
+        raise ValueError(f"{org!r} is not an organisation id (e.g. kommun-1280, operator-<name>)")
     store = DevKeyStore(key_dir)
     if issuer_url is None:
         issuer_url = _read_issuer_file(store.key_dir)

@@ -117,3 +117,10 @@ def test_issue_token_without_running_issuer(tmp_path: Path) -> None:
     # Input: issue_token with issuer_url None on a key directory no server ever used.
     with pytest.raises(ValueError, match="start the development issuer"):
         issue_token(tmp_path / "keys", None, AUDIENCE, "social_worker", MALMO)
+
+
+@pytest.mark.parametrize(("role", "org"), [("admin", MALMO), ("social_worker", "Malmö"), ("social_worker", "")])
+def test_issue_token_checks_role_and_org(tmp_path: Path, role: str, org: str) -> None:
+    # Input: an unknown role, or an organisation id that is not one.
+    with pytest.raises(ValueError):
+        issue_token(tmp_path / "keys", "http://127.0.0.1:1", AUDIENCE, role, org)
