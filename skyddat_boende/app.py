@@ -7,17 +7,22 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
-import asyncpg
-from litestar import Litestar, Request
+import httpx
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from skyddat_boende import __version__, database, migrations
-from skyddat_boende.config import Settings
+from skyddat_boende.access import RateLimiter, authorize
+from skyddat_boende.api import API_CONTROLLERS
+from skyddat_boende.config import ConfigError, Settings
+from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
+from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
 from skyddat_boende.problems import exception_handlers
 
@@ -27,12 +32,6 @@ DESCRIPTION = (
     "Finds protected housing (skyddat boende) for people fleeing violence in close relationships and "
     "honour-related violence. See api_docs/guide.md for partner developers."
 )
-
-
-async def provide_connection(state: State) -> AsyncGenerator[asyncpg.Connection, None]:
-    """One connection and one transaction per request; an exception in the handler rolls it back."""
-    async with state.pool.acquire() as conn, conn.transaction():
-        yield conn
 
 
 def access_log_middleware(app: ASGIApp) -> ASGIApp:
@@ -68,10 +67,21 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    database_url: str | None = None,
+    trusted_issuers: list[TrustedIssuer] | None = None,
+) -> Litestar:
     """The application. `database_url` is an already-resolved URL; without it the lifespan resolves
-    one from settings (DATABASE_URL or the embedded server) and applies pending migrations."""
+    one from settings (DATABASE_URL or the embedded server) and applies pending migrations.
+    `trusted_issuers` defaults to the configured ones (SB_TRUSTED_ISSUERS)."""
     settings = settings or Settings()
+    try:
+        issuers = trusted_issuers if trusted_issuers is not None else load_trusted_issuers(settings.trusted_issuers_json)
+    except ValueError as exc:
+        raise ConfigError(f"trusted issuers: {exc}") from None
+    if not settings.development and any(issuer.development for issuer in issuers):
+        raise ConfigError("a development token issuer is configured, but SB_ENV is not 'development'")
 
     @asynccontextmanager
     async def database_lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -84,13 +94,17 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             finally:
                 await conn.close()
         app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max)
+        http = httpx.AsyncClient(follow_redirects=False)
+        app.state.verifier = TokenVerifier(issuers, http, allow_development=settings.development)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
             yield
         finally:
+            await http.aclose()
             await app.state.pool.close()
 
     return Litestar(
-        route_handlers=[HealthController],
+        route_handlers=[HealthController, Router("/api", route_handlers=API_CONTROLLERS, guards=[authorize])],
         dependencies={"db": Provide(provide_connection)},
         lifespan=[database_lifespan],
         state=State({"settings": settings}),
@@ -103,6 +117,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             description=DESCRIPTION,
             path="/schema",
             render_plugins=[PlainHtmlRenderPlugin(), JsonRenderPlugin(path="/openapi.json")],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT",
+                        description="An OAuth 2.0 access token (RFC 9068 at+jwt) from a trusted issuer.",
+                    )
+                }
+            ),
         ),
         debug=False,
     )

@@ -30,6 +30,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 256 * 1024
     db_pool_max: int = 10
     embedded_database: Literal["auto", "never"] = "auto"
+    trusted_issuers_json: str = "[]"
+    rate_limit_per_minute: int = 600
+    stale_after_hours: int = 24
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def dev_keys_dir(self) -> Path:
+        return self.data_dir / "dev-issuer"
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -70,4 +81,18 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_body_bytes=_int(env, "SB_MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 16 * 1024 * 1024),
         db_pool_max=_int(env, "SB_DB_POOL_MAX", defaults.db_pool_max, 1, 200),
         embedded_database=embedded,
+        trusted_issuers_json=_trusted_issuers(env),
+        stale_after_hours=_int(env, "SB_STALE_AFTER_HOURS", defaults.stale_after_hours, 1, 24 * 30),
+        rate_limit_per_minute=_int(env, "SB_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000),
     )
+
+
+def _trusted_issuers(env: Mapping[str, str]) -> str:
+    if env.get("SB_TRUSTED_ISSUERS") and env.get("SB_TRUSTED_ISSUERS_FILE"):
+        raise ConfigError("set SB_TRUSTED_ISSUERS or SB_TRUSTED_ISSUERS_FILE, not both")
+    if path := env.get("SB_TRUSTED_ISSUERS_FILE"):
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"SB_TRUSTED_ISSUERS_FILE cannot be read: {exc.strerror}") from None
+    return env.get("SB_TRUSTED_ISSUERS") or "[]"

@@ -16,7 +16,7 @@ import asyncpg
 from matching import generate
 from matching.types import Municipality as EngineMunicipality
 from matching.types import Request, Unit
-from skyddat_boende import geography
+from skyddat_boende.geography import repository as geography
 
 HARD_NEEDS = ("wheelchair", "pets", "substance_use", "mental_illness", "intellectual_disability")
 # share of shelters by operator kind (Socialstyrelsen 2024: nearly half private)

@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -104,6 +105,18 @@ def handle_http(request: Request, exc: HTTPException) -> Response[dict[str, Any]
     return problem_response(status, None, title, detail, dict(exc.headers or {}))
 
 
+def handle_database_rule(request: Request, exc: asyncpg.IntegrityConstraintViolationError) -> Response[dict[str, Any]]:
+    """A write the database's own rules refused: the input broke an invariant, nothing was written.
+    The constraint's name is given; the database's message is not (it may quote values)."""
+    constraint = getattr(exc, "constraint_name", None) or type(exc).__name__
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return problem_response(409, "conflict", "Conflict", f"Already exists or already taken ({constraint}).")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return problem_response(422, "unknown-reference", "Unknown reference",
+                                f"The request refers to something that does not exist ({constraint}).")
+    return problem_response(422, "rule-violated", "Rule violated", f"The request breaks a rule ({constraint}).")
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     # the type only: exception text may quote data
     log.error("unhandled error", extra={"error_type": type(exc).__name__, "path_template": _route(request)})
@@ -119,5 +132,6 @@ exception_handlers = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    asyncpg.IntegrityConstraintViolationError: handle_database_rule,
     Exception: handle_unexpected,
 }

@@ -71,13 +71,37 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-@pytest.fixture
-async def client(database_url: str) -> AsyncIterator:
-    """The app in-process over ASGI (AsyncTestClient: one event loop, safe for asyncpg pools)."""
-    from litestar.testing import AsyncTestClient
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory):
+    """A real OpenID issuer on 127.0.0.1 (discovery + JWKS over HTTP) that signs the tests' tokens."""
+    from skyddat_boende.identity.dev_issuer import DevIssuer
 
+    with DevIssuer(tmp_path_factory.mktemp("issuer") / "keys") as dev:
+        yield dev
+
+
+@pytest.fixture(scope="session")
+def tokens(issuer):
+    from tests.api_support import Tokens
+
+    return Tokens(issuer)
+
+
+def make_app(database_url: str, issuer, **settings):
     from skyddat_boende.app import create_app
     from skyddat_boende.config import Settings
+    from skyddat_boende.identity import TrustedIssuer
 
-    async with AsyncTestClient(app=create_app(Settings(), database_url=database_url)) as test_client:
+    trusted = [TrustedIssuer(**issuer.trusted_issuer_config())] if issuer is not None else []
+    return create_app(Settings(environment="development", **settings), database_url=database_url,
+                      trusted_issuers=trusted)
+
+
+@pytest.fixture
+async def client(database_url: str, issuer) -> AsyncIterator:
+    """The app in-process over ASGI (AsyncTestClient: one event loop, safe for asyncpg pools),
+    trusting the test issuer."""
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=make_app(database_url, issuer)) as test_client:
         yield test_client

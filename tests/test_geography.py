@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skyddat_boende import geography
+from skyddat_boende.geography import repository as geography
 
 MALMO, STOCKHOLM, KIRUNA, GOTEBORG, VISBY = "1280", "0180", "2584", "1480", "0980"
 

@@ -14,6 +14,15 @@ class Municipality(msgspec.Struct, frozen=True):
     longitude: float
 
 
+class County(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+async def counties(conn: asyncpg.Connection) -> list[County]:
+    return [County(**dict(row)) for row in await conn.fetch("select code, name from county order by code")]
+
+
 async def municipalities(conn: asyncpg.Connection) -> list[Municipality]:
     rows = await conn.fetch("select code, name, county_code, latitude, longitude from municipality order by code")
     return [Municipality(**dict(row)) for row in rows]

@@ -1,0 +1,151 @@
+"""Who may call what: bearer-token authentication, role and scope rules, rate limits.
+
+Every `/api` operation declares its rule with `secured(...)`; the router's `authorize` guard
+authenticates the caller, applies the per-client rate limit and checks the rule. An operation
+without a rule is refused (deny by default). Which *objects* a caller sees is decided in the
+repositories, always filtered by the caller's organisation: another organisation's object is
+simply not found (404), so its existence is not confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, TooManyRequestsException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import Operation
+
+from skyddat_boende import audit
+from skyddat_boende.identity import InvalidToken, Principal, TokenVerifier
+from skyddat_boende.identity.principal import SHELTER_STAFF, SOCIAL_WORKER
+
+log = logging.getLogger(__name__)
+
+REALM = 'Bearer realm="skyddat-boende"'
+# Human roles that only make sense for one kind of organisation
+ROLE_ORGANISATION_PREFIX = {SOCIAL_WORKER: "kommun-"}
+
+
+class Access(msgspec.Struct, frozen=True):
+    """People with any of `roles`, or partner systems (client-credentials tokens) with any of `scopes`."""
+
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    any_caller: bool = False
+
+    def allows(self, principal: Principal) -> bool:
+        if self.any_caller:
+            return True
+        if principal.is_machine:
+            return bool(self.scopes & principal.scopes)
+        return any(
+            principal.organisation_id.startswith(ROLE_ORGANISATION_PREFIX.get(role, ""))
+            for role in self.roles & principal.roles
+        )
+
+    def describe(self) -> str:
+        if self.any_caller:
+            return "any authenticated caller"
+        parts = []
+        if self.roles:
+            parts.append("roles: " + ", ".join(sorted(self.roles)))
+        if self.scopes:
+            parts.append("partner systems with scope: " + " or ".join(sorted(self.scopes)))
+        return "; ".join(parts) or "nobody"
+
+
+def secured(*, roles: Iterable[str] = (), scopes: Iterable[str] = (), any_caller: bool = False) -> dict[str, Any]:
+    """Route-decorator arguments for an operation: its rule, and the same rule in the OpenAPI document."""
+    rule = Access(frozenset(roles), frozenset(scopes), any_caller)
+
+    @dataclass
+    class AccessOperation(Operation):
+        x_access: str | None = field(default=rule.describe(), metadata={"alias": "x-access"})
+
+    return {"opt": {"access": rule}, "operation_class": AccessOperation, "security": [{"bearer": []}]}
+
+
+def actor_of(principal: Principal) -> audit.Actor:
+    return audit.Actor(
+        issuer=principal.issuer,
+        subject=principal.subject,
+        organisation=principal.organisation_id,
+        role=",".join(sorted(principal.roles)) or None,
+        client=principal.client_id,
+    )
+
+
+class RateLimiter:
+    """A token bucket per client (issuer + client id), in this process's memory."""
+
+    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def retry_after(self, key: tuple[str, str]) -> int:
+        """0 when the call may go ahead (and is counted); else whole seconds to wait."""
+        now = self.clock()
+        tokens, last = self.buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self.buckets[key] = (tokens - 1, now)
+            return 0
+        self.buckets[key] = (tokens, now)
+        return max(1, math.ceil((1 - tokens) / self.rate))
+
+
+def bearer_token(connection: ASGIConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(connection: ASGIConnection) -> Principal:
+    token = bearer_token(connection)
+    if token is None:
+        raise NotAuthorizedException("A bearer access token is required.", headers={"WWW-Authenticate": REALM})
+    verifier: TokenVerifier = connection.app.state.verifier
+    try:
+        return await verifier.verify(token)
+    except InvalidToken as exc:
+        log.info("token rejected", extra={"reason": exc.reason})
+        raise NotAuthorizedException(
+            "The access token is not valid.",
+            headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+        ) from None
+
+
+async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The guard of every `/api` operation."""
+    principal = await authenticate(connection)
+    connection.scope["user"] = principal
+    wait = connection.app.state.rate_limiter.retry_after((principal.issuer, principal.client_id))
+    if wait:
+        raise TooManyRequestsException("Too many requests.", headers={"Retry-After": str(wait)})
+    rule: Access | None = handler.opt.get("access")
+    if rule is None or not rule.allows(principal):
+        await record_denial(connection, principal, handler_action(handler), "operation", None)
+        raise PermissionDeniedException("Your role does not allow this operation.")
+
+
+def handler_action(handler: BaseRouteHandler) -> str:
+    return "api." + handler.handler_name
+
+
+async def record_denial(
+    connection: ASGIConnection, principal: Principal, action: str, object_type: str, object_id: str | None
+) -> None:
+    """A denied decision is audited outside the request's transaction, which is about to roll back."""
+    async with connection.app.state.pool.acquire() as conn:
+        await audit.record(conn, actor_of(principal), action, object_type, object_id, "denied")

@@ -1,0 +1,203 @@
+"""SQL for shelters, units and availability. Every query is filtered by the operator that owns the
+shelter, so another operator's object is never found."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from msgspec import UNSET, structs
+
+from skyddat_boende.capacity.schemas import (
+    AvailabilitySnapshot, ShelterCreate, ShelterRead, ShelterUpdate, UnitCreate, UnitRead, UnitUpdate,
+)
+
+SHELTER_COLUMNS = """s.id, s.operator_id, s.label, s.municipality_code, s.target_groups, s.features, s.security_level,
+    s.protected_data_capability, s.max_age_boys, s.max_age_girls, s.staff_languages, s.daily_rate_sek,
+    s.daily_intake_limit, s.version, s.updated_at"""
+
+UNIT_COLUMNS = """u.id, u.shelter_id, u.label, u.beds, u.beds_taken, u.shareable, u.status, u.available_from,
+    u.availability_confirmed_at,
+    u.availability_confirmed_at < now() - make_interval(hours => $STALE) as stale,
+    exists (select 1 from offer o where o.unit_id = u.id and o.status = 'open') as held_by_offer,
+    u.version"""
+
+SHELTER_UPDATABLE = (
+    "label", "target_groups", "security_level", "protected_data_capability", "staff_languages", "daily_rate_sek",
+    "features", "max_age_boys", "max_age_girls", "daily_intake_limit",
+)
+UNIT_UPDATABLE = ("label", "beds", "shareable", "status", "available_from")
+
+
+def _unit_columns(stale_hours_param: int) -> str:
+    return UNIT_COLUMNS.replace("$STALE", f"${stale_hours_param}")
+
+
+def _shelter(row: asyncpg.Record | None) -> ShelterRead | None:
+    return ShelterRead(**dict(row)) if row is not None else None
+
+
+def _unit(row: asyncpg.Record | None) -> UnitRead | None:
+    return UnitRead(**dict(row)) if row is not None else None
+
+
+async def list_shelters(db: asyncpg.Connection, operator_id: str, limit: int, offset: int) -> list[ShelterRead]:
+    rows = await db.fetch(
+        f"select {SHELTER_COLUMNS} from shelter s where s.operator_id = $1 order by s.label limit $2 offset $3",
+        operator_id, limit, offset,
+    )
+    return [ShelterRead(**dict(r)) for r in rows]
+
+
+async def get_shelter(db: asyncpg.Connection, operator_id: str, shelter_id: uuid.UUID) -> ShelterRead | None:
+    row = await db.fetchrow(
+        f"select {SHELTER_COLUMNS} from shelter s where s.id = $1 and s.operator_id = $2", shelter_id, operator_id
+    )
+    return _shelter(row)
+
+
+async def create_shelter(db: asyncpg.Connection, operator_id: str, data: ShelterCreate) -> ShelterRead:
+    shelter_id = await db.fetchval(
+        """insert into shelter (operator_id, label, municipality_code, target_groups, features, security_level,
+                                protected_data_capability, max_age_boys, max_age_girls, staff_languages,
+                                daily_rate_sek, daily_intake_limit)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id""",
+        operator_id, data.label, data.municipality_code, sorted(set(data.target_groups)), sorted(set(data.features)),
+        data.security_level, data.protected_data_capability, data.max_age_boys, data.max_age_girls,
+        sorted(set(data.staff_languages)), data.daily_rate_sek, data.daily_intake_limit,
+    )
+    await set_address(db, shelter_id, data.address)
+    return await get_shelter(db, operator_id, shelter_id)
+
+
+async def set_address(db: asyncpg.Connection, shelter_id: uuid.UUID, address) -> None:
+    await db.execute(
+        """insert into shelter_address (shelter_id, street, postal_code, city, contact_phone)
+           values ($1, $2, $3, $4, $5)
+           on conflict (shelter_id) do update set street = excluded.street, postal_code = excluded.postal_code,
+               city = excluded.city, contact_phone = excluded.contact_phone""",
+        shelter_id, address.street, address.postal_code, address.city, address.contact_phone,
+    )
+
+
+def _changes(data, allowed: tuple[str, ...]) -> dict:
+    changes = {k: v for k, v in structs.asdict(data).items() if v is not UNSET and k in allowed}
+    for key in ("target_groups", "features", "staff_languages"):
+        if key in changes:
+            changes[key] = sorted(set(changes[key]))
+    return changes
+
+
+async def _update(
+    db: asyncpg.Connection, table: str, object_id: uuid.UUID, version: int, changes: dict, owner_sql: str,
+    operator_id: str,
+) -> str:
+    """One UPDATE guarded by owner and version; returns 'updated', 'stale' or 'missing'.
+    `owner_sql` is a condition on `t` with `{operator}` where the operator id parameter goes."""
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=4))
+    updated = await db.fetchval(
+        f"""update {table} t set {assignments}{", " if assignments else ""}
+                version = t.version + 1, updated_at = now()
+             where t.id = $1 and t.version = $2 and {owner_sql.format(operator="$3")} returning t.id""",
+        object_id, version, operator_id, *changes.values(),
+    )
+    if updated is not None:
+        return "updated"
+    exists = await db.fetchval(
+        f"select 1 from {table} t where t.id = $1 and {owner_sql.format(operator='$2')}", object_id, operator_id
+    )
+    return "stale" if exists else "missing"
+
+
+async def update_shelter(
+    db: asyncpg.Connection, operator_id: str, shelter_id: uuid.UUID, version: int, data: ShelterUpdate
+) -> str:
+    return await _update(db, "shelter", shelter_id, version, _changes(data, SHELTER_UPDATABLE),
+                         "t.operator_id = {operator}", operator_id)
+
+
+async def update_unit(
+    db: asyncpg.Connection, operator_id: str, unit_id: uuid.UUID, version: int, data: UnitUpdate
+) -> str:
+    changes = _changes(data, UNIT_UPDATABLE)
+    owner = "t.shelter_id in (select id from shelter where operator_id = {operator})"
+    return await _update(db, "unit", unit_id, version, changes, owner, operator_id)
+
+
+async def list_units(
+    db: asyncpg.Connection, operator_id: str, shelter_id: uuid.UUID, stale_hours: int
+) -> list[UnitRead] | None:
+    if await get_shelter(db, operator_id, shelter_id) is None:
+        return None
+    rows = await db.fetch(
+        f"select {_unit_columns(2)} from unit u where u.shelter_id = $1 order by u.label", shelter_id, stale_hours
+    )
+    return [UnitRead(**dict(r)) for r in rows]
+
+
+async def get_unit(db: asyncpg.Connection, operator_id: str, unit_id: uuid.UUID, stale_hours: int) -> UnitRead | None:
+    row = await db.fetchrow(
+        f"""select {_unit_columns(3)} from unit u join shelter s on s.id = u.shelter_id
+             where u.id = $1 and s.operator_id = $2""",
+        unit_id, operator_id, stale_hours,
+    )
+    return _unit(row)
+
+
+async def create_unit(
+    db: asyncpg.Connection, operator_id: str, shelter_id: uuid.UUID, data: UnitCreate, stale_hours: int
+) -> UnitRead | None:
+    unit_id = await db.fetchval(
+        """insert into unit (shelter_id, label, beds, shareable, status, available_from)
+           select s.id, $3, $4, $5, $6, coalesce($7, current_date) from shelter s
+            where s.id = $1 and s.operator_id = $2
+           returning id""",
+        shelter_id, operator_id, data.label, data.beds, data.shareable, data.status, data.available_from,
+    )
+    return None if unit_id is None else await get_unit(db, operator_id, unit_id, stale_hours)
+
+
+async def confirm_units(db: asyncpg.Connection, operator_id: str, *, shelter_id=None, unit_id=None):
+    """'No change': mark availability as confirmed now. Returns (count, time) or None if nothing is ours."""
+    rows = await db.fetch(
+        """update unit u set availability_confirmed_at = now()
+             from shelter s
+            where s.id = u.shelter_id and s.operator_id = $1
+              and ($2::uuid is null or u.shelter_id = $2) and ($3::uuid is null or u.id = $3)
+           returning u.availability_confirmed_at""",
+        operator_id, shelter_id, unit_id,
+    )
+    return (len(rows), rows[0][0]) if rows else None
+
+
+async def replace_availability(
+    db: asyncpg.Connection, operator_id: str, snapshot: AvailabilitySnapshot
+) -> tuple[int, int] | None:
+    """Set every listed unit's availability and put every unlisted unit of the operator out of service,
+    all at once. None (and nothing changed) if a listed unit is not the operator's."""
+    ids = [entry.unit_id for entry in snapshot.units]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a unit is listed twice")
+    owned = await db.fetch(
+        """select u.id from unit u join shelter s on s.id = u.shelter_id
+            where s.operator_id = $1 for update of u""",
+        operator_id,
+    )
+    owned_ids = {r["id"] for r in owned}
+    if not set(ids) <= owned_ids:
+        return None
+    await db.executemany(
+        """update unit set status = $2, available_from = coalesce($3, current_date), version = version + 1,
+                          availability_confirmed_at = now(), updated_at = now()
+            where id = $1""",
+        [(e.unit_id, e.status, e.available_from) for e in snapshot.units],
+    )
+    unlisted = list(owned_ids - set(ids))
+    result = await db.execute(
+        """update unit set status = 'out_of_service', version = version + 1, availability_confirmed_at = now(),
+                          updated_at = now()
+            where id = any($1::uuid[]) and status <> 'out_of_service'""",
+        unlisted,
+    )
+    await db.execute("update unit set availability_confirmed_at = now() where id = any($1::uuid[])", unlisted)
+    return len(ids), int(result.split()[-1])

@@ -1,0 +1,128 @@
+"""Bodies for shelters, units and availability. Read types list their fields; write types accept only
+what the operator may set (never the operator, the version, beds taken or, on read, the address)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from skyddat_boende.types import (
+    Beds, ChildAgeLimit, City, DailyRate, Feature, IntakeLimit, Label, LanguageCode, MunicipalityCode, Phone,
+    PostalCode, ProtectedDataLevel, SecurityLevel, Street, TargetGroup,
+)
+
+UnitStatus = Literal["available", "out_of_service"]
+TargetGroups = Annotated[list[TargetGroup], Meta(min_length=1, max_length=5)]
+Features = Annotated[list[Feature], Meta(max_length=7)]
+Languages = Annotated[list[LanguageCode], Meta(min_length=1, max_length=40)]
+
+
+class AddressWrite(msgspec.Struct, forbid_unknown_fields=True):
+    street: Street
+    postal_code: PostalCode
+    city: City
+    contact_phone: Phone
+
+
+class ShelterCreate(msgspec.Struct, forbid_unknown_fields=True):
+    label: Label
+    municipality_code: MunicipalityCode
+    target_groups: TargetGroups
+    security_level: SecurityLevel
+    protected_data_capability: ProtectedDataLevel
+    staff_languages: Languages
+    daily_rate_sek: DailyRate
+    address: AddressWrite
+    features: Features = []
+    max_age_boys: ChildAgeLimit | None = None
+    max_age_girls: ChildAgeLimit | None = None
+    daily_intake_limit: IntakeLimit | None = None
+
+
+class ShelterUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    label: Label | UnsetType = UNSET
+    target_groups: TargetGroups | UnsetType = UNSET
+    security_level: SecurityLevel | UnsetType = UNSET
+    protected_data_capability: ProtectedDataLevel | UnsetType = UNSET
+    staff_languages: Languages | UnsetType = UNSET
+    daily_rate_sek: DailyRate | UnsetType = UNSET
+    features: Features | UnsetType = UNSET
+    max_age_boys: ChildAgeLimit | None | UnsetType = UNSET
+    max_age_girls: ChildAgeLimit | None | UnsetType = UNSET
+    daily_intake_limit: IntakeLimit | None | UnsetType = UNSET
+
+
+class ShelterRead(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    operator_id: str
+    label: str
+    municipality_code: str
+    target_groups: list[str]
+    features: list[str]
+    security_level: int
+    protected_data_capability: str
+    max_age_boys: int | None
+    max_age_girls: int | None
+    staff_languages: list[str]
+    daily_rate_sek: int
+    daily_intake_limit: int | None
+    version: int
+    updated_at: dt.datetime
+
+
+class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
+    label: Label
+    beds: Beds
+    shareable: bool = False
+    status: UnitStatus = "available"
+    available_from: dt.date | None = None
+
+
+class UnitUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    label: Label | UnsetType = UNSET
+    beds: Beds | UnsetType = UNSET
+    shareable: bool | UnsetType = UNSET
+    status: UnitStatus | UnsetType = UNSET
+    available_from: dt.date | UnsetType = UNSET
+
+
+class UnitRead(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    shelter_id: uuid.UUID
+    label: str
+    beds: int
+    beds_taken: int
+    shareable: bool
+    status: str
+    available_from: dt.date
+    availability_confirmed_at: dt.datetime
+    stale: bool
+    """True when availability was last confirmed longer ago than the freshness limit (a grey light)."""
+    held_by_offer: bool
+    version: int
+
+
+class AvailabilityEntry(msgspec.Struct, forbid_unknown_fields=True):
+    unit_id: uuid.UUID
+    status: UnitStatus
+    available_from: dt.date | None = None
+
+
+class AvailabilitySnapshot(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole availability of the caller's operator: units not listed become out of service."""
+
+    units: Annotated[list[AvailabilityEntry], Meta(max_length=5000)]
+
+
+class AvailabilityResult(msgspec.Struct, frozen=True):
+    updated: int
+    set_out_of_service: int
+
+
+class Confirmation(msgspec.Struct, frozen=True):
+    confirmed_units: int
+    confirmed_at: dt.datetime
