@@ -83,35 +83,35 @@ class BatchSolver:
         keep.sort()
         return Candidates(cands.req[keep], cands.unit[keep], cands.weight[keep])
 
-    def _parts(self, chosen: np.ndarray) -> list[_Part]:
+    def _parts(self, pairs: np.ndarray, chosen: np.ndarray) -> list[_Part]:
+        """Split the given pairs into independent parts (linked by a shared request, unit
+        or limited shelter) and mark the parts where the relaxation overfills a shared unit."""
         c = self.cands
         n_r, n_u = len(self.problem.requests), len(self.index)
-        # nodes: requests, units, limited shelters; edges: pairs and unit-shelter links
-        a = [c.req.astype(np.int64)]
-        b = [n_r + c.unit.astype(np.int64)]
-        units = np.unique(c.unit)
+        units = np.unique(c.unit[pairs])
         lim = units[self.unit_shelter[units] >= 0]
-        a.append(n_r + lim.astype(np.int64))
-        b.append(n_r + n_u + self.unit_shelter[lim])
-        label = _components(np.concatenate(a), np.concatenate(b), n_r + n_u + self.shelter_caps.size)
-        pair_label = label[c.req]
-        used = np.zeros(n_u, dtype=np.int64)
-        np.add.at(used, c.unit[chosen], self.sizes[c.req[chosen]])
-        bad_units = np.flatnonzero(self.shared & (used > self.beds))
-        bad_labels = set(label[n_r + bad_units].tolist())
+        a = np.concatenate([c.req[pairs].astype(np.int64), n_r + lim.astype(np.int64)])
+        b = np.concatenate([n_r + c.unit[pairs].astype(np.int64), n_r + n_u + self.unit_shelter[lim]])
+        label = _components(a, b, n_r + n_u + self.shelter_caps.size)
+        pair_label = label[c.req[pairs]]
+        bad_labels = set(label[n_r + self._over_full(chosen)].tolist())
+        chosen_label = label[c.req[chosen]]
         order = np.argsort(pair_label, kind="stable")
-        bounds = np.flatnonzero(np.diff(pair_label[order])) + 1
-        chosen_label = pair_label[chosen]
+        cuts = np.flatnonzero(np.diff(pair_label[order])) + 1
         parts = []
-        for pairs in np.split(order, bounds):
-            if pairs.size == 0:
+        for part in np.split(pairs[order], cuts):
+            if part.size == 0:
                 continue
-            lbl = pair_label[pairs[0]]
+            lbl = label[c.req[part[0]]]
             in_part = chosen[chosen_label == lbl]
-            parts.append(
-                _Part(pairs, in_part, int(c.weight[in_part].sum()), bool(lbl in bad_labels))
-            )
+            parts.append(_Part(part, in_part, int(c.weight[in_part].sum()), bool(lbl in bad_labels)))
         return parts
+
+    def _over_full(self, chosen: np.ndarray) -> np.ndarray:
+        """Shared units whose households in `chosen` need more beds than it has."""
+        used = np.zeros(len(self.index), dtype=np.int64)
+        np.add.at(used, self.cands.unit[chosen], self.sizes[self.cands.req[chosen]])
+        return np.flatnonzero(self.shared & (used > self.beds))
 
     # ------------------------------------------------------------ model
 
@@ -142,18 +142,33 @@ class BatchSolver:
                 model.add(sum(x[p] for p in ps) <= int(self.shelter_caps[s]))
         return x, m
 
-    def _add_objective(self, model: cp_model.CpModel, x, m):
-        # Score.total = priority * w_priority + (fit * w_fit + cost): the priority level sits on m[r]
-        # so that no linear expression sums a huge coefficient once per candidate pair.
+    def _levels(self, x, m):
+        """The objective's three levels as CP-SAT expressions (scoring.py):
+        priority on m[r], fit and cost points on x[p]."""
         c, w = self.cands, self.weights
-        level1 = {r: self._priority(r) * w.priority for r in m}
-        model.maximize(
-            sum(level1[r] * m[r] for r in m)
-            + sum(int(c.weight[p] - level1[int(c.req[p])]) * var for p, var in x.items())
+        prio = {r: self._priority(r) for r in m}
+        rest = {p: int(c.weight[p]) - prio[int(c.req[p])] * w.priority for p in x}
+        return (
+            sum(prio[r] * var for r, var in m.items()),
+            sum((rest[p] // w.fit) * var for p, var in x.items()),
+            sum((rest[p] % w.fit) * var for p, var in x.items()),
         )
+
+    def _add_objective(self, model: cp_model.CpModel, level, fixed: int | None = None):
+        """Lexicographic in stages: maximise one level; once known, fix it with `fixed`."""
+        model.clear_objective()
+        if fixed is not None:
+            model.add(level == fixed)
+        else:
+            model.maximize(level)
 
     def _priority(self, r: int) -> int:
         return priority(self.problem.requests[r], self.problem.today)
+
+    def _split(self, total: int) -> tuple[int, int, int]:
+        """Score.total -> (priority, fit, cost) level values (exact, see scoring.Weights)."""
+        w = self.weights
+        return total // w.priority, (total % w.priority) // w.fit, total % w.fit
 
     # ------------------------------------------------------------ solve
 
@@ -174,7 +189,18 @@ class BatchSolver:
             self.unit_shelter,
             self.shelter_caps,
         )
-        parts = self._parts(relaxation.chosen)
+        upper = relaxation.value
+        everything = np.arange(len(c), dtype=np.int64)
+        if self._over_full(relaxation.chosen).size == 0:
+            hint, lower = relaxation.chosen, upper
+        else:
+            hint = self._hint(everything, relaxation.chosen, previous)
+            lower = int(c.weight[hint].sum())
+        # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
+        # pairs with rc[p] > upper - lower cannot be in any solution better than the hint.
+        kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower)
+        parts = self._parts(kept, relaxation.chosen)
+        hint_set = set(hint.tolist())
         chosen: list[np.ndarray] = []
         objective = bound = 0
         proven = True
@@ -189,22 +215,22 @@ class BatchSolver:
             remaining = max(0.1, time_limit - (time.perf_counter() - start))
             share = remaining * part.pairs.size / max(1, model_pairs)
             model_pairs -= part.pairs.size
-            got, obj, part_bound, optimal = self._solve_part(part, share, workers, seed, previous)
+            part_hint = {int(p) for p in part.pairs if int(p) in hint_set}
+            got, obj, part_bound, optimal = self._solve_part(part, part_hint, share, workers, seed)
             chosen.append(got)
             objective += obj
             bound += part_bound
             proven &= optimal
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
-        matches = self._matches(picked)
         status = "optimal" if proven else "feasible"
         proof = "" if not proven else ("cp_sat" if to_model else "relaxation")
         return Result(
             status=status,
-            matches=matches,
+            matches=self._matches(picked),
             unmatched=self._unmatched(picked),
             objective=objective,
-            bound=bound,
-            gap=(bound - objective) / max(1, bound),
+            bound=min(bound, upper),
+            gap=(min(bound, upper) - objective) / max(1, upper),
             proof=proof,
             components=len(parts),
             wall_time_s=time.perf_counter() - start,
@@ -212,52 +238,73 @@ class BatchSolver:
             candidates_pruned_to=self.pruned_to,
         )
 
-    def _solve_part(self, part: _Part, time_limit: float, workers, seed, previous):
+    def _solve_part(self, part: _Part, hint: set[int], time_limit: float, workers, seed):
+        """CP-SAT on one part, level by level. A level is taken as proven without a solve
+        when the hint already reaches the relaxation's value for it."""
+        deadline = time.perf_counter() + time_limit
         model = cp_model.CpModel()
         x, m = self._add_constraints(model, part.pairs)
-        self._add_objective(model, x, m)
-        hint = self._hint(part, previous)
-        for p, var in x.items():
-            model.add_hint(var, p in hint)
-        hinted = {int(self.cands.req[p]) for p in hint}
-        for r, var in m.items():
-            model.add_hint(var, r in hinted)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = time_limit
-        solver.parameters.num_workers = workers or os.cpu_count() or 1
-        solver.parameters.random_seed = seed
-        stop = _StopAtBound(part.flow_value)
-        status = solver.solve(model, stop)
-        hint_value = int(self.cands.weight[list(hint)].sum()) if hint else 0
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or solver.objective_value < hint_value:
-            got = np.array(sorted(hint), dtype=np.int64)
-            value = hint_value
-        else:
-            got = np.array([p for p, var in x.items() if solver.value(var)], dtype=np.int64)
-            value = int(self.cands.weight[got].sum())
-        part_bound = part.flow_value
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            part_bound = min(part_bound, int(np.floor(solver.best_objective_bound + 1e-6)))
-        part_bound = max(part_bound, value)
-        return got, value, part_bound, status == cp_model.OPTIMAL or value >= part.flow_value
+        levels = self._levels(x, m)
+        relaxed = self._split(part.flow_value)
+        current = set(hint)
+        values = self._split(int(self.cands.weight[sorted(current)].sum()) if current else 0)
+        relaxation_valid = True  # earlier levels equal the relaxation's, so its levels bound this one
+        bound = None
+        for k, level in enumerate(levels):
+            if relaxation_valid and values[k] >= relaxed[k]:
+                self._add_objective(model, level, fixed=values[k])
+                continue
+            self._add_objective(model, level)
+            model.clear_hints()
+            hinted = {int(self.cands.req[p]) for p in current}
+            for p, var in x.items():
+                model.add_hint(var, p in current)
+            for r, var in m.items():
+                model.add_hint(var, r in hinted)
+            solver = cp_model.CpSolver()
+            solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
+            solver.parameters.num_workers = workers or os.cpu_count() or 1
+            solver.parameters.random_seed = seed
+            solver.parameters.linearization_level = 2  # measured: closes the gap where level 1 does not
+            status = solver.solve(model, _StopAtBound(relaxed[k] if relaxation_valid else None))
+            found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            if found and int(round(solver.objective_value)) >= values[k]:
+                current = {p for p, var in x.items() if solver.value(var)}
+                values = self._split(int(self.cands.weight[sorted(current)].sum()) if current else 0)
+            level_bound = int(np.floor(solver.best_objective_bound + 1e-6)) if found else relaxed[k]
+            if relaxation_valid:
+                level_bound = min(level_bound, relaxed[k])
+            if values[k] < level_bound and bound is None:
+                # not proven: the bound is this level's bound with every lower level at its maximum
+                w = (self.weights.priority, self.weights.fit, 1)[k]
+                bound = sum(v * ww for v, ww in zip(values[:k], (self.weights.priority, self.weights.fit))) + (
+                    level_bound * w + (w - 1)
+                )
+            relaxation_valid = relaxation_valid and values[k] >= relaxed[k]
+            self._add_objective(model, level, fixed=values[k])
+        got = np.array(sorted(current), dtype=np.int64)
+        value = int(self.cands.weight[got].sum())
+        proven = bound is None
+        part_bound = value if proven else min(part.flow_value, max(bound, value))
+        return got, value, part_bound, proven
 
-    def _hint(self, part: _Part, previous: Result | None) -> set[int]:
+    def _hint(self, pairs: np.ndarray, flow_pairs: np.ndarray, previous: Result | None) -> np.ndarray:
         """The better of: the relaxation with over-full units repaired, and the previous solution."""
         c = self.cands
-        by_weight = part.pairs[np.argsort(-c.weight[part.pairs], kind="stable")]
-        flow_first = np.concatenate([part.flow_pairs[np.argsort(-c.weight[part.flow_pairs], kind="stable")],
-                                     by_weight])
-        options = [self._greedy(flow_first)]
+        by_weight = pairs[np.argsort(-c.weight[pairs], kind="stable")]
+        flow_first = flow_pairs[np.argsort(-c.weight[flow_pairs], kind="stable")]
+        options = [self._greedy(np.concatenate([flow_first, by_weight]))]
         if previous is not None:
-            pos = {(int(c.req[p]), int(c.unit[p])): int(p) for p in part.pairs}
+            pos = {(int(c.req[p]), int(c.unit[p])): int(p) for p in pairs}
             req_pos = {r.id: i for i, r in enumerate(self.problem.requests)}
             prev = [
                 pos[key]
                 for match in previous.matches
                 if (key := (req_pos.get(match.request_id, -1), self.index.position.get(match.unit_id, -1))) in pos
             ]
-            options.append(self._greedy(np.concatenate([np.array(prev, dtype=np.int64), by_weight])))
-        return max(options, key=lambda s: int(c.weight[list(s)].sum()) if s else 0)
+            options.append(self._greedy(np.concatenate([np.array(prev, dtype=np.int64), flow_first, by_weight])))
+        best = max(options, key=lambda s: int(c.weight[sorted(s)].sum()) if s else 0)
+        return np.array(sorted(best), dtype=np.int64)
 
     def _greedy(self, pairs: np.ndarray) -> set[int]:
         """Take pairs in the given order whenever every side rule still allows it."""
@@ -334,12 +381,12 @@ class BatchSolver:
 class _StopAtBound(cp_model.CpSolverSolutionCallback):
     """Stop as soon as a solution reaches the relaxation bound: it is then optimal."""
 
-    def __init__(self, bound: int):
+    def __init__(self, bound: int | None):
         super().__init__()
         self.bound = bound
 
     def on_solution_callback(self) -> None:
-        if self.objective_value >= self.bound:
+        if self.bound is not None and self.objective_value >= self.bound:
             self.stop_search()
 
 
