@@ -1,0 +1,148 @@
+"""Batch mode on hand-made instances: side rules, objective levels, determinism, hints, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from matching.solver import BatchSolver, solve
+from matching.types import Adult, Child, Household, Offer
+from matching.validator import validate
+from matching_factories import GOTEBORG, TODAY, problem, request, unit, woman
+
+
+def placed(result):
+    return {m.request_id: m.unit_id for m in result.matches}
+
+
+def run(p, **kw):
+    result = solve(p, time_limit=10, workers=1, seed=0, **kw)
+    assert validate(p, result.matches) == []
+    return result
+
+
+def test_two_households_share_a_shared_unit_up_to_its_beds():
+    p = problem([request("r1"), request("r2"), request("r3")], [unit("u1", beds=2, shared=True)])
+    result = run(p)
+    assert len(result.matches) == 2 and result.status == "optimal"
+
+
+def test_unshared_unit_takes_one_household():
+    p = problem([request("r1"), request("r2")], [unit("u1", beds=2)])
+    assert len(run(p).matches) == 1
+
+
+def test_shared_beds_add_up_the_household_sizes():
+    family = woman(children=(Child(4, "male"), Child(6, "female")))
+    reqs = [request("r1", household=family, urgency="acute", latest_start=None), request("r2"), request("r3")]
+    p = problem(reqs, [unit("u1", beds=4, shared=True)])
+    result = run(p)
+    # the acute family (3 beds) goes first; only one of the singles fits beside it
+    assert set(placed(result)) in ({"r1", "r2"}, {"r1", "r3"})
+    assert result.status == "optimal"
+
+
+def test_daily_intake_limit_per_shelter():
+    units = [unit(f"u{i}", shelter_id="s1", daily_intake_limit=2) for i in range(4)]
+    p = problem([request(f"r{i}") for i in range(4)], units, intake_used={"s1": 1})
+    assert len(run(p).matches) == 1
+
+
+def test_held_unit_goes_to_its_offer_only():
+    p = problem([request("r1")], [unit("u1")], open_offers=(Offer("r9", "u1"),))
+    result = run(p)
+    assert result.matches == ()
+    assert result.unmatched[0].excluded == {"held_by_open_offer": 1}
+
+
+def test_acute_wins_the_last_place_over_planned():
+    reqs = [request("r1", urgency="planned", waiting_since=TODAY - dt.timedelta(days=20)),
+            request("r2", urgency="acute", latest_start=None)]
+    assert placed(run(problem(reqs, [unit("u1")]))) == {"r2": "u1"}
+
+
+def test_waiting_time_breaks_a_tie_in_urgency():
+    reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=2)),
+            request("r2", waiting_since=TODAY - dt.timedelta(days=9))]
+    assert placed(run(problem(reqs, [unit("u1")]))) == {"r2": "u1"}
+
+
+def test_more_placements_beat_better_fit():
+    # r1 fits both units, r2 only the big one: both must be placed
+    family = woman(children=(Child(4, "male"),) * 3)
+    reqs = [request("r1"), request("r2", household=family)]
+    units = [unit("big", beds=6), unit("small", beds=1)]
+    assert placed(run(problem(reqs, units))) == {"r1": "small", "r2": "big"}
+
+
+def test_one_adult_does_not_take_the_family_flat_when_a_smaller_fits():
+    units = [unit("big", beds=6, daily_rate=1500), unit("small", beds=1, daily_rate=4000)]
+    result = run(problem([request("r1")], units))
+    assert placed(result) == {"r1": "small"}
+    assert result.matches[0].score.fit.size_fit == 4
+
+
+def test_cost_decides_when_everything_else_is_equal():
+    units = [unit("dear", daily_rate=3000), unit("cheap", daily_rate=2000)]
+    result = run(problem([request("r1")], units))
+    assert placed(result) == {"r1": "cheap"}
+    assert result.matches[0].score.daily_rate == 2000
+
+
+def test_preferred_region_beats_cost():
+    units = [unit("pref", daily_rate=4000, municipality=GOTEBORG), unit("cheap", daily_rate=1500)]
+    result = run(problem([request("r1", preferred_counties=("14",))], units))
+    assert placed(result) == {"r1": "pref"}
+    assert result.matches[0].score.fit.preferred_region == 3
+
+
+def test_unmatched_reason_counts_per_rule():
+    man = Household((Adult("male", 40),))
+    units = [unit("u1"), unit("u2", security_level=4), unit("u3", beds=0)]
+    result = run(problem([request("r1", household=man, security_level=3)], units))
+    (u,) = result.unmatched
+    assert u.excluded == {"target_group": 1, "security_level": 2}
+    assert u.fitting_units == 0
+    assert "not taking this kind of household" in u.explanation
+
+
+def test_unmatched_because_fitting_units_were_taken():
+    reqs = [request("r1", urgency="acute", latest_start=None), request("r2")]
+    result = run(problem(reqs, [unit("u1")]))
+    (u,) = result.unmatched
+    assert u.request_id == "r2" and u.fitting_units == 1 and u.fitting_units_taken == 1
+
+
+def test_same_input_and_seed_give_the_same_answer(generated):
+    p = generated(12, 40, seed=3)
+    a, b = run(p), run(p)
+    assert a.matches == b.matches and a.objective == b.objective
+
+
+def test_warm_start_from_previous_solution_keeps_the_optimum(generated):
+    p = generated(12, 40, seed=4)
+    first = run(p)
+    again = run(p, previous=first)
+    assert again.objective == first.objective and again.status == "optimal"
+
+
+def test_time_limit_returns_a_valid_solution_and_its_gap(generated):
+    p = generated(40, 150, seed=5)
+    result = BatchSolver(p).solve(0.01, workers=1, seed=0)
+    assert validate(p, result.matches) == []
+    assert result.bound >= result.objective and 0 <= result.gap
+    if result.status == "optimal":
+        assert result.gap == 0
+
+
+def test_relaxation_proves_optimality_without_shared_units():
+    units = [unit(f"u{i}", beds=1 + i % 3) for i in range(6)]
+    result = run(problem([request(f"r{i}") for i in range(4)], units))
+    assert result.status == "optimal" and result.proof == "relaxation" and result.gap == 0
+
+
+def test_independent_parts_are_solved_separately():
+    # r1 can only go north (Göteborg), r2 only to Stockholm: two components
+    reqs = [request("r1", excluded_counties=("01",)), request("r2", excluded_counties=("14",))]
+    units = [unit("u1"), unit("u2", municipality=GOTEBORG)]
+    result = run(problem(reqs, units))
+    assert result.components == 2 and placed(result) == {"r1": "u2", "r2": "u1"}
