@@ -58,6 +58,8 @@ def solve_relaxation(
     unit_caps: np.ndarray,
     unit_shelter: np.ndarray,
     shelter_caps: np.ndarray,
+    *,
+    reduced_costs: bool = True,
 ) -> FlowSolution:
     """Max-weight assignment of requests to units under unit and shelter capacities.
 
@@ -109,11 +111,13 @@ def solve_relaxation(
     if status != flow.OPTIMAL:
         raise RelaxationError(f"min-cost flow failed: {status}")
     flows = flow.flows(np.arange(tails.size))
+    pair_flow = flows[first_pair:first_pair + n_pairs]
+    if not reduced_costs:
+        return FlowSolution(-int(flow.optimal_cost()), np.flatnonzero(pair_flow > 0), np.zeros(0, dtype=np.int64))
     potential = _potentials(n_nodes, tails, heads, costs, caps, flows)
     pair_tails = tails[first_pair:first_pair + n_pairs]
     pair_heads = heads[first_pair:first_pair + n_pairs]
     rc = costs[first_pair:first_pair + n_pairs] + potential[pair_tails] - potential[pair_heads]
-    pair_flow = flows[first_pair:first_pair + n_pairs]
     # a used pair costs nothing to keep; an unused one at least its reduced cost to force in
     rc = np.where(pair_flow > 0, 0, np.maximum(rc, 0))
     return FlowSolution(value=-int(flow.optimal_cost()), chosen=np.flatnonzero(pair_flow > 0), reduced_cost=rc)

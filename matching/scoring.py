@@ -3,6 +3,8 @@
 Level 1, priority (per request): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)).
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
+Cost is counted in whole 100 SEK per day: with 10 SEK steps the weights of a
+5,000-request batch overflow the min-cost flow's cost range (measured: BAD_COST_RANGE).
 
 For a batch of n requests, Weights.for_batch(n) picks w_fit > n * COST_MAX and
 w_priority > n * (FIT_MAX * w_fit + COST_MAX), so that any gain at a higher level
@@ -28,7 +30,7 @@ WAIT_CAP_DAYS = 30
 """Waiting time: each day waited adds 1/30 of the base priority, up to double after 30 days."""
 
 RATE_CAP_SEK = 10_000
-COST_UNIT_SEK = 10
+COST_UNIT_SEK = 100
 COST_MAX = RATE_CAP_SEK // COST_UNIT_SEK
 
 

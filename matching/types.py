@@ -215,7 +215,7 @@ class Score(msgspec.Struct, frozen=True):
     fit: FitParts
     """Level 2."""
     cost_points: int
-    """Level 3: (RATE_CAP - daily_rate) // COST_UNIT_SEK; higher is cheaper."""
+    """Level 3: (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (100 SEK); higher is cheaper."""
     daily_rate: int
     total: int
     """priority * w_priority + fit.total * w_fit + cost_points: the integer maximised."""

@@ -41,3 +41,14 @@ def test_load_municipalities_skips_comments(tmp_path):
     f.write_text("# source\ncode,name,county_code,latitude,longitude\n1280,Malmö,12,55.605,13.0038\n")
     (m,) = load_municipalities(f)
     assert (m.code, m.county_code, m.lat) == ("1280", "12", 55.605)
+
+
+def test_weights_are_lexicographic_and_fit_the_flow_cost_range_at_european_scale():
+    from matching.scoring import COST_MAX, FIT_MAX, Weights
+
+    for n in (1, 300, 5000):
+        w = Weights.for_batch(n)
+        assert w.fit > n * COST_MAX
+        assert w.priority > n * (FIT_MAX * w.fit + COST_MAX)
+    biggest_pair = Weights.for_batch(5000).total(240, FIT_MAX, COST_MAX)
+    assert biggest_pair * 60_000 < 2**63  # min-cost flow scales costs by the node count
