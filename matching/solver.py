@@ -289,11 +289,13 @@ class BatchSolver:
         return got, value, part_bound, proven
 
     def _hint(self, pairs: np.ndarray, flow_pairs: np.ndarray, previous: Result | None) -> np.ndarray:
-        """The better of: the relaxation with over-full units repaired, and the previous solution."""
+        """The best of: the relaxation with over-full units repaired, greedy in priority order,
+        and the previous solution."""
         c = self.cands
         by_weight = pairs[np.argsort(-c.weight[pairs], kind="stable")]
         flow_first = flow_pairs[np.argsort(-c.weight[flow_pairs], kind="stable")]
-        options = [self._greedy(np.concatenate([flow_first, by_weight]))]
+        # by_weight alone is greedy in priority order (the priority level dominates the weight)
+        options = [self._greedy(np.concatenate([flow_first, by_weight])), self._greedy(by_weight)]
         if previous is not None:
             pos = {(int(c.req[p]), int(c.unit[p])): int(p) for p in pairs}
             req_pos = {r.id: i for i, r in enumerate(self.problem.requests)}
