@@ -25,6 +25,7 @@ from skyddat_boende.health import HealthController
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
 from skyddat_boende.problems import exception_handlers
+from skyddat_boende.webhooks.delivery import WebhookWorker
 
 log = logging.getLogger("skyddat_boende.http")
 
@@ -97,9 +98,12 @@ def create_app(
         http = httpx.AsyncClient(follow_redirects=False)
         app.state.verifier = TokenVerifier(issuers, http, allow_development=settings.development)
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.webhook_worker = WebhookWorker(app.state.pool, allow_loopback_http=settings.development)
+        app.state.webhook_worker.start()
         try:
             yield
         finally:
+            await app.state.webhook_worker.stop()
             await http.aclose()
             await app.state.pool.close()
 

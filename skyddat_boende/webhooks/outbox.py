@@ -1,0 +1,49 @@
+"""Writing events to the outbox, inside the transaction of the change they announce.
+
+Fan-out happens here: one outbox row per active subscription of the organisation that asked for the
+event type, each with its own event id (the receiver's deduplication key) and retry state. An
+organisation without a matching subscription gets no row. Events are therefore not kept for
+subscriptions created later.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import msgspec
+
+from skyddat_boende.webhooks.events import EVENT_TYPES, TEST_EVENT, checked_payload
+
+
+async def enqueue(db: asyncpg.Connection, organisation_id: str, event_type: str, payload: dict[str, str]) -> None:
+    """Announce `event_type` to `organisation_id`'s subscribers, in `db`'s current transaction: the event
+    exists if and only if that transaction commits. Call it once per organisation that should hear of
+    the change. `payload` holds only allow-listed id keys (events.PAYLOAD_KEYS) with UUID strings;
+    anything else is refused with ValueError, before anything is written."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    data = checked_payload(payload)
+    if not db.is_in_transaction():
+        raise RuntimeError("enqueue must run inside the transaction of the change it announces")
+    await db.execute(
+        """insert into webhook_outbox (subscription_id, organisation_id, event_type, payload)
+           select id, organisation_id, $2, $3::text::jsonb
+             from webhook_subscription
+            where organisation_id = $1 and active and $2 = any(event_types)""",
+        organisation_id, event_type, msgspec.json.encode(data).decode(),
+    )
+
+
+async def enqueue_test(db: asyncpg.Connection, organisation_id: str, subscription_id: uuid.UUID) -> uuid.UUID | None:
+    """A 'webhook.test' event for one active subscription; its event id, or None when there is no such
+    active subscription of the organisation."""
+    return await db.fetchval(
+        """insert into webhook_outbox (subscription_id, organisation_id, event_type, payload)
+           select id, organisation_id, $3, jsonb_build_object('subscription_id', id::text)
+             from webhook_subscription
+            where id = $2 and organisation_id = $1 and active
+           returning id""",
+        organisation_id, subscription_id, TEST_EVENT,
+    )
+
