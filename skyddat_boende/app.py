@@ -22,6 +22,8 @@ from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
+from skyddat_boende.matchmaking import adapter as matchmaking_adapter
+from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
 from skyddat_boende.problems import exception_handlers
@@ -96,13 +98,21 @@ def create_app(
                 await conn.close()
         app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max)
         http = httpx.AsyncClient(follow_redirects=False)
-        app.state.verifier = TokenVerifier(issuers, http, allow_development=settings.development)
+        app.state.verifier = TokenVerifier(
+            issuers, http, allow_development=settings.development,
+            min_refresh_interval=settings.jwks_min_refresh_seconds,
+        )
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.webhook_worker = WebhookWorker(app.state.pool, allow_loopback_http=settings.development)
         app.state.webhook_worker.start()
+        async with app.state.pool.acquire() as conn:
+            app.state.places = await matchmaking_adapter.municipalities(conn)
+        app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places)
+        app.state.scheduler.start()
         try:
             yield
         finally:
+            await app.state.scheduler.stop()
             await app.state.webhook_worker.stop()
             await http.aclose()
             await app.state.pool.close()

@@ -11,8 +11,12 @@ from pathlib import Path
 
 from skyddat_boende import database, migrations
 from skyddat_boende.config import ConfigError, Settings, load_settings
+from skyddat_boende.identity.dev_issuer import DEFAULT_AUDIENCE as DEV_AUDIENCE
+from skyddat_boende.identity.principal import ROLES
 
 DEFAULT_OPENAPI_PATH = Path("api_docs/openapi.json")
+DEV_ISSUER_PORT = 8900
+
 EXIT_ERROR = 2
 
 
@@ -51,6 +55,25 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2024)
     demo.add_argument("--shelters", type=int, default=260, help="number of shelters (default 260)")
     demo.set_defaults(run=_demo_data)
+
+    audit_cmd = commands.add_parser("audit", help="audit trail tools")
+    audit_commands = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 and say where if broken")
+    verify.set_defaults(run=_audit_verify)
+
+    batch = commands.add_parser("batch", help="run the national matching batch once")
+    batch.set_defaults(run=_batch)
+
+    issuer = commands.add_parser("dev-issuer", help="serve a development token issuer on localhost")
+    issuer.add_argument("--port", type=int, default=DEV_ISSUER_PORT)
+    issuer.set_defaults(run=_dev_issuer)
+
+    token = commands.add_parser("token", help="print a token signed by the development issuer")
+    token.add_argument("--role", choices=sorted(ROLES), help="a person's role; omit for a partner system")
+    token.add_argument("--org", required=True, help="organisation id, e.g. kommun-1280")
+    token.add_argument("--scope", action="append", default=[], help="scope of a partner system (repeatable)")
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
+    token.set_defaults(run=_token)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)
@@ -121,11 +144,111 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return url
 
     url = _on_database(settings, prepare)
-    configure_logging(settings.log_level)
     host = args.host or settings.host
     port = args.port or settings.port
-    print(f"serving on http://{host}:{port} (API reference: http://{host}:{port}/schema)", file=sys.stderr)
-    uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_config=None, server_header=False)
+    issuers = load_trusted_issuers_or_fail(settings)
+    dev_issuer = _start_demo_issuer(settings, issuers) if args.demo else None
+    try:
+        app = create_app(settings, database_url=url, trusted_issuers=issuers)
+        configure_logging(settings.log_level)
+        print(f"serving on http://{host}:{port} (API reference: http://{host}:{port}/schema)", file=sys.stderr)
+        uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
+    finally:
+        if dev_issuer is not None:
+            dev_issuer.stop()
+    return 0
+
+
+def load_trusted_issuers_or_fail(settings: Settings) -> list:
+    from skyddat_boende.identity import load_trusted_issuers
+
+    try:
+        return load_trusted_issuers(settings.trusted_issuers_json)
+    except ValueError as exc:
+        raise ConfigError(f"trusted issuers: {exc}") from None
+
+
+def _start_demo_issuer(settings: Settings, issuers: list):
+    """The demo's development issuer on localhost, trusted by this process only."""
+    from skyddat_boende.identity import TrustedIssuer
+    from skyddat_boende.identity.dev_issuer import DevIssuer
+
+    if not settings.development:
+        raise CommandError("--demo runs a development token issuer and needs SB_ENV=development")
+    issuer = DevIssuer(settings.dev_keys_dir, "127.0.0.1", DEV_ISSUER_PORT)
+    try:
+        issuer.start()
+    except OSError as exc:
+        raise CommandError(f"cannot start the development issuer on port {DEV_ISSUER_PORT}: {exc.strerror}") from None
+    issuer.announce()
+    issuers.append(TrustedIssuer(**issuer.trusted_issuer_config(DEV_AUDIENCE)))
+    print(f"development issuer at {issuer.url}; get a token with, for example:\n"
+          "  .venv/bin/skyddat-boende token --role social_worker --org kommun-1280\n"
+          "  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8000/api/me", file=sys.stderr)
+    return issuer
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from skyddat_boende import audit
+
+    async def work(conn, url) -> int:
+        report = await audit.verify(conn)
+        if report.ok:
+            print(f"audit chain intact: {report.events_checked} events")
+            return 0
+        print(f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
+              f"({report.events_checked} events verified before it)")
+        return 1
+
+    return _on_database(settings, work)
+
+
+def _batch(settings: Settings, args: argparse.Namespace) -> int:
+    from skyddat_boende.matchmaking import adapter
+    from skyddat_boende.matchmaking.batch import run_batch
+
+    async def work(conn, url) -> int:
+        places = await adapter.municipalities(conn)
+        pool = await database.create_pool(url, max_size=2)
+        try:
+            report = await run_batch(pool, settings, places, "cli")
+        finally:
+            await pool.close()
+        if report is None:
+            print("another process is running the batch right now; nothing done")
+            return 1
+        print(f"batch {report.run_id}: {report.waiting_requests} waiting, {report.offers_made} offers made "
+              f"({report.solver_status}, gap {report.gap:.4f})")
+        return 0
+
+    return _on_database(settings, work)
+
+
+def _dev_issuer(settings: Settings, args: argparse.Namespace) -> int:
+    from skyddat_boende.identity.dev_issuer import serve_dev_issuer
+
+    if not settings.development:
+        raise CommandError("the development issuer runs only with SB_ENV=development")
+
+    def ready(issuer) -> None:
+        print(f"development issuer at {issuer.url}")
+        print("trust it with: SB_ENV=development SB_TRUSTED_ISSUERS='"
+              + json.dumps([issuer.trusted_issuer_config(DEV_AUDIENCE)]) + "'")
+
+    serve_dev_issuer("127.0.0.1", args.port, settings.dev_keys_dir, on_ready=ready)
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from skyddat_boende.identity.dev_issuer import issue_token
+
+    if args.role is None and not args.scope:
+        raise CommandError("a partner-system token (no --role) needs at least one --scope")
+    try:
+        print(issue_token(settings.dev_keys_dir, None, DEV_AUDIENCE, args.role, args.org, scopes=args.scope,
+                          lifetime=args.lifetime))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     return 0
 
 

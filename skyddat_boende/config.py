@@ -32,7 +32,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embedded_database: Literal["auto", "never"] = "auto"
     trusted_issuers_json: str = "[]"
     rate_limit_per_minute: int = 600
+    jwks_min_refresh_seconds: int = 30
     stale_after_hours: int = 24
+    offer_hold_minutes: int = 120
+    acute_offer_hold_minutes: int = 30
+    sweep_interval_seconds: int = 30
+    batch_interval_minutes: int = 15
 
     @property
     def development(self) -> bool:
@@ -82,7 +87,12 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         db_pool_max=_int(env, "SB_DB_POOL_MAX", defaults.db_pool_max, 1, 200),
         embedded_database=embedded,
         trusted_issuers_json=_trusted_issuers(env),
+        offer_hold_minutes=_int(env, "SB_OFFER_HOLD_MINUTES", defaults.offer_hold_minutes, 1, 24 * 60),
+        acute_offer_hold_minutes=_int(env, "SB_ACUTE_OFFER_HOLD_MINUTES", defaults.acute_offer_hold_minutes, 1, 24 * 60),
+        sweep_interval_seconds=_int(env, "SB_SWEEP_INTERVAL_SECONDS", defaults.sweep_interval_seconds, 1, 3600),
+        batch_interval_minutes=_int(env, "SB_BATCH_INTERVAL_MINUTES", defaults.batch_interval_minutes, 0, 24 * 60),
         stale_after_hours=_int(env, "SB_STALE_AFTER_HOURS", defaults.stale_after_hours, 1, 24 * 30),
+        jwks_min_refresh_seconds=_int(env, "SB_JWKS_MIN_REFRESH_SECONDS", defaults.jwks_min_refresh_seconds, 0, 3600),
         rate_limit_per_minute=_int(env, "SB_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000),
     )
 

@@ -18,7 +18,10 @@ async def not_found(request: Request, object_type: str, object_id: uuid.UUID | s
     return NotFound(f"No {object_type.replace('_', ' ')} with that id is available to you.")
 
 
-async def changed(db: asyncpg.Connection, request: Request, object_type: str, object_id: uuid.UUID | str) -> None:
-    """Record a successful change in the same transaction as the change itself."""
+async def audited(
+    db: asyncpg.Connection, request: Request, object_type: str, object_id: uuid.UUID | str | None,
+    outcome: audit.Outcome = "succeeded",
+) -> None:
+    """Record a change (or, with outcome 'allowed', a read of sensitive data) in the request's transaction."""
     await audit.record(db, actor_of(request.user), handler_action(request.route_handler), object_type,
-                       str(object_id), "succeeded")
+                       None if object_id is None else str(object_id), outcome)

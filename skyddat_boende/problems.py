@@ -118,8 +118,9 @@ def handle_database_rule(request: Request, exc: asyncpg.IntegrityConstraintViola
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    # the type only: exception text may quote data
-    log.error("unhandled error", extra={"error_type": type(exc).__name__, "path_template": _route(request)})
+    # the type only: exception text may quote data (development shows the traceback, on demo data)
+    log.error("unhandled error", extra={"error_type": type(exc).__name__, "path_template": _route(request)},
+              exc_info=exc if request.app.state.settings.development else None)
     return problem_response(500, None, "Internal Server Error", "The error was logged.")
 
 

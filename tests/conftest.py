@@ -47,15 +47,25 @@ async def create_database(server_url: str) -> AsyncIterator[Callable[[], Awaitab
 
 
 @pytest.fixture(scope="session")
-async def database_url(create_database: Callable[[], Awaitable[str]]) -> str:
+async def create_migrated_database(create_database: Callable[[], Awaitable[str]]) -> Callable[[], Awaitable[str]]:
+    """A factory of fresh databases with every migration applied."""
+
+    async def create() -> str:
+        url = await create_database()
+        conn = await database.connect(url)
+        try:
+            await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
+        finally:
+            await conn.close()
+        return url
+
+    return create
+
+
+@pytest.fixture(scope="session")
+async def database_url(create_migrated_database: Callable[[], Awaitable[str]]) -> str:
     """One migrated database shared by tests that only read, or that clean up what they write."""
-    url = await create_database()
-    conn = await database.connect(url)
-    try:
-        await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
-    finally:
-        await conn.close()
-    return url
+    return await create_migrated_database()
 
 
 @pytest.fixture

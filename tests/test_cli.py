@@ -80,3 +80,49 @@ def test_container_setting_forbids_the_embedded_database_without_database_url():
     result = cli("migrate", env={"SB_EMBEDDED_DATABASE": "never", "DATABASE_URL": ""})
     assert result.returncode == 2
     assert "DATABASE_URL is not set" in _one_error_line(result.stderr)
+
+
+async def test_audit_verify_reports_intact_then_the_tampered_event(create_migrated_database):
+    from skyddat_boende import audit, database
+
+    url = await create_migrated_database()
+    conn = await database.connect(url)
+    try:
+        for i in range(3):
+            await audit.record(conn, audit.SYSTEM, "test.event", "batch", str(i), "succeeded")
+        intact = await asyncio.to_thread(cli, "audit", "verify", env={"DATABASE_URL": url})
+        assert intact.returncode == 0 and "audit chain intact: 3 events" in intact.stdout
+        await conn.execute("alter table audit_event disable trigger audit_event_append_only")
+        await conn.execute("update audit_event set object_id = '99' where seq = 2")
+        broken = await asyncio.to_thread(cli, "audit", "verify", env={"DATABASE_URL": url})
+    finally:
+        await conn.close()
+    assert broken.returncode == 1
+    assert "BROKEN at event 2" in broken.stdout
+
+
+def test_development_tools_refuse_production(tmp_path):
+    env = {"SB_ENV": "production", "SB_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    issuer = cli("dev-issuer", "--port", str(free_port()), env=env)
+    assert issuer.returncode == 2 and "SB_ENV=development" in _one_error_line(issuer.stderr)
+
+
+def test_token_command_prints_a_token_the_dev_issuer_signed(tmp_path):
+    import json
+
+    from skyddat_boende.identity.dev_issuer import DevIssuer
+
+    keys = tmp_path / "dev-issuer"
+    with DevIssuer(keys) as issuer:
+        issuer.announce()
+        result = cli("token", "--role", "social_worker", "--org", "kommun-1280",
+                     env={"SB_ENV": "development", "SB_DATA_DIR": str(tmp_path)})
+        assert result.returncode == 0, result.stderr
+        token = result.stdout.strip()
+        import base64
+
+        payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        assert payload["iss"] == issuer.url and payload["org"] == "kommun-1280"
+        assert payload["roles"] == ["social_worker"]
+    machine = cli("token", "--org", "operator-x", env={"SB_ENV": "development", "SB_DATA_DIR": str(tmp_path)})
+    assert machine.returncode == 2 and "--scope" in _one_error_line(machine.stderr)

@@ -17,7 +17,7 @@ from skyddat_boende.conditional import PreconditionFailed, required_version, tag
 from skyddat_boende.dependencies import Db
 from skyddat_boende.idempotency import idempotent
 from skyddat_boende.identity.principal import SHELTER_STAFF
-from skyddat_boende.objects import changed, not_found
+from skyddat_boende.objects import audited, not_found
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.problems import Unprocessable, problem_responses
 
@@ -49,7 +49,7 @@ class ShelterController(Controller):
     async def create_shelter(self, db: Db, request: Request, data: JSONBody[ShelterCreate]) -> Response[ShelterRead]:
         async def create() -> Response[ShelterRead]:
             shelter = await repository.create_shelter(db, _operator(request), data)
-            await changed(db, request, "shelter", shelter.id)
+            await audited(db, request, "shelter", shelter.id)
             return tagged(shelter, status_code=201, location=f"/api/shelters/{shelter.id}")
 
         return await idempotent(db, request, create)
@@ -104,7 +104,7 @@ class ShelterController(Controller):
             unit = await repository.create_unit(db, _operator(request), shelter_id, data, _stale_hours(request))
             if unit is None:
                 raise await not_found(request, "shelter", shelter_id)
-            await changed(db, request, "unit", unit.id)
+            await audited(db, request, "unit", unit.id)
             return tagged(unit, status_code=201, location=f"/api/units/{unit.id}")
 
         return await idempotent(db, request, create)
@@ -154,7 +154,7 @@ class AvailabilityController(Controller):
             raise Unprocessable(str(exc)) from None
         if result is None:
             raise Unprocessable("The snapshot lists a unit that is not one of your operator's; nothing was changed.")
-        await changed(db, request, "operator", _operator(request))
+        await audited(db, request, "operator", _operator(request))
         return AvailabilityResult(*result)
 
 
@@ -163,7 +163,7 @@ async def _after_update(db: Db, request: Request, object_type: str, object_id: u
         raise await not_found(request, object_type, object_id)
     if outcome == "stale":
         raise PreconditionFailed(f"The {object_type} changed since you read it; read it again and retry.")
-    await changed(db, request, object_type, object_id)
+    await audited(db, request, object_type, object_id)
     operator, stale_hours = _operator(request), _stale_hours(request)
     if object_type == "shelter":
         return tagged(await repository.get_shelter(db, operator, object_id))

@@ -302,6 +302,10 @@ class DevIssuer:
             "response_types_supported": ["token"],
         }
 
+    def announce(self) -> None:
+        """Record this issuer's URL in its key directory, where `issue_token` finds it."""
+        _write_issuer_file(self.store.key_dir, self.url)
+
     def trusted_issuer_config(self, audience: str = DEFAULT_AUDIENCE) -> dict[str, Any]:
         """The `TrustedIssuer` entry (as JSON-ready dict) that trusts this issuer."""
         return {
@@ -383,7 +387,7 @@ def serve_dev_issuer(
     issuer = DevIssuer(key_dir, host, port)
     issuer.start()
     try:
-        _write_issuer_file(issuer.store.key_dir, issuer.url)
+        issuer.announce()
         if on_ready is not None:
             on_ready(issuer)
         issuer.serve_forever()

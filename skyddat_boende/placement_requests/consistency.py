@@ -1,0 +1,65 @@
+"""Rules a request must not contradict; each breach is a 422 that names the fields, before anything is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from skyddat_boende.placement_requests.schemas import RequestCreate
+from skyddat_boende.problems import Problem
+
+MAX_LEAD_DAYS = 365
+
+
+class ContradictoryRequest(Problem):
+    status, slug, title = 422, "contradictory-request", "The request contradicts itself"
+
+
+async def check(db: asyncpg.Connection, data: RequestCreate, today: dt.date) -> None:
+    codes = set(data.threat_municipalities) | set(data.excluded_municipalities)
+    if data.preferred_near_municipality:
+        codes.add(data.preferred_near_municipality)
+    unknown = await db.fetchval(
+        "select count(*) from unnest($1::text[]) c where not exists (select 1 from municipality m where m.code = c)",
+        sorted(codes),
+    )
+    if unknown:
+        raise ContradictoryRequest(f"{unknown} municipality code(s) do not exist.")
+    unknown_counties = await db.fetchval(
+        "select count(*) from unnest($1::text[]) c where not exists (select 1 from county k where k.code = c)",
+        sorted(set(data.excluded_counties) | set(data.preferred_counties)),
+    )
+    if unknown_counties:
+        raise ContradictoryRequest(f"{unknown_counties} county code(s) do not exist.")
+    _check_fields(data, today)
+    if data.min_distance_km:
+        farthest = await db.fetchval(
+            """select max(nearest) from (
+                   select min(distance_km(t.latitude, t.longitude, m.latitude, m.longitude)) as nearest
+                     from municipality m, municipality t where t.code = any($1::text[]) group by m.code) d""",
+            data.threat_municipalities,
+        )
+        if data.min_distance_km > farthest:
+            raise ContradictoryRequest(
+                f"min_distance_km is {data.min_distance_km} km, but no municipality in Sweden is farther than "
+                f"{farthest:.0f} km from the threat areas."
+            )
+
+
+def _check_fields(data: RequestCreate, today: dt.date) -> None:
+    if data.min_distance_km and not data.threat_municipalities:
+        raise ContradictoryRequest("min_distance_km needs at least one threat municipality.")
+    if data.max_distance_km is not None and data.preferred_near_municipality is None:
+        raise ContradictoryRequest("max_distance_km needs preferred_near_municipality.")
+    if data.preferred_near_municipality in set(data.threat_municipalities) | set(data.excluded_municipalities):
+        raise ContradictoryRequest("preferred_near_municipality is also a threat or excluded municipality.")
+    if set(data.preferred_counties) & set(data.excluded_counties):
+        raise ContradictoryRequest("a county is both preferred and excluded.")
+    if data.latest_start_date < today:
+        raise ContradictoryRequest("latest_start_date is in the past.")
+    if data.latest_start_date > today + dt.timedelta(days=MAX_LEAD_DAYS):
+        raise ContradictoryRequest(f"latest_start_date is more than {MAX_LEAD_DAYS} days ahead.")
+    references = [c.decision_reference for c in data.children]
+    if len(set(references)) != len(references):
+        raise ContradictoryRequest("two children share a decision_reference; each child has its own decision.")

@@ -1,0 +1,80 @@
+"""Social workers (and their municipality's systems) request placements and follow them."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+
+from skyddat_boende import events
+from skyddat_boende.access import secured
+from skyddat_boende.dependencies import Db
+from skyddat_boende.idempotency import idempotent
+from skyddat_boende.identity.principal import SOCIAL_WORKER
+from skyddat_boende.matchmaking import adapter, service
+from skyddat_boende.objects import audited, not_found
+from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
+from skyddat_boende.placement_requests import consistency, repository
+from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead, RequestStatus
+from skyddat_boende.privacy import reject_personal_numbers
+from skyddat_boende.problems import Conflict, problem_responses
+
+READ = secured(roles=[SOCIAL_WORKER], scopes=["placements:read", "placements:write"])
+WRITE = secured(roles=[SOCIAL_WORKER], scopes=["placements:write"])
+
+
+def _municipality(request: Request) -> str:
+    return request.user.organisation_id
+
+
+class PlacementRequestController(Controller):
+    path = "/requests"
+    tags = ["placement requests"]
+
+    @post("/", summary="Request a placement; the best fitting place is offered at once",
+          description="The household's best fitting unit gets an offer that holds it; the response says where "
+                      "(municipality only) and why, or why nothing fits, in numbers per rule.",
+          responses=problem_responses(400, 401, 403, 409, 422, 429), **WRITE)
+    async def create_request(self, db: Db, request: Request, data: JSONBody[RequestCreate]) -> Response[RequestRead]:
+        reject_personal_numbers(await request.body())
+        await consistency.check(db, data, adapter.today())
+
+        async def create() -> Response[RequestRead]:
+            request_id = await repository.create(db, _municipality(request), data)
+            await audited(db, request, "placement_request", request_id)
+            await service.offer_next(db, request_id, request.app.state.settings, request.app.state.places)
+            created = await repository.get(db, _municipality(request), request_id)
+            return Response(created, status_code=201, headers={"Location": f"/api/requests/{request_id}"})
+
+        return await idempotent(db, request, create)
+
+    @get("/", summary="Your municipality's requests", responses=problem_responses(400, 401, 403, 429), **READ)
+    async def list_requests(
+        self, db: Db, request: Request, status: RequestStatus | None = None, limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
+    ) -> list[RequestRead]:
+        return await repository.list_for(db, _municipality(request), status, limit, offset)
+
+    @get("/{request_id:uuid}", summary="One request, its offer and placement",
+         responses=problem_responses(401, 403, 404, 429), **READ)
+    async def get_request(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> RequestRead:
+        found = await repository.get(db, _municipality(request), request_id)
+        if found is None:
+            raise await not_found(request, "placement_request", request_id)
+        await audited(db, request, "placement_request", request_id, outcome="allowed")
+        return found
+
+    @post("/{request_id:uuid}/withdraw", status_code=200, summary="Withdraw the request and any open offer",
+          responses=problem_responses(401, 403, 404, 409, 429), **WRITE)
+    async def withdraw_request(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> RequestRead:
+        withdrawn = await repository.withdraw(db, _municipality(request), request_id)
+        if withdrawn is None:
+            if await repository.get(db, _municipality(request), request_id) is None:
+                raise await not_found(request, "placement_request", request_id)
+            raise Conflict("The request is already placed, withdrawn or closed.")
+        for offer in withdrawn:
+            await events.publish(db, offer["operator_id"], "offer.withdrawn", offer_id=offer["id"])
+        await events.publish(db, _municipality(request), "request.withdrawn", request_id=request_id)
+        await audited(db, request, "placement_request", request_id)
+        return await repository.get(db, _municipality(request), request_id)
