@@ -24,7 +24,7 @@ from litestar.openapi.spec import Operation
 
 from skyddat_boende import audit
 from skyddat_boende.identity import InvalidToken, Principal, TokenVerifier
-from skyddat_boende.identity.principal import SHELTER_STAFF, SOCIAL_WORKER
+from skyddat_boende.identity.principal import SOCIAL_WORKER
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Events carry ids and codes only: never addresses, names, personal identity numbe
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Literal
 
 import asyncpg

@@ -22,6 +22,8 @@ HARD_NEEDS = ("wheelchair", "pets", "substance_use", "mental_illness", "intellec
 # share of shelters by operator kind (Socialstyrelsen 2024: nearly half private)
 OPERATOR_KINDS = (("company", 45), ("association", 35), ("municipality", 20))
 DEMO_REQUESTS = 40
+# the demo's social workers are in these municipalities (Malmö, Stockholm, Göteborg, Uppsala)
+PLACING_MUNICIPALITIES = ("1280", "0180", "1480", "0380")
 
 
 async def present(conn: asyncpg.Connection) -> bool:
@@ -49,8 +51,8 @@ async def load(conn: asyncpg.Connection, *, seed: int = 2024, shelters: int = 26
         unit_count = 0
         for shelter_key in chosen:
             unit_count += await _shelter(conn, rng, operators[shelter_key], units_by_shelter[shelter_key], names)
-        for request in requests:
-            await _request(conn, request)
+        for i, request in enumerate(requests):
+            await _request(conn, request, PLACING_MUNICIPALITIES[i % len(PLACING_MUNICIPALITIES)])
     return {"municipalities": len(names), "operators": len(set(operators.values())),
             "shelters": len(chosen), "units": unit_count, "waiting requests": len(requests)}
 
@@ -123,10 +125,10 @@ async def _shelter(
     return len(units)
 
 
-async def _request(conn: asyncpg.Connection, request: Request) -> None:
+async def _request(conn: asyncpg.Connection, request: Request, placing_municipality: str) -> None:
     household = request.household
     needs = household.needs
-    municipality_id = f"kommun-{request.threats[0].code if request.threats else '1280'}"
+    municipality_id = f"kommun-{placing_municipality}"
     request_id = await conn.fetchval(
         """insert into placement_request (
                municipality_id, case_reference, urgency, security_level_needed, protected_data_level, needs,

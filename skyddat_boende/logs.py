@@ -9,7 +9,7 @@ import time
 import msgspec
 
 # attributes every LogRecord has; anything else was passed with `extra=` and is emitted as a field
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

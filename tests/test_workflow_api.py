@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
 
 import pytest
@@ -11,6 +14,7 @@ from skyddat_boende import database
 from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking.service import expire_due_offers
 from tests.conftest import make_app
+from tests.webhook_support import Receiver, verify
 from tests.workflow_support import MALMO, STOCKHOLM, mother_with_son_and_dog, organisations, publish, shelter_body
 
 NORTH, EAST = "operator-north", "operator-east"
@@ -33,9 +37,16 @@ async def _two_places(client, tokens):
 
 
 async def test_whole_flow_offer_decline_next_accept_address_move_out(world, tokens):
-    client, url, _ = world
+    client, url, app = world
     (north_shelter, north_unit), (east_shelter, east_unit) = await _two_places(client, tokens)
     malmo = tokens.social_worker(MALMO)
+    receiver = Receiver()
+    secrets = {}
+    for org in ("kommun-1280", EAST):
+        subscribed = await client.post("/api/webhooks", headers=tokens.headers("org_admin", org), json={
+            "url": receiver.url, "event_types": ["offer.created", "offer.accepted", "placement.moved_out"]})
+        assert subscribed.status_code == 201, subscribed.text
+        secrets[org] = subscribed.json()["secret"]
 
     created = await client.post("/api/requests", json=mother_with_son_and_dog(), headers=malmo)
     assert created.status_code == 201, created.text
@@ -96,6 +107,32 @@ async def test_whole_flow_offer_decline_next_accept_address_move_out(world, toke
         await conn.close()
     assert [(r["outcome"], r["actor_organisation"]) for r in reads] == [
         ("allowed", "kommun-1280"), ("denied", "kommun-0180"), ("denied", "kommun-1280")]
+
+    # the partner systems heard of it: signed events with ids only
+    expected = {("kommun-1280", "offer.created"): 2, ("kommun-1280", "offer.accepted"): 1,
+                ("kommun-1280", "placement.moved_out"): 1, (EAST, "offer.created"): 1}
+    try:
+        events = await _delivered(client, receiver, sum(expected.values()))
+    finally:
+        receiver.close()
+    received = {}
+    for headers, body in events:
+        payload = json.loads(body)
+        org = next(o for o, secret in secrets.items() if verify(secret, headers, body))  # signed for this org
+        received[(org, payload["type"])] = received.get((org, payload["type"]), 0) + 1
+        assert set(payload["data"]) <= {"offer_id", "request_id", "placement_id", "unit_id"}
+        assert b"Hemliga" not in body and b"MAL-2026" not in body
+    assert received == expected
+    assert len({h["Webhook-Id"] for h, _ in events}) == len(events)
+
+
+async def _delivered(client, receiver, count: int, timeout: float = 20.0):
+    """Wake the app's webhook worker until `count` deliveries arrived (it runs on the test client's loop)."""
+    deadline = time.monotonic() + timeout
+    while len(receiver.requests) < count and time.monotonic() < deadline:
+        client.blocking_portal.call(client.app.state.webhook_worker.wake)
+        await asyncio.sleep(0.2)
+    return [(headers, body) for headers, body, _ in receiver.requests]
 
 
 async def test_hard_rule_boy_over_age_limit_gets_no_offer_and_the_reason_in_numbers(world, tokens):
@@ -205,3 +242,36 @@ async def test_withdrawal_frees_the_held_unit(world, tokens):
     assert (await client.post(f"/api/requests/{request['id']}/withdraw", headers=malmo)).status_code == 409
     assert (await client.post(f"/api/requests/{request['id']}/withdraw",
                               headers=tokens.social_worker(STOCKHOLM))).status_code == 404
+
+
+async def test_batch_offers_waiting_requests_and_runs_one_at_a_time(world, tokens):
+    from skyddat_boende.matchmaking.batch import LOCK_KEY
+
+    client, url, _ = world
+    malmo = tokens.social_worker(MALMO)
+    waiting = [
+        (await client.post("/api/requests", json=mother_with_son_and_dog(f"MAL-W{i}"), headers=malmo)).json()
+        for i in range(3)
+    ]
+    assert {r["status"] for r in waiting} == {"waiting"}  # no places published yet
+    await _two_places(client, tokens)
+    operations = tokens.headers(None, "nationell-drift", "batch:run")
+
+    holder = await database.connect(url)  # another process running the batch holds its lock
+    try:
+        await holder.execute("select pg_advisory_lock($1)", LOCK_KEY)
+        busy = await client.post("/api/batch", headers=operations)
+        assert busy.status_code == 409
+        await holder.execute("select pg_advisory_unlock($1)", LOCK_KEY)
+    finally:
+        await holder.close()
+
+    assert (await client.post("/api/batch", headers=tokens.social_worker(MALMO))).status_code == 403
+    report = await client.post("/api/batch", headers=operations)
+    assert report.status_code == 200, report.text
+    assert report.json()["waiting_requests"] == 3 and report.json()["offers_made"] == 2  # two places, three asks
+    statuses = sorted([(await client.get(f"/api/requests/{r['id']}", headers=malmo)).json()["status"]
+                       for r in waiting])
+    assert statuses == ["offered", "offered", "waiting"]
+    again = await client.post("/api/batch", headers=operations)
+    assert again.json()["offers_made"] == 0

@@ -9,7 +9,7 @@ from matching.fast_track import FastTrack
 from matching.rules import RuleContext, violated_rule
 from matching.scoring import Weights, score
 from matching.types import Offer
-from matching_factories import GOTEBORG, TODAY, problem, request, unit
+from matching_factories import GOTEBORG, TODAY, request, unit
 
 
 def test_ranks_fit_then_cost_and_explains():
