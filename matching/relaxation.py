@@ -1,17 +1,28 @@
-"""The assignment relaxation, solved exactly with OR-Tools' min-cost-flow.
+"""The assignment relaxation, solved exactly with OR-Tools' min-cost flow, priced over every pair.
 
 Network (costs are negated weights, so the min-cost flow is the max-weight assignment):
 
     source -> request        capacity 1
     request -> sink          capacity 1, cost 0        (the request stays unmatched)
-    request -> unit          capacity 1, cost -weight  (one arc per candidate pair)
-    unit -> shelter          capacity: 1, or for a shared unit beds // smallest candidate household
+    request -> entry(u, s)   capacity 1, cost -weight  (one arc per candidate pair)
+    entry chain of unit u    see below
+    last entry -> shelter    (or -> sink when the shelter has no daily intake limit)
     shelter -> sink          capacity: the shelter's remaining daily intake
-    unit -> sink             (instead of unit -> shelter, when the shelter has no intake limit)
 
-It keeps every hard rule except one: in a shared unit it counts households instead
-of adding up their beds. So its optimum is an upper bound on the true optimum, and
-it *is* the true optimum when no shared unit is over-full (checked by the solver).
+An unshared unit has one entry node with capacity 1. A shared unit with B free beds
+has one entry node per household size s among its candidates, chained from the
+largest size down: the arc leaving size s's node carries every household of size
+>= s, with capacity B // s. So "at most B // s households of size >= s" holds for
+every s at once (a valid relaxation of "sizes add up to at most B": it is exact for
+two sizes and much tighter than counting households only). The relaxation keeps
+every other hard rule, so its optimum is an upper bound, and it *is* the optimum
+when no shared unit ends up over its beds (checked by the solver).
+
+Scale: the flow runs on a few candidate pairs per request (the best `k`), and the
+optimal flow's node potentials then price *every* candidate pair in one numpy pass
+(reduced cost = -weight + p[request] - p[entry]); pairs with a negative reduced cost
+are added and the flow is solved again (column generation). When no pair prices
+out, the flow is optimal over all pairs: the pruning provably loses nothing.
 """
 
 from __future__ import annotations
@@ -21,125 +32,214 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .candidates import Candidates
-
-
-@dataclass(frozen=True)
-class FlowSolution:
-    value: int
-    """Total weight of the relaxation optimum (an upper bound)."""
-    chosen: np.ndarray
-    """Indices into the candidate arrays of the pairs with flow."""
-    reduced_cost: np.ndarray
-    """Per candidate pair: a lower bound on how much the optimum drops if the pair is used
-    (0 for pairs in the relaxation's solution). Any solution using pair p weighs at most
-    value - reduced_cost[p]: the basis of reduced-cost fixing in solver.py."""
+SOURCE, SINK, FIRST_REQUEST = 0, 1, 2
 
 
 class RelaxationError(RuntimeError):
     pass
 
 
-def unit_household_caps(
-    cands: Candidates, n_units: int, beds: np.ndarray, shared: np.ndarray, sizes: np.ndarray
-) -> np.ndarray:
-    """How many households each unit can hold at most (relaxing beds to a count)."""
-    smallest = np.full(n_units, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(smallest, cands.unit, sizes[cands.req])
-    caps = np.ones(n_units, dtype=np.int64)
-    has = shared & (smallest < np.iinfo(np.int64).max)
-    caps[has] = beds[has] // smallest[has]
-    return caps
+@dataclass(frozen=True)
+class Network:
+    """The fixed part of the flow network: request, entry, shelter nodes and their arcs."""
+
+    n_requests: int
+    n_nodes: int
+    entry_keys: np.ndarray  # sorted unit * KEY + (size if shared else 0)
+    first_entry: int
+    tails: np.ndarray  # static arcs: source->request, request->sink, entry chains, shelter->sink
+    heads: np.ndarray
+    caps: np.ndarray
+
+    def entry(self, unit: np.ndarray, size: np.ndarray, shared: np.ndarray) -> np.ndarray:
+        key = unit.astype(np.int64) * _KEY + np.where(shared[unit], size, 0)
+        return self.first_entry + np.searchsorted(self.entry_keys, key)
 
 
-def solve_relaxation(
-    cands: Candidates,
+_KEY = 64  # household sizes are < 64
+
+
+def build_network(
+    pair_req: np.ndarray,
+    pair_unit: np.ndarray,
     n_requests: int,
-    unit_caps: np.ndarray,
+    beds: np.ndarray,
+    shared: np.ndarray,
+    sizes: np.ndarray,
     unit_shelter: np.ndarray,
     shelter_caps: np.ndarray,
-    *,
-    reduced_costs: bool = True,
-) -> FlowSolution:
-    """Max-weight assignment of requests to units under unit and shelter capacities.
-
-    unit_shelter[u] is the index of u's shelter in shelter_caps, or -1 if the
-    shelter has no daily intake limit.
-    """
-    if len(cands) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return FlowSolution(0, empty, empty)
-    units, unit_local = np.unique(cands.unit, return_inverse=True)
-    shelters, shelter_local = np.unique(unit_shelter[units], return_inverse=True)
+) -> Network:
+    """The network for the given candidate pairs (every pair that may ever get an arc)."""
+    key = pair_unit.astype(np.int64) * _KEY + np.where(shared[pair_unit], sizes[pair_req], 0)
+    keys = np.unique(key)
+    e_unit = keys // _KEY
+    e_size = keys % _KEY
+    n_e = keys.size
+    first_entry = FIRST_REQUEST + n_requests
+    shelters, shelter_local = np.unique(unit_shelter[e_unit], return_inverse=True)
     limited = shelters >= 0
-    n_u = units.size
-    source, sink = 0, 1
-    req_node = 2
-    unit_node = req_node + n_requests
-    shelter_node = unit_node + n_u
-    n_nodes = shelter_node + shelters.size
-
+    first_shelter = first_entry + n_e
+    e = np.arange(n_e, dtype=np.int64)
+    # keys ascend by size within a unit: size s's node flows into the next smaller size's node
+    chained = np.zeros(n_e, dtype=bool)
+    chained[1:] = e_unit[1:] == e_unit[:-1]
+    own_head = np.where(limited[shelter_local], first_shelter + shelter_local, SINK)
+    e_heads = np.where(chained, first_entry + e - 1, own_head)
+    e_caps = np.where(shared[e_unit], beds[e_unit] // np.maximum(e_size, 1), 1)
+    lim = np.flatnonzero(limited)
     r = np.arange(n_requests, dtype=np.int64)
-    u = np.arange(n_u, dtype=np.int64)
-    lim_idx = np.flatnonzero(limited)
-    n_pairs = len(cands)
-    tails = np.concatenate([
-        np.full(n_requests, source), req_node + r,
-        req_node + cands.req.astype(np.int64),
-        unit_node + u, shelter_node + lim_idx,
-    ])
-    heads = np.concatenate([
-        req_node + r, np.full(n_requests, sink),
-        unit_node + unit_local.astype(np.int64),
-        np.where(limited[shelter_local], shelter_node + shelter_local, sink),
-        np.full(lim_idx.size, sink),
-    ])
+    tails = np.concatenate([np.full(n_requests, SOURCE), FIRST_REQUEST + r, first_entry + e, first_shelter + lim])
+    heads = np.concatenate([FIRST_REQUEST + r, np.full(n_requests, SINK), e_heads, np.full(lim.size, SINK)])
     caps = np.concatenate([
-        np.ones(2 * n_requests + n_pairs, dtype=np.int64),
-        unit_caps[units].astype(np.int64),
-        shelter_caps[shelters[lim_idx]].astype(np.int64),
+        np.ones(2 * n_requests, dtype=np.int64),
+        e_caps.astype(np.int64),
+        np.maximum(shelter_caps[shelters[lim]], 0).astype(np.int64),
     ])
-    costs = np.zeros(tails.size, dtype=np.int64)
-    first_pair = 2 * n_requests
-    costs[first_pair:first_pair + n_pairs] = -cands.weight
+    return Network(n_requests, int(first_shelter + shelters.size), keys, first_entry,
+                   tails.astype(np.int64), heads.astype(np.int64), caps)
 
+
+@dataclass(frozen=True)
+class FlowResult:
+    value: int
+    chosen: np.ndarray  # indices (into the arrays passed) of the pairs with flow
+    potential: np.ndarray | None  # per node; reduced cost of arc t->h = cost + p[t] - p[h] >= 0 on residual arcs
+
+
+def solve_flow(
+    net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray, *, potentials: bool = True
+) -> FlowResult:
+    """Max-weight flow using only the given pair arcs.
+
+    Only the entries (and shelters) the given pairs can reach go into the flow; the
+    others carry no flow and get their potentials from the same Bellman-Ford pass."""
+    n_static = net.tails.size
+    present = np.zeros(net.n_nodes, dtype=bool)
+    present[:net.first_entry] = True
+    present[entry] = True
+    tails_s, heads_s = net.tails, net.heads
+    for _ in range(_KEY):  # down the entry chains to the shelter and the sink
+        reach = present[tails_s] & ~present[heads_s]
+        if not reach.any():
+            break
+        present[heads_s[reach]] = True
+    use = present[tails_s]
+    s_idx = np.flatnonzero(use)
+    tails = np.concatenate([tails_s[s_idx], FIRST_REQUEST + req.astype(np.int64)])
+    heads = np.concatenate([heads_s[s_idx], entry.astype(np.int64)])
+    caps = np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)])
+    costs = np.concatenate([np.zeros(s_idx.size, dtype=np.int64), -weight.astype(np.int64)])
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    flow.set_node_supply(source, n_requests)
-    flow.set_node_supply(sink, -n_requests)
+    flow.set_node_supply(SOURCE, net.n_requests)
+    flow.set_node_supply(SINK, -net.n_requests)
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RelaxationError(f"min-cost flow failed: {status}")
     flows = flow.flows(np.arange(tails.size))
-    pair_flow = flows[first_pair:first_pair + n_pairs]
-    if not reduced_costs:
-        return FlowSolution(-int(flow.optimal_cost()), np.flatnonzero(pair_flow > 0), np.zeros(0, dtype=np.int64))
-    potential = _potentials(n_nodes, tails, heads, costs, caps, flows)
-    pair_tails = tails[first_pair:first_pair + n_pairs]
-    pair_heads = heads[first_pair:first_pair + n_pairs]
-    rc = costs[first_pair:first_pair + n_pairs] + potential[pair_tails] - potential[pair_heads]
-    # a used pair costs nothing to keep; an unused one at least its reduced cost to force in
-    rc = np.where(pair_flow > 0, 0, np.maximum(rc, 0))
-    return FlowSolution(value=-int(flow.optimal_cost()), chosen=np.flatnonzero(pair_flow > 0), reduced_cost=rc)
+    chosen = np.flatnonzero(flows[s_idx.size:] > 0)
+    value = -int(flow.optimal_cost())
+    pot = None
+    if potentials:
+        all_flows = np.zeros(n_static + req.size, dtype=np.int64)
+        all_flows[s_idx] = flows[:s_idx.size]
+        all_flows[n_static:] = flows[s_idx.size:]
+        pot = _potentials(
+            net.n_nodes,
+            np.concatenate([net.tails, tails[s_idx.size:]]),
+            np.concatenate([net.heads, heads[s_idx.size:]]),
+            np.concatenate([np.zeros(n_static, dtype=np.int64), costs[s_idx.size:]]),
+            np.concatenate([net.caps, caps[s_idx.size:]]),
+            all_flows,
+        )
+    return FlowResult(value, chosen, pot)
 
 
 def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:
-    """Node potentials proving the flow optimal: shortest distances in the residual graph
-    from a virtual root (Bellman-Ford, vectorised). Every residual arc then has
-    cost + p[tail] - p[head] >= 0."""
+    """Node potentials proving the flow optimal: p = -(shortest distance from each node to a
+    virtual target) in the residual graph (Bellman-Ford, vectorised). Every residual arc then
+    has cost + p[tail] - p[head] >= 0, and every node is as low as that allows: an entry
+    with spare capacity gets its head's potential (its unit costs nothing extra), which is
+    what makes the pricing of pairs outside the flow tight."""
     fwd = flows < caps
     bwd = flows > 0
     t = np.concatenate([tails[fwd], heads[bwd]])
     h = np.concatenate([heads[fwd], tails[bwd]])
     c = np.concatenate([costs[fwd], -costs[bwd]])
-    order = np.argsort(h, kind="stable")
+    order = np.argsort(t, kind="stable")
     t, h, c = t[order], h[order], c[order]
-    targets, starts = np.unique(h, return_index=True)
+    sources, starts = np.unique(t, return_index=True)
     d = np.zeros(n_nodes, dtype=np.int64)
     for _ in range(n_nodes + 1):
-        best = np.minimum.reduceat(d[t] + c, starts)
-        improved = best < d[targets]
+        best = np.minimum.reduceat(c + d[h], starts)
+        improved = best < d[sources]
         if not improved.any():
-            return d
-        d[targets[improved]] = best[improved]
+            return -d
+        d[sources[improved]] = best[improved]
     raise RelaxationError("negative cycle: the flow is not optimal")
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    value: int
+    """Optimum of the relaxation over every candidate pair (an upper bound)."""
+    chosen: np.ndarray
+    """Indices of the pairs with flow."""
+    reduced_cost: np.ndarray
+    """Per candidate pair: a lower bound on how much the optimum drops if the pair is used
+    (0 for pairs in the relaxation's solution). Any solution using pair p weighs at most
+    value - reduced_cost[p]: the basis of reduced-cost fixing in solver.py."""
+    rounds: int
+    """Flow solves (1 + pricing rounds that added pairs)."""
+    active: np.ndarray
+    """Indices of the pairs that had an arc in the last flow."""
+
+
+def solve_relaxation(
+    net: Network,
+    req: np.ndarray,
+    entry: np.ndarray,
+    weight: np.ndarray,
+    start: np.ndarray | None = None,
+    *,
+    per_round: int = 8,
+) -> Relaxation:
+    """The relaxation optimum over all pairs, starting from the pairs in `start` (bool mask;
+    None = all) and adding every pair with a negative reduced cost until none is left."""
+    active = np.ones(req.size, dtype=bool) if start is None else start.copy()
+    rounds = 0
+    while True:
+        rounds += 1
+        idx = np.flatnonzero(active)
+        sol = solve_flow(net, req[idx], entry[idx], weight[idx])
+        p = sol.potential
+        rc = p[FIRST_REQUEST + req] - p[entry] - weight
+        missing = ~active & (rc < 0)
+        if not missing.any():
+            chosen = idx[sol.chosen]
+            rc = np.maximum(rc, 0)
+            rc[chosen] = 0
+            return Relaxation(sol.value, chosen, rc, rounds, idx)
+        # add each request's most negative pairs only (at most `per_round`): the flow
+        # stays small, and the next pricing round catches whatever is still missing
+        cand = np.flatnonzero(missing)
+        order = np.lexsort((rc[cand], req[cand]))
+        cand = cand[order]
+        r_sorted = req[cand]
+        rank = np.arange(cand.size) - np.searchsorted(r_sorted, r_sorted, side="left")
+        active[cand[rank < per_round]] = True
+
+
+def top_k_mask(req: np.ndarray, weight: np.ndarray, n_requests: int, k: int) -> np.ndarray:
+    """Each request's k heaviest pairs (pairs must be grouped by request, as all_candidates makes them)."""
+    mask = np.zeros(req.size, dtype=bool)
+    if req.size == 0:
+        return mask
+    bounds = np.searchsorted(req, np.arange(n_requests + 1))
+    for r in range(n_requests):
+        a, b = bounds[r], bounds[r + 1]
+        if b - a <= k:
+            mask[a:b] = True
+        else:
+            mask[a + np.argpartition(-weight[a:b], k - 1)[:k]] = True
+    return mask

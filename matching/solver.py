@@ -27,7 +27,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from .candidates import Candidates, UnitIndex, all_candidates
-from .relaxation import solve_relaxation, unit_household_caps
+from . import relaxation as _rx
 from .rules import RuleContext, explain_exclusions
 from .scoring import Weights, priority, score
 from .types import Match, Problem, Result, Unmatched
@@ -52,8 +52,11 @@ class BatchSolver:
         *,
         index: UnitIndex | None = None,
         max_candidates_per_request: int | None = None,
+        flow_k: int = 6,
     ):
         self.problem = problem
+        self.flow_k = flow_k
+        self.stats: dict[str, int] = {}
         self.ctx = RuleContext.of(problem)
         self.index = index or UnitIndex(problem.units, self.ctx)
         self.weights = Weights.for_batch(len(problem.requests))
@@ -182,23 +185,24 @@ class BatchSolver:
     ) -> Result:
         start = time.perf_counter()
         c = self.cands
-        relaxation = solve_relaxation(
-            c,
-            len(self.problem.requests),
-            unit_household_caps(c, len(self.index), self.beds, self.shared, self.sizes),
-            self.unit_shelter,
-            self.shelter_caps,
-        )
+        n_r = len(self.problem.requests)
+        net = _rx.build_network(c.req, c.unit, n_r, self.beds, self.shared, self.sizes,
+                                self.unit_shelter, self.shelter_caps)
+        entry = net.entry(c.unit, self.sizes[c.req], self.shared)
+        first = _rx.top_k_mask(c.req, c.weight, n_r, self.flow_k)
+        relaxation = _rx.solve_relaxation(net, c.req, entry, c.weight, first)
+        self.stats = {"flow_rounds": relaxation.rounds, "flow_pairs": int(relaxation.active.size)}
         upper = relaxation.value
-        everything = np.arange(len(c), dtype=np.int64)
         if self._over_full(relaxation.chosen).size == 0:
             hint, lower = relaxation.chosen, upper
         else:
-            hint = self._hint(everything, relaxation.chosen, previous)
+            hint = self._hint(relaxation.active, relaxation.chosen, previous)
             lower = int(c.weight[hint].sum())
         # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
-        # pairs with rc[p] > upper - lower cannot be in any solution better than the hint.
+        # pairs with rc[p] > upper - lower cannot be in any solution better than the hint
+        # (whose own pairs all pass this test).
         kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower)
+        self.stats["kept_pairs"] = int(kept.size)
         parts = self._parts(kept, relaxation.chosen)
         hint_set = set(hint.tolist())
         chosen: list[np.ndarray] = []
@@ -206,6 +210,8 @@ class BatchSolver:
         proven = True
         to_model = [p for p in parts if p.over_full]
         model_pairs = sum(p.pairs.size for p in to_model)
+        used_cp_sat = False
+        self.stats["bb_nodes"] = 0
         for part in parts:
             if not part.over_full:
                 chosen.append(part.flow_pairs)
@@ -216,14 +222,18 @@ class BatchSolver:
             share = remaining * part.pairs.size / max(1, model_pairs)
             model_pairs -= part.pairs.size
             part_hint = {int(p) for p in part.pairs if int(p) in hint_set}
-            got, obj, part_bound, optimal = self._solve_part(part, part_hint, share, workers, seed)
+            got, obj, part_bound, optimal = self._branch_and_bound(part, part_hint, share / 2)
+            if not optimal:
+                used_cp_sat = True
+                got, obj, part_bound, optimal = self._solve_part(
+                    part, set(got.tolist()), max(0.1, share / 2), workers, seed)
             chosen.append(got)
             objective += obj
             bound += part_bound
             proven &= optimal
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         status = "optimal" if proven else "feasible"
-        proof = "" if not proven else ("cp_sat" if to_model else "relaxation")
+        proof = "" if not proven else ("cp_sat" if used_cp_sat else "branch_and_bound" if to_model else "relaxation")
         return Result(
             status=status,
             matches=self._matches(picked),
@@ -237,6 +247,90 @@ class BatchSolver:
             weights=self.weights.as_tuple(),
             candidates_pruned_to=self.pruned_to,
         )
+
+    def _branch_and_bound(self, part: _Part, hint: set[int], time_limit: float, max_nodes: int = 5000):
+        """Best-first branch and bound on one part, with the (chained) flow relaxation as the
+        bound at every node. Branching on a household r in an over-full shared unit u:
+        either r is placed in u (u keeps beds - size(r), its shelter one intake less) or
+        the pair (r, u) is forbidden. A node whose flow fills no shared unit over its beds
+        is feasible, and its flow value exact. Returns (pairs, value, bound, proven)."""
+        c = self.cands
+        deadline = time.perf_counter() + time_limit
+        pairs = part.pairs
+        reqs, r_loc = np.unique(c.req[pairs], return_inverse=True)
+        u = c.unit[pairs].astype(np.int64)
+        w = c.weight[pairs]
+        size_loc = self.sizes[reqs]
+        sz = size_loc[r_loc]
+        n_loc = reqs.size
+        best = np.array(sorted(hint), dtype=np.int64)
+        best_val = int(c.weight[best].sum()) if best.size else 0
+
+        def evaluate(forced: tuple[int, ...], forbidden: frozenset[int]):
+            beds = self.beds.copy()
+            caps = self.shelter_caps.copy()
+            out = np.ones(pairs.size, dtype=bool)
+            fixed = 0
+            for q in forced:
+                beds[u[q]] -= sz[q]
+                s = self.unit_shelter[u[q]]
+                if s >= 0:
+                    caps[s] -= 1
+                out &= r_loc != r_loc[q]
+                fixed += int(w[q])
+            if forbidden:
+                out[list(forbidden)] = False
+            sh = self.unit_shelter[u]
+            room = np.append(caps > 0, True)  # index -1: no intake limit
+            out &= (sz <= beds[u]) & room[sh]
+            act = np.flatnonzero(out)
+            if act.size == 0:
+                return fixed, act, None
+            net = _rx.build_network(r_loc[act], u[act], n_loc, beds, self.shared, size_loc,
+                                    self.unit_shelter, caps)
+            sol = _rx.solve_flow(net, r_loc[act], net.entry(u[act], sz[act], self.shared), w[act],
+                                 potentials=False)
+            got = act[sol.chosen]
+            used = np.zeros(len(self.index), dtype=np.int64)
+            np.add.at(used, u[got], sz[got])
+            over = np.flatnonzero(self.shared & (used > beds))
+            if over.size == 0:
+                return fixed + sol.value, got, None
+            # branch on the largest household in the first over-full unit
+            inside = got[u[got] == over[0]]
+            q = int(inside[np.lexsort((w[inside], -sz[inside]))[0]])
+            return fixed + sol.value, got, q
+
+        import heapq
+
+        heap: list = []
+        counter = 0
+        nodes = 0
+
+        def push(forced, forbidden):
+            nonlocal counter, nodes, best, best_val
+            nodes += 1
+            value, got, branch = evaluate(forced, forbidden)
+            if branch is None:
+                if value > best_val:
+                    best_val = value
+                    best = np.sort(np.concatenate([pairs[list(forced)], pairs[got]]).astype(np.int64))
+                return
+            if value > best_val:
+                counter += 1
+                heapq.heappush(heap, (-value, counter, forced, forbidden, branch))
+
+        push((), frozenset())
+        while heap and -heap[0][0] > best_val:
+            if nodes >= max_nodes or time.perf_counter() > deadline:
+                break
+            _, _, forced, forbidden, q = heapq.heappop(heap)
+            push(forced + (q,), forbidden)
+            push(forced, forbidden | {q})
+        self.stats["bb_nodes"] += nodes
+        open_bound = -heap[0][0] if heap and -heap[0][0] > best_val else best_val
+        proven = open_bound <= best_val
+        return best, best_val, max(best_val, open_bound), proven
 
     def _solve_part(self, part: _Part, hint: set[int], time_limit: float, workers, seed):
         """CP-SAT on one part, level by level. A level is taken as proven without a solve
@@ -297,13 +391,15 @@ class BatchSolver:
         # by_weight alone is greedy in priority order (the priority level dominates the weight)
         options = [self._greedy(np.concatenate([flow_first, by_weight])), self._greedy(by_weight)]
         if previous is not None:
-            pos = {(int(c.req[p]), int(c.unit[p])): int(p) for p in pairs}
             req_pos = {r.id: i for i, r in enumerate(self.problem.requests)}
-            prev = [
-                pos[key]
-                for match in previous.matches
-                if (key := (req_pos.get(match.request_id, -1), self.index.position.get(match.unit_id, -1))) in pos
-            ]
+            bounds = np.searchsorted(c.req, np.arange(len(self.problem.requests) + 1))
+            prev = []
+            for match in previous.matches:
+                r, u = req_pos.get(match.request_id, -1), self.index.position.get(match.unit_id, -1)
+                if r < 0 or u < 0:
+                    continue
+                at = bounds[r] + np.flatnonzero(c.unit[bounds[r]:bounds[r + 1]] == u)
+                prev.extend(at.tolist())
             options.append(self._greedy(np.concatenate([np.array(prev, dtype=np.int64), flow_first, by_weight])))
         best = max(options, key=lambda s: int(c.weight[sorted(s)].sum()) if s else 0)
         return np.array(sorted(best), dtype=np.int64)
