@@ -200,37 +200,29 @@ class BatchSolver:
             lower = int(c.weight[hint].sum())
         # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
         # pairs with rc[p] > upper - lower cannot be in any solution better than the hint
-        # (whose own pairs all pass this test).
-        kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower)
-        self.stats["kept_pairs"] = int(kept.size)
-        parts = self._parts(kept, relaxation.chosen)
-        hint_set = set(hint.tolist())
-        chosen: list[np.ndarray] = []
-        objective = bound = 0
-        proven = True
-        to_model = [p for p in parts if p.over_full]
-        model_pairs = sum(p.pairs.size for p in to_model)
-        used_cp_sat = False
+        # (whose own pairs all pass this test). Each better solution found by branch and
+        # bound raises `lower` and fixes more pairs, so the next round works on less.
         self.stats["bb_nodes"] = 0
-        for part in parts:
-            if not part.over_full:
-                chosen.append(part.flow_pairs)
-                objective += part.flow_value
-                bound += part.flow_value
-                continue
-            remaining = max(0.1, time_limit - (time.perf_counter() - start))
-            share = remaining * part.pairs.size / max(1, model_pairs)
-            model_pairs -= part.pairs.size
-            part_hint = {int(p) for p in part.pairs if int(p) in hint_set}
-            got, obj, part_bound, optimal = self._branch_and_bound(part, part_hint, share / 2)
-            if not optimal:
-                used_cp_sat = True
-                got, obj, part_bound, optimal = self._solve_part(
-                    part, set(got.tolist()), max(0.1, share / 2), workers, seed)
-            chosen.append(got)
-            objective += obj
-            bound += part_bound
-            proven &= optimal
+        used_cp_sat = False
+        for round_ in range(4):
+            kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower)
+            self.stats["kept_pairs"] = int(kept.size)
+            parts = self._parts(kept, relaxation.chosen)
+            final = round_ == 3
+            chosen, objective, bound, proven, used = self._solve_parts(
+                parts, hint, start, time_limit, workers, seed, cp_sat=final, node_limit=None if final else 400)
+            used_cp_sat |= used
+            if proven or final:
+                break
+            if objective > lower:
+                hint = np.sort(np.concatenate(chosen)) if chosen else hint
+                lower = objective
+            else:  # no progress: straight to the final round (branch and bound, then CP-SAT)
+                chosen, objective, bound, proven, used = self._solve_parts(
+                    parts, hint, start, time_limit, workers, seed, cp_sat=True, node_limit=None)
+                used_cp_sat |= used
+                break
+        to_model = [p for p in parts if p.over_full]
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         status = "optimal" if proven else "feasible"
         proof = "" if not proven else ("cp_sat" if used_cp_sat else "branch_and_bound" if to_model else "relaxation")
@@ -247,6 +239,37 @@ class BatchSolver:
             weights=self.weights.as_tuple(),
             candidates_pruned_to=self.pruned_to,
         )
+
+    def _solve_parts(self, parts, hint, start, time_limit, workers, seed, *, cp_sat, node_limit):
+        """Each part: the relaxation's own solution where it breaks no side rule, else branch
+        and bound (then CP-SAT if allowed and still unproven)."""
+        hint_set = set(hint.tolist())
+        chosen: list[np.ndarray] = []
+        objective = bound = 0
+        proven, used_cp_sat = True, False
+        to_model = [p for p in parts if p.over_full]
+        model_pairs = sum(p.pairs.size for p in to_model)
+        for part in parts:
+            if not part.over_full:
+                chosen.append(part.flow_pairs)
+                objective += part.flow_value
+                bound += part.flow_value
+                continue
+            remaining = max(0.1, time_limit - (time.perf_counter() - start))
+            share = remaining * part.pairs.size / max(1, model_pairs)
+            model_pairs -= part.pairs.size
+            part_hint = {int(p) for p in part.pairs if int(p) in hint_set}
+            got, obj, part_bound, optimal = self._branch_and_bound(
+                part, part_hint, share / 2 if cp_sat else share / 4, max_nodes=node_limit or 100_000)
+            if not optimal and cp_sat:
+                used_cp_sat = True
+                got, obj, part_bound, optimal = self._solve_part(
+                    part, set(got.tolist()), max(0.1, share / 2), workers, seed)
+            chosen.append(got)
+            objective += obj
+            bound += part_bound
+            proven &= optimal
+        return chosen, objective, bound, proven, used_cp_sat
 
     def _branch_and_bound(self, part: _Part, hint: set[int], time_limit: float, max_nodes: int = 5000):
         """Best-first branch and bound on one part, with the (chained) flow relaxation as the
