@@ -1,0 +1,39 @@
+"""The priced relaxation: starting from a few pairs per request and adding every pair with a
+negative reduced cost reaches the same optimum as one flow over all pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching import relaxation as rx
+from matching.generate import generate_problem
+from matching.solver import BatchSolver
+from matching_factories import TODAY, synthetic_municipalities
+
+MUNICIPALITIES = synthetic_municipalities(30, seed=1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 30), st.integers(1, 80), st.integers(0, 10_000), st.integers(1, 4))
+def test_pricing_from_top_k_reaches_the_full_flow_optimum(n_r, n_u, seed, k):
+    p = generate_problem(MUNICIPALITIES, n_r, n_u, seed=seed, today=TODAY)
+    s = BatchSolver(p)
+    c = s.cands
+    net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
+    entry = net.entry(c.unit, s.sizes[c.req], s.shared)
+    full = rx.solve_flow(net, c.req, entry, c.weight, potentials=False)
+    priced = rx.solve_relaxation(net, c.req, entry, c.weight, rx.top_k_mask(c.req, c.weight, n_r, k))
+    assert priced.value == full.value
+    assert int(c.weight[priced.chosen].sum()) == full.value
+    assert (priced.reduced_cost >= 0).all() and (priced.reduced_cost[priced.chosen] == 0).all()
+    # reduced-cost bound: forcing any pair in costs at least its reduced cost
+    if len(c):
+        q = int(np.argmax(priced.reduced_cost))
+        keep = np.ones(len(c), dtype=bool)
+        keep[(c.req == c.req[q]) & (np.arange(len(c)) != q)] = False  # request q's only option is q
+        forced = rx.solve_flow(net, c.req[keep], entry[keep], c.weight[keep] + np.where(
+            np.flatnonzero(keep) == q, 10**15, 0), potentials=False)
+        # with pair q forced (huge bonus), the rest weighs at most value - rc[q]
+        assert forced.value - 10**15 <= priced.value - priced.reduced_cost[q] or forced.value < 10**15
