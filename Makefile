@@ -21,10 +21,12 @@ demo: $(STAMP)
 	SB_ENV=development $(BIN)/skyddat-boende serve --demo
 
 test: $(STAMP)
+	@# the browser tests drive Debian's headless Chromium (never a downloaded browser)
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/matching_bench.py
+	$(BIN)/python bench/matching_bench.py --scale all
 
 openapi: $(STAMP)
 	$(BIN)/skyddat-boende openapi

@@ -24,13 +24,16 @@ from litestar.openapi.spec import Operation
 
 from skyddat_boende import audit
 from skyddat_boende.identity import InvalidToken, Principal, TokenVerifier
-from skyddat_boende.identity.principal import SOCIAL_WORKER
+from skyddat_boende.identity.principal import NATIONAL_FOLLOWUP, SOCIAL_WORKER
 
 log = logging.getLogger(__name__)
 
 REALM = 'Bearer realm="skyddat-boende"'
-# Human roles that only make sense for one kind of organisation
-ROLE_ORGANISATION_PREFIX = {SOCIAL_WORKER: "kommun-"}
+# Roles and scopes that only make sense for one kind of organisation: a municipality's social workers,
+# and national bodies (organisation ids "nat-...") for national figures, audit metadata and the batch.
+NATIONAL = "nat-"
+ROLE_ORGANISATION_PREFIX = {SOCIAL_WORKER: "kommun-", NATIONAL_FOLLOWUP: NATIONAL}
+SCOPE_ORGANISATION_PREFIX = {"statistics:read": NATIONAL, "audit:read": NATIONAL, "batch:run": NATIONAL}
 
 
 class Access(msgspec.Struct, frozen=True):
@@ -43,12 +46,10 @@ class Access(msgspec.Struct, frozen=True):
     def allows(self, principal: Principal) -> bool:
         if self.any_caller:
             return True
+        org = principal.organisation_id
         if principal.is_machine:
-            return bool(self.scopes & principal.scopes)
-        return any(
-            principal.organisation_id.startswith(ROLE_ORGANISATION_PREFIX.get(role, ""))
-            for role in self.roles & principal.roles
-        )
+            return any(org.startswith(SCOPE_ORGANISATION_PREFIX.get(s, "")) for s in self.scopes & principal.scopes)
+        return any(org.startswith(ROLE_ORGANISATION_PREFIX.get(role, "")) for role in self.roles & principal.roles)
 
     def describe(self) -> str:
         if self.any_caller:
@@ -83,7 +84,7 @@ def actor_of(principal: Principal) -> audit.Actor:
 
 
 class RateLimiter:
-    """A token bucket per client (issuer + client id), in this process's memory."""
+    """A token bucket per client (issuer + client id, and the person for people), in this process's memory."""
 
     def __init__(self, per_minute: int, clock=time.monotonic) -> None:
         self.capacity = float(per_minute)
@@ -101,6 +102,11 @@ class RateLimiter:
             return 0
         self.buckets[key] = (tokens, now)
         return max(1, math.ceil((1 - tokens) / self.rate))
+
+
+def rate_limit_key(principal: Principal) -> tuple[str, str]:
+    """A partner system is one client; people sharing a client (the web login) each count alone."""
+    return principal.issuer, principal.client_id if principal.is_machine else f"{principal.client_id} {principal.subject}"
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -128,9 +134,14 @@ async def authenticate(connection: ASGIConnection) -> Principal:
 
 async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """The guard of every `/api` operation."""
-    principal = await authenticate(connection)
+    await admit(connection, handler, await authenticate(connection))
+
+
+async def admit(connection: ASGIConnection, handler: BaseRouteHandler, principal: Principal) -> None:
+    """Given a verified caller, apply the rate limit and the handler's rule (the API's bearer token and the
+    web pages' session token both end here, so both follow the same rules)."""
     connection.scope["user"] = principal
-    wait = connection.app.state.rate_limiter.retry_after((principal.issuer, principal.client_id))
+    wait = connection.app.state.rate_limiter.retry_after(rate_limit_key(principal))
     if wait:
         raise TooManyRequestsException("Too many requests.", headers={"Retry-After": str(wait)})
     rule: Access | None = handler.opt.get("access")
@@ -140,12 +151,15 @@ async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> No
 
 
 def handler_action(handler: BaseRouteHandler) -> str:
-    return "api." + handler.handler_name
+    """`api.<handler>`, or `web.<handler>` for a page (its router sets opt `audit_namespace`)."""
+    return handler.opt.get("audit_namespace", "api") + "." + handler.handler_name
 
 
 async def record_denial(
     connection: ASGIConnection, principal: Principal, action: str, object_type: str, object_id: str | None
 ) -> None:
-    """A denied decision is audited outside the request's transaction, which is about to roll back."""
-    async with connection.app.state.pool.acquire() as conn:
+    """A denied decision is audited on a connection of its own. Only for callers that hold no pooled
+    connection yet (the guard runs before the request's own connection is taken): otherwise a burst of
+    denials could each wait for a second connection and exhaust the pool."""
+    async with connection.app.state.pool.acquire(timeout=10) as conn:
         await audit.record(conn, actor_of(principal), action, object_type, object_id, "denied")

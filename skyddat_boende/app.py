@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from skyddat_boende import __version__, database, migrations
+from skyddat_boende import __version__, database, migrations, web
 from skyddat_boende.access import RateLimiter, authorize
 from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
@@ -117,13 +117,16 @@ def create_app(
             await http.aclose()
             await app.state.pool.close()
 
+    pages = web.Pages(settings)  # the web pages: session, CSRF, templates (skyddat_boende/web)
     return Litestar(
-        route_handlers=[HealthController, Router("/api", route_handlers=API_CONTROLLERS, guards=[authorize])],
+        route_handlers=[HealthController, Router("/api", route_handlers=API_CONTROLLERS, guards=[authorize]),
+                        *pages.handlers],
+        template_config=pages.template_config,
         dependencies={"db": Provide(provide_connection)},
         lifespan=[database_lifespan],
         state=State({"settings": settings}),
         exception_handlers=exception_handlers,
-        middleware=[access_log_middleware],
+        middleware=[access_log_middleware, pages.session_middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="skyddat-boende",

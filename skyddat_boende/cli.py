@@ -134,20 +134,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     found = migrations.discover(settings.sql_dir)
 
-    async def prepare(conn, url) -> str:
+    async def prepare(conn, url) -> tuple[str, list[str]]:
         await migrations.migrate(conn, found)
-        if args.demo:
-            from skyddat_boende import demo_data
+        if not args.demo:
+            return url, []
+        from skyddat_boende import demo_data
 
-            if not await demo_data.present(conn):
-                await demo_data.load(conn, seed=2024, shelters=260)
-        return url
+        if not await demo_data.present(conn):
+            await demo_data.load(conn, seed=2024, shelters=260)
+        return url, await demo_data.busiest_operators(conn)
 
-    url = _on_database(settings, prepare)
+    url, operators = _on_database(settings, prepare)
     host = args.host or settings.host
     port = args.port or settings.port
     issuers = load_trusted_issuers_or_fail(settings)
-    dev_issuer = _start_demo_issuer(settings, issuers) if args.demo else None
+    dev_issuer = _start_demo_issuer(settings, issuers, operators) if args.demo else None
     try:
         app = create_app(settings, database_url=url, trusted_issuers=issuers)
         configure_logging(settings.log_level)
@@ -168,21 +169,22 @@ def load_trusted_issuers_or_fail(settings: Settings) -> list:
         raise ConfigError(f"trusted issuers: {exc}") from None
 
 
-def _start_demo_issuer(settings: Settings, issuers: list):
-    """The demo's development issuer on localhost, trusted by this process only."""
+def _start_demo_issuer(settings: Settings, issuers: list, operators: list[str]):
+    """The demo's development issuer on localhost, trusted by this process only; its login page offers
+    test personas (social workers in Malmö and Stockholm, staff at the demo's busiest operators)."""
     from skyddat_boende.identity import TrustedIssuer
-    from skyddat_boende.identity.dev_issuer import DevIssuer
+    from skyddat_boende.identity.dev_issuer import DevIssuer, demo_personas
 
     if not settings.development:
         raise CommandError("--demo runs a development token issuer and needs SB_ENV=development")
-    issuer = DevIssuer(settings.dev_keys_dir, "127.0.0.1", DEV_ISSUER_PORT)
+    issuer = DevIssuer(settings.dev_keys_dir, "127.0.0.1", DEV_ISSUER_PORT, personas=demo_personas(operators))
     try:
         issuer.start()
     except OSError as exc:
         raise CommandError(f"cannot start the development issuer on port {DEV_ISSUER_PORT}: {exc.strerror}") from None
     issuer.announce()
     issuers.append(TrustedIssuer(**issuer.trusted_issuer_config(DEV_AUDIENCE)))
-    print(f"development issuer at {issuer.url}; get a token with, for example:\n"
+    print(f"development issuer at {issuer.url}; log in at http://{settings.host}:{settings.port}/ or get a token:\n"
           "  .venv/bin/skyddat-boende token --role social_worker --org kommun-1280\n"
           "  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8000/api/me", file=sys.stderr)
     return issuer

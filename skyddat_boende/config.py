@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     acute_offer_hold_minutes: int = 30
     sweep_interval_seconds: int = 30
     batch_interval_minutes: int = 15
+    session_secret: str | None = None
+    """64 hex characters (32 bytes): encrypts the web session cookie and signs CSRF tokens. None: a random
+    key per process (sessions end when it restarts; set it when more than one process serves)."""
+    session_minutes: int = 480
+    public_url: str | None = None
+    """The service's external base URL (for the login redirect and Secure cookies); None: the request's."""
+    web_login_issuer: str | None = None
+    """The trusted issuer people log in with on the web pages; None: the first trusted issuer."""
+    web_client_id: str = "skyddat-boende-web"
 
     @property
     def development(self) -> bool:
@@ -94,7 +104,26 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         stale_after_hours=_int(env, "SB_STALE_AFTER_HOURS", defaults.stale_after_hours, 1, 24 * 30),
         jwks_min_refresh_seconds=_int(env, "SB_JWKS_MIN_REFRESH_SECONDS", defaults.jwks_min_refresh_seconds, 0, 3600),
         rate_limit_per_minute=_int(env, "SB_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000),
+        session_secret=_session_secret(env),
+        session_minutes=_int(env, "SB_SESSION_MINUTES", defaults.session_minutes, 5, 24 * 60),
+        public_url=_public_url(env),
+        web_login_issuer=env.get("SB_WEB_LOGIN_ISSUER") or None,
+        web_client_id=env.get("SB_WEB_CLIENT_ID") or defaults.web_client_id,
     )
+
+
+def _session_secret(env: Mapping[str, str]) -> str | None:
+    raw = env.get("SB_SESSION_SECRET") or None
+    if raw is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", raw):
+        raise ConfigError("SB_SESSION_SECRET must be 64 hex characters (32 random bytes, e.g. `openssl rand -hex 32`)")
+    return raw
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("SB_PUBLIC_URL") or None
+    if raw is not None and not re.fullmatch(r"https?://[^/?#\s]+", raw.rstrip("/")):
+        raise ConfigError(f"SB_PUBLIC_URL must be a base URL like https://skyddat-boende.example, got {raw!r}")
+    return raw.rstrip("/") if raw else None
 
 
 def _trusted_issuers(env: Mapping[str, str]) -> str:

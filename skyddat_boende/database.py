@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "skyddat_boende"
 CONNECT_TIMEOUT_SECONDS = 10
+COMMAND_TIMEOUT_SECONDS = 60
 
 
 class DatabaseUnavailable(Exception):
@@ -84,7 +85,8 @@ async def connect(url: str) -> asyncpg.Connection:
 async def create_pool(url: str, max_size: int = 10) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(
-            url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS, init=_init_connection
+            url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS, init=_init_connection,
+            command_timeout=COMMAND_TIMEOUT_SECONDS,
         )
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe(url)}: {_reason(exc)}") from None

@@ -61,6 +61,16 @@ class DemoDataExists(Exception):
     pass
 
 
+async def busiest_operators(conn: asyncpg.Connection, n: int = 2) -> list[str]:
+    """The n non-municipal operators with the most units (the demo login page's shelter staff)."""
+    rows = await conn.fetch(
+        """select s.operator_id from shelter s join unit u on u.shelter_id = s.id
+            where s.operator_id like 'operator-%' group by 1 order by count(*) desc, 1 limit $1""",
+        n,
+    )
+    return [r["operator_id"] for r in rows]
+
+
 async def _municipality_organisations(conn: asyncpg.Connection, names: dict[str, str]) -> None:
     await conn.executemany(
         """insert into organisation (id, kind, display_name, municipality_code)

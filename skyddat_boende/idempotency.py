@@ -1,7 +1,7 @@
 """Idempotency-Key for POSTs (draft-ietf-httpapi-idempotency-key-header).
 
 Policy (also in api_docs/guide.md): a key is 1-64 characters of [A-Za-z0-9_-], scoped to the caller's
-organisation and client. The first successful response is stored with the change, in the same
+organisation, client and subject. The first successful response is stored with the change, in the same
 transaction, and kept for 48 hours. The same key with the same body replays it (with
 `Idempotency-Replayed: true`); the same key with another body or on another operation is 422; the same
 key while the first request is still running is 409. A request that fails stores nothing, so it
@@ -20,6 +20,7 @@ import msgspec
 from litestar import Request, Response
 
 from skyddat_boende.identity import Principal
+from skyddat_boende.objects import audited
 from skyddat_boende.problems import Problem
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -49,7 +50,7 @@ async def idempotent(
     if not KEY_PATTERN.match(key):
         raise IdempotencyKeyInvalid("Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'.")
     principal: Principal = request.user
-    owner = f"{principal.organisation_id} {principal.issuer} {principal.client_id}"
+    owner = f"{principal.organisation_id} {principal.issuer} {principal.client_id} {principal.subject}"
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + await request.body()
     ).hexdigest()
@@ -65,6 +66,7 @@ async def idempotent(
         if stored["fingerprint"] != fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was used with another request body or operation.")
         headers = dict(stored["headers"]) | {"Idempotency-Replayed": "true"}
+        audited(request, "replayed_response", None, outcome="allowed")  # a replay can show case data too
         return Response(bytes(stored["body"]), status_code=stored["status_code"], headers=headers,
                         media_type="application/json")
     response = await run()

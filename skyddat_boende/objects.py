@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 from litestar import Request
 
 from skyddat_boende import audit
@@ -14,14 +13,30 @@ from skyddat_boende.problems import NotFound
 
 async def not_found(request: Request, object_type: str, object_id: uuid.UUID | str) -> NotFound:
     """Audit the denied lookup, then give the caller the same 404 whether the object exists or not."""
-    await record_denial(request, request.user, handler_action(request.route_handler), object_type, str(object_id))
+    action = handler_action(request.route_handler)
+    pending = getattr(request.state, "pending_denials", None)
+    if pending is not None:  # written by the request's own connection after its transaction
+        pending.append((actor_of(request.user), action, object_type, str(object_id), "denied"))
+    else:
+        await record_denial(request, request.user, action, object_type, str(object_id))
     return NotFound(f"No {object_type.replace('_', ' ')} with that id is available to you.")
 
 
-async def audited(
-    db: asyncpg.Connection, request: Request, object_type: str, object_id: uuid.UUID | str | None,
-    outcome: audit.Outcome = "succeeded",
+def audited(
+    request: Request, object_type: str, object_id: uuid.UUID | str | None, outcome: audit.Outcome = "succeeded"
 ) -> None:
-    """Record a change (or, with outcome 'allowed', a read of sensitive data) in the request's transaction."""
-    await audit.record(db, actor_of(request.user), handler_action(request.route_handler), object_type,
-                       None if object_id is None else str(object_id), outcome)
+    """Audit a change (or, with outcome 'allowed', a read of sensitive data). The event is written in the
+    request's transaction, just before it commits (dependencies.provide_connection): with the change,
+    or not at all."""
+    pending = getattr(request.state, "pending_audit", None)
+    if pending is None:
+        raise RuntimeError("audited() needs the request's database transaction (the Db dependency)")
+    pending.append((actor_of(request.user), handler_action(request.route_handler), object_type,
+                    None if object_id is None else str(object_id), outcome))
+
+
+def audited_reads(request: Request, object_type: str, objects) -> None:
+    """A list of sensitive objects was shown: one 'allowed' event per object, so that "who saw case X"
+    has an answer."""
+    for item in objects:
+        audited(request, object_type, item.id, outcome="allowed")

@@ -7,6 +7,7 @@ are mapped here once. Messages never echo request content: they name fields and 
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -87,9 +88,14 @@ def handle_problem(request: Request, exc: Problem) -> Response[dict[str, Any]]:
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extra)
 
 
+def _without_values(message: str) -> str:
+    """msgspec quotes offending values ("Invalid enum value '...'"): keep the rule, drop the value."""
+    return re.sub(r"'[^']*'", "'…'", message)[:300]
+
+
 def handle_validation(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:
     errors = [
-        {"field": str(item.get("key", "")), "message": str(item.get("message", ""))[:300]}
+        {"field": str(item.get("key", ""))[:100], "message": _without_values(str(item.get("message", "")))}
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]

@@ -11,10 +11,12 @@ class Tokens:
     def __init__(self, issuer) -> None:
         self.issuer = issuer
 
-    def headers(self, role: str | None, org: str, *scopes: str, **extra: str) -> dict[str, str]:
-        """Authorization header for a person with `role` at `org`, or (role None) a partner system with `scopes`."""
+    def headers(self, role: str | None, org: str, *scopes: str, subject: str | None = None,
+                **extra: str) -> dict[str, str]:
+        """Authorization header for a person with `role` at `org` (a new person each call unless `subject`
+        is given), or (role None) a partner system with `scopes`."""
         client_id = f"client-{org}"
-        subject = client_id if role is None else f"user-{next(_subjects)}"
+        subject = client_id if role is None else subject or f"user-{next(_subjects)}"
         token = self.issuer.mint_token(
             subject=subject, org=org, roles=() if role is None else (role,), scopes=scopes, client_id=client_id,
         )

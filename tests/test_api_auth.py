@@ -108,3 +108,20 @@ async def test_key_rotation_at_the_issuer_needs_no_restart(database_url, tmp_pat
             after = idp.mint_token(subject="u1", org="kommun-1280", roles=["social_worker"])
             assert (await client.get("/api/me", headers={"Authorization": f"Bearer {after}"})).status_code == 200
             assert idp.active_key.kid != old_kid
+
+
+async def test_national_figures_and_audit_metadata_only_for_national_bodies(client, tokens):
+    # a municipality's partner system or login provider cannot claim national scopes or roles
+    for headers in (tokens.headers(None, "kommun-0180", "statistics:read", "audit:read", "batch:run"),
+                    tokens.headers("national_followup", "kommun-0180")):
+        for path in ("/api/statistics", "/api/audit-events"):
+            assert (await client.get(path, headers=headers)).status_code == 403, path
+        assert (await client.post("/api/batch", headers=headers)).status_code == 403
+    national = tokens.headers("national_followup", "nat-socialstyrelsen")
+    assert (await client.get("/api/statistics", headers=national)).status_code == 200
+    events = (await client.get("/api/audit-events?limit=5", headers=national)).json()
+    assert events and set(events[0]) == {"seq", "occurred_on", "actor_organisation", "actor_role", "action",
+                                         "object_type", "outcome"}
+    # the statistics scope alone does not open the audit metadata
+    stats_only = tokens.headers(None, "nat-uppfoljning", "statistics:read")
+    assert (await client.get("/api/audit-events", headers=stats_only)).status_code == 403

@@ -130,6 +130,10 @@ async def test_idempotency_key_replays_refuses_other_body_and_running_duplicate(
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again.headers["idempotency-replayed"] == "true"
     assert len((await client.get("/api/shelters", headers=tokens.staff(mine))).json()) == 1
+    # another person of the same organisation and client cannot replay (or collide with) that key
+    colleague = await client.post("/api/shelters", json=SHELTER | {"label": "Kollegans"},
+                                  headers=tokens.staff(mine, **{"Idempotency-Key": "create-shelter-1"}))
+    assert colleague.status_code == 201 and colleague.json()["label"] == "Kollegans"
     other_body = await client.post("/api/shelters", json=SHELTER | {"label": "Annat"}, headers=staff)
     assert other_body.status_code == 422
     assert other_body.json()["type"].endswith("/idempotency-key-reused")
@@ -138,14 +142,15 @@ async def test_idempotency_key_replays_refuses_other_body_and_running_duplicate(
     from skyddat_boende.idempotency import idempotent  # noqa: F401  (the lock key is derived the same way)
     import hashlib
 
-    principal_owner = f"{mine} {tokens.issuer.url} client-{mine}"
+    principal_owner = f"{mine} {tokens.issuer.url} client-{mine} user-fixed"
     lock = int.from_bytes(hashlib.sha256(f"{principal_owner}\ncreate-shelter-2".encode()).digest()[:8], "big", signed=True)
     holder = await database.connect(database_url)
     try:
         async with holder.transaction():
             await holder.execute("select pg_advisory_xact_lock($1)", lock)
             busy = await client.post("/api/shelters", json=SHELTER | {"label": "Tredje"},
-                                     headers=tokens.staff(mine, **{"Idempotency-Key": "create-shelter-2"}))
+                                     headers=tokens.headers("shelter_staff", mine, subject="user-fixed",
+                                                            **{"Idempotency-Key": "create-shelter-2"}))
             assert busy.status_code == 409
     finally:
         await holder.close()

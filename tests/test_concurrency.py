@@ -22,12 +22,14 @@ def _single_woman(i: int) -> dict:
                                    threat_municipalities=[MALMO], urgency="days")
 
 
-async def _accept_everything(base_urls, headers, stop: asyncio.Event, results: list[int]) -> None:
+async def _accept_everything(base_urls, headers, stop: asyncio.Event, results: list[int], decline=True) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         while not stop.is_set():
-            offers = (await http.get(f"{base_urls[0]}/api/offers?status=open&limit=200", headers=headers)).json()
+            listed = await http.get(f"{base_urls[0]}/api/offers?status=open&limit=200", headers=headers)
+            assert listed.status_code == 200, listed.text
+            offers = listed.json()
             for n, offer in enumerate(offers):
-                if n % 4 == 3:  # decline some: the next candidate is offered
+                if decline and n % 4 == 3:  # decline some: the next candidate is offered
                     r = await http.post(f"{base_urls[1]}/api/offers/{offer['id']}/decline", headers=headers,
                                         json={"reason": "cannot_meet_needs"})
                     results.append(r.status_code)
@@ -68,6 +70,19 @@ async def test_two_processes_100_requests_never_overbook(create_migrated_databas
             await asyncio.sleep(1.0)
             stop.set()
             await acceptor
+            # requests that came while every place was held, or were declined, wait for the national batch:
+            # run it through both processes at once (one runs; the other is told so, or finds nothing left)
+            operations = tokens.headers(None, "nat-drift", "batch:run")
+            for _ in range(4):
+                batches = await asyncio.gather(*(http.post(f"{b}/api/batch", headers=operations) for b in bases))
+                assert sorted(b.status_code for b in batches) in ([200, 200], [200, 409])
+                if not any(b.status_code == 200 and b.json()["offers_made"] for b in batches):
+                    break
+                stop = asyncio.Event()
+                acceptor = asyncio.create_task(_accept_everything(bases, staff, stop, answers, decline=False))
+                await asyncio.sleep(1.0)
+                stop.set()
+                await acceptor
     assert statuses == [201] * REQUESTS
     assert 200 in answers and 409 in answers  # races happened, and were refused, not double-booked
     assert not set(answers) - {200, 409}

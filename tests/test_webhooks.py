@@ -15,8 +15,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from skyddat_boende import database, migrations
-from skyddat_boende.config import REPO_SQL_DIR
+from skyddat_boende import database
 from skyddat_boende.webhooks import outbox
 from skyddat_boende.webhooks.delivery import MAX_ATTEMPTS, deliver_due
 from skyddat_boende.webhooks.destinations import normalised_url
@@ -30,15 +29,9 @@ def soon() -> datetime:
 
 
 @pytest.fixture(scope="module")
-async def hooks_url(create_database) -> str:
+async def hooks_url(create_migrated_database) -> str:
     """A database of this module's own, so that no other test's outbox rows are delivered here."""
-    url = await create_database()
-    conn = await database.connect(url)
-    try:
-        await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
-    finally:
-        await conn.close()
-    return url
+    return await create_migrated_database()
 
 
 @pytest.fixture(scope="module")

@@ -156,6 +156,14 @@ async def test_personal_identity_number_anywhere_is_rejected_and_nothing_stored(
         mother_with_son_and_dog(case_reference="19800101-1234"),
         mother_with_son_and_dog(children=[{"gender": "male", "age": 9, "decision_reference": "B-800101+1234"}]),
         mother_with_son_and_dog(case_reference="X8001011234"),
+        # separators people type, and a JSON escape that hides the digits from a raw-text scan
+        mother_with_son_and_dog(case_reference="800101.1234"),
+        mother_with_son_and_dog(case_reference="19800101_1234"),
+        mother_with_son_and_dog(case_reference="800101/1234"),
+        mother_with_son_and_dog(case_reference="80-01-01-1234"),
+        mother_with_son_and_dog(case_reference="MAL-2026", lgbtq=False, languages=[], excluded_counties=[],
+                                preferred_counties=[], needs=["pets"],
+                                children=[{"gender": "male", "age": 9, "decision_reference": "B-860101+6123"}]),
     ]
     for body in attempts:
         response = await client.post("/api/requests", json=body, headers=malmo)
@@ -255,7 +263,7 @@ async def test_batch_offers_waiting_requests_and_runs_one_at_a_time(world, token
     ]
     assert {r["status"] for r in waiting} == {"waiting"}  # no places published yet
     await _two_places(client, tokens)
-    operations = tokens.headers(None, "nationell-drift", "batch:run")
+    operations = tokens.headers(None, "nat-drift", "batch:run")
 
     holder = await database.connect(url)  # another process running the batch holds its lock
     try:
@@ -275,3 +283,27 @@ async def test_batch_offers_waiting_requests_and_runs_one_at_a_time(world, token
     assert statuses == ["offered", "offered", "waiting"]
     again = await client.post("/api/batch", headers=operations)
     assert again.json()["offers_made"] == 0
+
+
+def test_personal_number_rule_is_the_same_in_python_and_tells_dates_from_case_numbers():
+    from skyddat_boende.privacy import looks_like_personal_number, reject_personal_numbers
+
+    for text in ("800101-1234", "19800101 1234", "800161+1234", "8 0 0 1 0 1 1 2 3 4"):
+        assert looks_like_personal_number(text), text
+    for text in ("MAL-2026-0042", "MAL-2026-004201", "2026-00-42-0123", "SOC/2026/12345"):
+        assert not looks_like_personal_number(text), text
+    # a JSON escape does not hide the digits
+    import pytest as _pytest
+
+    from skyddat_boende.privacy import PersonalNumberRejected
+
+    with _pytest.raises(PersonalNumberRejected):
+        reject_personal_numbers(b'{"case_reference": "\\u0038\\u0030\\u0030\\u0031\\u0030\\u0031-1234"}')
+
+
+async def test_validation_errors_do_not_echo_the_value_sent(world, tokens):
+    client, _, _ = world
+    body = mother_with_son_and_dog(urgency="19800101-1234")  # a personnummer in an enum field
+    response = await client.post("/api/requests", json=body, headers=tokens.social_worker(MALMO))
+    assert response.status_code == 400
+    assert "1234" not in response.text and "urgency" in response.text

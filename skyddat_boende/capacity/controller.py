@@ -49,7 +49,7 @@ class ShelterController(Controller):
     async def create_shelter(self, db: Db, request: Request, data: JSONBody[ShelterCreate]) -> Response[ShelterRead]:
         async def create() -> Response[ShelterRead]:
             shelter = await repository.create_shelter(db, _operator(request), data)
-            await audited(db, request, "shelter", shelter.id)
+            audited(request, "shelter", shelter.id)
             return tagged(shelter, status_code=201, location=f"/api/shelters/{shelter.id}")
 
         return await idempotent(db, request, create)
@@ -104,7 +104,7 @@ class ShelterController(Controller):
             unit = await repository.create_unit(db, _operator(request), shelter_id, data, _stale_hours(request))
             if unit is None:
                 raise await not_found(request, "shelter", shelter_id)
-            await audited(db, request, "unit", unit.id)
+            audited(request, "unit", unit.id)
             return tagged(unit, status_code=201, location=f"/api/units/{unit.id}")
 
         return await idempotent(db, request, create)
@@ -126,8 +126,6 @@ class UnitController(Controller):
     async def update_unit(self, db: Db, request: Request, unit_id: FromPath[uuid.UUID], data: JSONBody[UnitUpdate]) -> Response[UnitRead]:
         version = required_version(request)
         outcome = await repository.update_unit(db, _operator(request), unit_id, version, data)
-        if outcome == "updated":
-            await db.execute("update unit set availability_confirmed_at = now() where id = $1", unit_id)
         return await _after_update(db, request, "unit", unit_id, outcome)
 
     @post("/{unit_id:uuid}/confirm", status_code=200, summary="Confirm 'no change' for one unit",
@@ -154,7 +152,7 @@ class AvailabilityController(Controller):
             raise Unprocessable(str(exc)) from None
         if result is None:
             raise Unprocessable("The snapshot lists a unit that is not one of your operator's; nothing was changed.")
-        await audited(db, request, "operator", _operator(request))
+        audited(request, "operator", _operator(request))
         return AvailabilityResult(*result)
 
 
@@ -163,7 +161,7 @@ async def _after_update(db: Db, request: Request, object_type: str, object_id: u
         raise await not_found(request, object_type, object_id)
     if outcome == "stale":
         raise PreconditionFailed(f"The {object_type} changed since you read it; read it again and retry.")
-    await audited(db, request, object_type, object_id)
+    audited(request, object_type, object_id)
     operator, stale_hours = _operator(request), _stale_hours(request)
     if object_type == "shelter":
         return tagged(await repository.get_shelter(db, operator, object_id))

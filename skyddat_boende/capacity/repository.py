@@ -119,9 +119,13 @@ async def update_shelter(
 async def update_unit(
     db: asyncpg.Connection, operator_id: str, unit_id: uuid.UUID, version: int, data: UnitUpdate
 ) -> str:
+    """A change by the operator also confirms the unit's availability as of now."""
     changes = _changes(data, UNIT_UPDATABLE)
     owner = "t.shelter_id in (select id from shelter where operator_id = {operator})"
-    return await _update(db, "unit", unit_id, version, changes, owner, operator_id)
+    outcome = await _update(db, "unit", unit_id, version, changes, owner, operator_id)
+    if outcome == "updated":
+        await db.execute("update unit set availability_confirmed_at = now() where id = $1", unit_id)
+    return outcome
 
 
 async def list_units(

@@ -15,7 +15,7 @@ from skyddat_boende.types import (
     PostalCode, ProtectedDataLevel, SecurityLevel, Street, TargetGroup,
 )
 
-UnitStatus = Literal["available", "out_of_service"]
+UnitStatus = Literal["available", "occupied", "out_of_service"]
 TargetGroups = Annotated[list[TargetGroup], Meta(min_length=1, max_length=5)]
 Features = Annotated[list[Feature], Meta(max_length=7)]
 Languages = Annotated[list[LanguageCode], Meta(min_length=1, max_length=40)]

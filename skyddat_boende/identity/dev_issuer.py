@@ -6,6 +6,11 @@ private signing keys as JWK JSON in a directory of its own (mode 0700, files
 only through a `TrustedIssuer` with ``development: true``, which
 `TokenVerifier` refuses unless told ``allow_development=True``.
 
+Login for the web pages (development only): ``/authorize`` shows a page of test
+personas and answers with an authorization code; ``/token`` exchanges the code
+(PKCE S256 required) for an at+jwt access token and an id_token. Redirect URIs
+must be http(s) on loopback.
+
 Key rotation: `rotate_key()` adds a new signing key and keeps the old ones
 published so that tokens already issued stay valid; `remove_key()` withdraws
 one.
@@ -13,8 +18,12 @@ one.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import ipaddress
 import json
+import secrets
 import os
 import socket
 import tempfile
@@ -23,14 +32,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, JWKRegistry, Key, RSAKey
 
 from .issuers import is_loopback_host, is_valid_organisation_id
-from .principal import ROLES
+from .principal import NATIONAL_FOLLOWUP, ROLES, SHELTER_STAFF, SOCIAL_WORKER
 
 KEYS_FILE: Final = "keys.json"
 ISSUER_FILE: Final = "issuer.json"
@@ -38,6 +49,10 @@ DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 JWKS_PATH: Final = "/jwks.json"
 DEFAULT_CLIENT_ID: Final = "skyddat-boende-dev"
 DEFAULT_AUDIENCE: Final = "skyddat-boende"
+AUTHORIZE_PATH: Final = "/authorize"
+TOKEN_PATH: Final = "/token"
+CODE_LIFETIME: Final = 60
+LOGIN_TOKEN_LIFETIME: Final = 3600
 
 KeyType = Literal["EC", "RSA"]
 _ALG_FOR: Final[dict[str, str]] = {"EC": "ES256", "RSA": "RS256"}
@@ -178,6 +193,62 @@ def _loopback_bind_address(host: str) -> tuple[str, socket.AddressFamily]:
     return str(address), socket.AF_INET6 if address.version == 6 else socket.AF_INET
 
 
+@dataclass(frozen=True)
+class Persona:
+    """A test person the login page offers: who they are in the service (role at organisation)."""
+
+    key: str
+    label: str
+    role: str
+    org: str
+
+    @property
+    def subject(self) -> str:
+        return f"dev-{self.key}"
+
+
+def demo_personas(operators: Iterable[str] = ("operator-demo-1", "operator-demo-2")) -> list[Persona]:
+    """A social worker in Malmö and one in Stockholm, staff at each operator, national follow-up."""
+    people = [
+        Persona("malmo", "Socialsekreterare, Malmö kommun (kommun-1280)", SOCIAL_WORKER, "kommun-1280"),
+        Persona("stockholm", "Socialsekreterare, Stockholms kommun (kommun-0180)", SOCIAL_WORKER, "kommun-0180"),
+    ]
+    for i, operator in enumerate(operators, start=1):
+        people.append(Persona(f"staff-{i}", f"Personal på skyddat boende ({operator})", SHELTER_STAFF, operator))
+    people.append(Persona("followup", "Nationell uppföljning (lansstyrelsen-skane)", NATIONAL_FOLLOWUP,
+                          "lansstyrelsen-skane"))
+    return people
+
+
+class LoginError(ValueError):
+    """An authorization or token request the development issuer refuses (an OAuth error code)."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+LOGIN_STYLE: Final = (
+    "body{font:1.0625rem/1.5 system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem;color:#1a1a1a}"
+    "button{font:inherit;display:block;width:100%;text-align:left;margin:.5rem 0;padding:.75rem;"
+    "border:2px solid #1d4f91;border-radius:.375rem;background:#fff;color:#1d4f91;cursor:pointer}"
+    "button:focus,button:hover{background:#1d4f91;color:#fff;outline:3px solid #f0b400}"
+)
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def _loopback_redirect(uri: str) -> bool:
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and is_loopback_host(parts.hostname) and not parts.fragment
+
+
 class DevIssuer:
     """Serves discovery and JWKS for keys in ``key_dir`` on a loopback port.
 
@@ -192,8 +263,13 @@ class DevIssuer:
         port: int = 0,
         *,
         key_type: KeyType = "EC",
+        personas: Iterable[Persona] | None = None,
     ) -> None:
         self._host, self._family = _loopback_bind_address(host)
+        #: Who may log in on the /authorize page (development only).
+        self.personas: list[Persona] = list(personas) if personas is not None else demo_personas()
+        self._codes: dict[str, dict[str, Any]] = {}
+        self._codes_lock = threading.Lock()
         self._port = port
         self.store = DevKeyStore(key_dir)
         self.store.active_key(create=key_type)
@@ -219,12 +295,64 @@ class DevIssuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 issuer._record(self.path)
+                path, _, query = self.path.partition("?")
                 if self.path == DISCOVERY_PATH:
                     self._json(200, issuer.discovery_document())
                 elif self.path == JWKS_PATH:
                     self._json(200, issuer.store.public_jwks())
+                elif path == AUTHORIZE_PATH:
+                    params = _single_values(query)
+                    try:
+                        page = issuer.login_page(params)
+                    except LoginError as exc:
+                        self._page(400, issuer.error_page(exc))
+                        return
+                    self._page(200, page, redirect_uri=params.get("redirect_uri"))
                 else:
                     self._json(404, {"error": "not_found"})
+
+            def do_POST(self) -> None:  # noqa: N802
+                issuer._record(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > 16 * 1024:
+                    self._json(413, {"error": "invalid_request"})
+                    return
+                form = _single_values(self.rfile.read(length).decode("utf-8", errors="replace"))
+                if self.path == AUTHORIZE_PATH:
+                    try:
+                        location = issuer.authorize(form)
+                    except LoginError as exc:
+                        self._page(400, issuer.error_page(exc))
+                        return
+                    self.send_response(303)
+                    self.send_header("Location", location)
+                    self.send_header("Cache-Control", "no-store")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif self.path == TOKEN_PATH:
+                    try:
+                        self._json(200, issuer.exchange_code(form))
+                    except LoginError as exc:
+                        self._json(400, {"error": exc.error, "error_description": exc.description})
+                else:
+                    self._json(404, {"error": "not_found"})
+
+            def _page(self, status: int, body: str, redirect_uri: str | None = None) -> None:
+                data = body.encode()
+                style = base64.b64encode(hashlib.sha256(LOGIN_STYLE.encode()).digest()).decode()
+                form_action = "'self'"
+                if redirect_uri and _loopback_redirect(redirect_uri):
+                    parts = urlsplit(redirect_uri)
+                    form_action += f" {parts.scheme}://{parts.netloc}"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Security-Policy", f"default-src 'none'; style-src 'sha256-{style}'; "
+                                 f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'")
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.end_headers()
+                self.wfile.write(data)
 
             def _json(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
@@ -299,8 +427,101 @@ class DevIssuer:
             "jwks_uri": self.url + JWKS_PATH,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-            "response_types_supported": ["token"],
+            "response_types_supported": ["code"],
+            "authorization_endpoint": self.url + AUTHORIZE_PATH,
+            "token_endpoint": self.url + TOKEN_PATH,
+            "grant_types_supported": ["authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": ["openid"],
         }
+
+    # --- login (authorization code + PKCE), development only ---------------
+
+    def _check_authorization_request(self, params: Mapping[str, str]) -> None:
+        if params.get("response_type") != "code":
+            raise LoginError("unsupported_response_type", "Only response_type=code is supported.")
+        if not params.get("client_id"):
+            raise LoginError("invalid_request", "client_id is missing.")
+        if not _loopback_redirect(params.get("redirect_uri", "")):
+            raise LoginError("invalid_request", "redirect_uri must be an http(s) URL on this machine.")
+        if params.get("code_challenge_method") != "S256" or not 43 <= len(params.get("code_challenge", "")) <= 128:
+            raise LoginError("invalid_request", "PKCE with code_challenge_method=S256 is required.")
+
+    def login_page(self, params: Mapping[str, str]) -> str:
+        """The persona picker: one button per test person, each a form carrying the request on."""
+        self._check_authorization_request(params)
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
+            if k in ("response_type", "client_id", "redirect_uri", "state", "code_challenge",
+                     "code_challenge_method", "nonce", "scope")
+        )
+        buttons = "".join(
+            f'<button type="submit" name="persona" value="{html.escape(p.key)}">{html.escape(p.label)}</button>'
+            for p in self.personas
+        )
+        return (
+            '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Testinloggning (utveckling)</title><style>{LOGIN_STYLE}</style></head><body><main>"
+            "<h1>Testinloggning</h1><p>Utvecklingsinloggning: välj en testperson. "
+            "<span lang=\"en\">Development login: choose a test persona.</span></p>"
+            f'<form method="post" action="{AUTHORIZE_PATH}">{hidden}'
+            f'<fieldset><legend>Testpersoner</legend>{buttons}</fieldset></form></main></body></html>'
+        )
+
+    def error_page(self, error: LoginError) -> str:
+        return (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Login error</title></head>'
+            f"<body><main><h1>Login error</h1><p>{html.escape(error.description)}</p></main></body></html>"
+        )
+
+    def authorize(self, form: Mapping[str, str]) -> str:
+        """The persona was chosen: a one-time code, and the redirect back to the client."""
+        self._check_authorization_request(form)
+        persona = next((p for p in self.personas if p.key == form.get("persona")), None)
+        if persona is None:
+            raise LoginError("access_denied", "Unknown persona.")
+        code = secrets.token_urlsafe(32)
+        with self._codes_lock:
+            now = time.time()
+            self._codes = {k: v for k, v in self._codes.items() if v["expires"] > now}
+            self._codes[code] = {
+                "client_id": form["client_id"], "redirect_uri": form["redirect_uri"],
+                "challenge": form["code_challenge"], "nonce": form.get("nonce"), "persona": persona,
+                "expires": now + CODE_LIFETIME,
+            }
+        query = {"code": code}
+        if form.get("state"):
+            query["state"] = form["state"]
+        separator = "&" if "?" in form["redirect_uri"] else "?"
+        return form["redirect_uri"] + separator + urlencode(query)
+
+    def exchange_code(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """RFC 6749 §4.1.3 with RFC 7636 PKCE (S256): each code once, within its lifetime."""
+        if form.get("grant_type") != "authorization_code":
+            raise LoginError("unsupported_grant_type", "Only authorization_code is supported.")
+        with self._codes_lock:
+            grant = self._codes.pop(form.get("code", ""), None)
+        if grant is None or grant["expires"] < time.time():
+            raise LoginError("invalid_grant", "The code is unknown, used or expired.")
+        if form.get("client_id") != grant["client_id"] or form.get("redirect_uri") != grant["redirect_uri"]:
+            raise LoginError("invalid_grant", "client_id or redirect_uri does not match the authorization request.")
+        verifier = form.get("code_verifier", "")
+        if not 43 <= len(verifier) <= 128 or not secrets.compare_digest(_s256(verifier), grant["challenge"]):
+            raise LoginError("invalid_grant", "The PKCE code_verifier does not match the code_challenge.")
+        persona: Persona = grant["persona"]
+        access = self.mint_token(subject=persona.subject, org=persona.org, roles=(persona.role,),
+                                 client_id=grant["client_id"], lifetime=LOGIN_TOKEN_LIFETIME)
+        id_claims: dict[str, Any] = {"auth_time": int(time.time())}
+        if grant["nonce"]:
+            id_claims["nonce"] = grant["nonce"]
+        id_token = mint_token(self.active_key, issuer=self.url, audience=grant["client_id"], subject=persona.subject,
+                              client_id=grant["client_id"], org=persona.org, roles=(persona.role,),
+                              lifetime=LOGIN_TOKEN_LIFETIME, extra_claims=id_claims, typ="JWT")
+        return {"access_token": access, "token_type": "Bearer", "expires_in": LOGIN_TOKEN_LIFETIME,
+                "id_token": id_token, "scope": "openid"}
 
     def announce(self) -> None:
         """Record this issuer's URL in its key directory, where `issue_token` finds it."""
@@ -366,6 +587,12 @@ class DevIssuer:
     def requests_to(self, path: str) -> int:
         with self._log_lock:
             return sum(1 for p in self.request_log if p == path)
+
+
+def _single_values(query: str) -> dict[str, str]:
+    """Form or query parameters; a parameter given twice is dropped (RFC 6749 §3.1)."""
+    parsed = parse_qs(query, keep_blank_values=True, max_num_fields=32)
+    return {k: v[0] for k, v in parsed.items() if len(v) == 1}
 
 
 # --- entry points for the CLI ---------------------------------------------

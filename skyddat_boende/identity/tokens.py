@@ -29,7 +29,7 @@ from .principal import HUMAN_ROLES, ROLES, Principal
 log = logging.getLogger(__name__)
 
 MAX_TOKEN_BYTES: Final = 8 * 1024
-MAX_ID_LENGTH: Final = 255
+MAX_ID_LENGTH: Final = 200  # the audit trail keeps subjects and client ids up to 200 characters
 MAX_AUDIENCES: Final = 16
 MAX_ROLES: Final = 32
 MAX_SCOPES: Final = 64

@@ -12,10 +12,9 @@ from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
 from skyddat_boende.idempotency import idempotent
 from skyddat_boende.identity.principal import SOCIAL_WORKER
-from skyddat_boende.matchmaking import adapter, service
-from skyddat_boende.objects import audited, not_found
+from skyddat_boende.objects import audited, audited_reads, not_found
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
-from skyddat_boende.placement_requests import consistency, repository
+from skyddat_boende.placement_requests import repository, service
 from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead, RequestStatus
 from skyddat_boende.privacy import reject_personal_numbers
 from skyddat_boende.problems import Conflict, problem_responses
@@ -38,14 +37,11 @@ class PlacementRequestController(Controller):
           responses=problem_responses(400, 401, 403, 409, 422, 429), **WRITE)
     async def create_request(self, db: Db, request: Request, data: JSONBody[RequestCreate]) -> Response[RequestRead]:
         reject_personal_numbers(await request.body())
-        await consistency.check(db, data, adapter.today())
+        await service.check(db, data)
 
         async def create() -> Response[RequestRead]:
-            request_id = await repository.create(db, _municipality(request), data)
-            await audited(db, request, "placement_request", request_id)
-            await service.offer_next(db, request_id, request.app.state.settings, request.app.state.places)
-            created = await repository.get(db, _municipality(request), request_id)
-            return Response(created, status_code=201, headers={"Location": f"/api/requests/{request_id}"})
+            created = await service.create(db, request, data)
+            return Response(created, status_code=201, headers={"Location": f"/api/requests/{created.id}"})
 
         return await idempotent(db, request, create)
 
@@ -54,16 +50,14 @@ class PlacementRequestController(Controller):
         self, db: Db, request: Request, status: RequestStatus | None = None, limit: Limit = DEFAULT_LIMIT,
         offset: Offset = 0,
     ) -> list[RequestRead]:
-        return await repository.list_for(db, _municipality(request), status, limit, offset)
+        found = await repository.list_for(db, _municipality(request), status, limit, offset)
+        audited_reads(request, "placement_request", found)
+        return found
 
     @get("/{request_id:uuid}", summary="One request, its offer and placement",
          responses=problem_responses(401, 403, 404, 429), **READ)
     async def get_request(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> RequestRead:
-        found = await repository.get(db, _municipality(request), request_id)
-        if found is None:
-            raise await not_found(request, "placement_request", request_id)
-        await audited(db, request, "placement_request", request_id, outcome="allowed")
-        return found
+        return await service.read(db, request, request_id)
 
     @post("/{request_id:uuid}/withdraw", status_code=200, summary="Withdraw the request and any open offer",
           responses=problem_responses(401, 403, 404, 409, 429), **WRITE)
@@ -76,5 +70,5 @@ class PlacementRequestController(Controller):
         for offer in withdrawn:
             await events.publish(db, offer["operator_id"], "offer.withdrawn", offer_id=offer["id"])
         await events.publish(db, _municipality(request), "request.withdrawn", request_id=request_id)
-        await audited(db, request, "placement_request", request_id)
+        audited(request, "placement_request", request_id)
         return await repository.get(db, _municipality(request), request_id)

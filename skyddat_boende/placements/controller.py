@@ -8,17 +8,16 @@ import uuid
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody
 
-from skyddat_boende import events
 from skyddat_boende.access import secured
 from skyddat_boende.conditional import PreconditionFailed, required_version, tagged
 from skyddat_boende.dependencies import Db
 from skyddat_boende.identity import Principal
 from skyddat_boende.identity.principal import SHELTER_STAFF, SOCIAL_WORKER
-from skyddat_boende.objects import audited, not_found
+from skyddat_boende.objects import audited, audited_reads, not_found
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
-from skyddat_boende.placements import repository
+from skyddat_boende.placements import repository, service
 from skyddat_boende.placements.schemas import CheckIn, PlacementRead, PlannedEnd, ShelterAddress
-from skyddat_boende.problems import Conflict, problem_responses
+from skyddat_boende.problems import problem_responses
 
 READ = secured(roles=[SOCIAL_WORKER, SHELTER_STAFF], scopes=["placements:read", "placements:write", "offers:write"])
 STAFF = secured(roles=[SHELTER_STAFF], scopes=["offers:write"])
@@ -44,7 +43,9 @@ class PlacementController(Controller):
     async def list_placements(
         self, db: Db, request: Request, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
     ) -> list[PlacementRead]:
-        return await repository.list_for(db, *_sides(request), limit, offset)
+        found = await repository.list_for(db, *_sides(request), limit, offset)
+        audited_reads(request, "placement", found)
+        return found
 
     @get("/{placement_id:uuid}", summary="One placement, with its ETag", responses=ERRORS, **READ)
     async def get_placement(
@@ -53,6 +54,7 @@ class PlacementController(Controller):
         placement = await repository.get(db, *_sides(request), placement_id)
         if placement is None:
             raise await not_found(request, "placement", placement_id)
+        audited(request, "placement", placement_id, outcome="allowed")
         return tagged(placement)
 
     @get("/{placement_id:uuid}/address", summary="The shelter's address and contact, for the placing municipality",
@@ -60,11 +62,7 @@ class PlacementController(Controller):
                      "placement is active. Every read is audited.",
          responses=ERRORS, **ADDRESS)
     async def get_address(self, db: Db, request: Request, placement_id: FromPath[uuid.UUID]) -> ShelterAddress:
-        found = await repository.address(db, request.user.organisation_id, placement_id)
-        if found is None:
-            raise await not_found(request, "shelter_address", placement_id)
-        await audited(db, request, "shelter_address", placement_id, outcome="allowed")
-        return found
+        return await service.read_address(db, request, placement_id)
 
     @post("/{placement_id:uuid}/check-in", status_code=200, summary="The household has arrived",
           responses=ERRORS, **STAFF)
@@ -90,22 +88,9 @@ class PlacementController(Controller):
             raise await not_found(request, "placement", placement_id)
         if outcome == "stale":
             raise PreconditionFailed("The placement changed since you read it, or has ended.")
-        await audited(db, request, "placement", placement_id)
+        audited(request, "placement", placement_id)
         return tagged(await repository.get(db, request.user.organisation_id, False, True, placement_id))
 
 
 async def _transition(db: Db, request: Request, placement_id: uuid.UUID, to: str, planned_end) -> Response:
-    operator = request.user.organisation_id
-    outcome = await repository.transition(db, operator, placement_id, to, planned_end_date=planned_end)
-    if outcome == "missing":
-        raise await not_found(request, "placement", placement_id)
-    if outcome == "conflict":
-        raise Conflict(f"The placement cannot move to {to.replace('_', ' ')} from its current state.")
-    await audited(db, request, "placement", placement_id)
-    placement = await repository.get(db, operator, False, True, placement_id)
-    event = {"checked_in": "placement.checked_in", "moved_out": "placement.moved_out"}[to]
-    await events.publish(db, placement.placing_municipality, event, placement_id=placement_id)
-    if to == "moved_out":
-        await db.execute("update placement_request set status = 'closed', updated_at = now() where id = $1",
-                         placement.request_id)
-    return tagged(placement)
+    return tagged(await service.transition(db, request, placement_id, to, planned_end))

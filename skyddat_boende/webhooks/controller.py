@@ -43,7 +43,7 @@ class WebhookController(Controller):
             raise Conflict(f"Your organisation already has {repository.MAX_ACTIVE_PER_ORGANISATION} active "
                            "webhooks; delete one first.")
         created = await repository.create(db, organisation, url, sorted(set(data.event_types)))
-        await audited(db, request, "webhook_subscription", created.id)
+        audited(request, "webhook_subscription", created.id)
         return Response(created, status_code=201, headers={"Location": f"/api/webhooks/{created.id}",
                                                            "Cache-Control": "no-store"})
 
@@ -65,7 +65,7 @@ class WebhookController(Controller):
     async def delete_webhook(self, db: Db, request: Request, webhook_id: FromPath[uuid.UUID]) -> None:
         if not await repository.deactivate(db, _organisation(request), webhook_id):
             raise await not_found(request, "webhook_subscription", webhook_id)
-        await audited(db, request, "webhook_subscription", webhook_id)
+        audited(request, "webhook_subscription", webhook_id)
 
     @post("/{webhook_id:uuid}/test", status_code=202, summary="Queue a 'webhook.test' event to this webhook",
           responses=CHANGE_ERRORS, **ADMIN)
@@ -77,5 +77,5 @@ class WebhookController(Controller):
             if found is None:
                 raise await not_found(request, "webhook_subscription", webhook_id)
             raise Conflict("The webhook is not active.")
-        await audited(db, request, "webhook_subscription", webhook_id)
+        audited(request, "webhook_subscription", webhook_id)
         return TestEventQueued(event_id)

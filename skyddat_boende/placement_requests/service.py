@@ -1,0 +1,38 @@
+"""Placement request steps shared by the API and the social workers' pages: check, create and offer at
+once (fast track), and read one request of the caller's municipality (audited)."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from litestar import Request
+
+from skyddat_boende.matchmaking import adapter
+from skyddat_boende.matchmaking import service as matchmaking
+from skyddat_boende.objects import audited, not_found
+from skyddat_boende.placement_requests import consistency, repository
+from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead
+
+
+async def check(db: asyncpg.Connection, data: RequestCreate) -> None:
+    """Raise ContradictoryRequest (422) before anything is stored."""
+    await consistency.check(db, data, adapter.today())
+
+
+async def create(db: asyncpg.Connection, request: Request, data: RequestCreate) -> RequestRead:
+    """Store the request for the caller's municipality and offer the best fitting place at once."""
+    municipality = request.user.organisation_id
+    request_id = await repository.create(db, municipality, data)
+    audited(request, "placement_request", request_id)
+    await matchmaking.offer_next(db, request_id, request.app.state.settings, request.app.state.places)
+    return await repository.get(db, municipality, request_id)
+
+
+async def read(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> RequestRead:
+    """One of the caller's municipality's requests; NotFound (audited as denied) for any other."""
+    found = await repository.get(db, request.user.organisation_id, request_id)
+    if found is None:
+        raise await not_found(request, "placement_request", request_id)
+    audited(request, "placement_request", request_id, outcome="allowed")
+    return found

@@ -1,0 +1,46 @@
+"""Placement steps shared by the API and the web pages: the shelter records check-in and move-out; the
+placing municipality's social worker reads the address. Each is audited exactly once, in the request's
+transaction, and a denied read is audited too."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from litestar import Request
+
+from skyddat_boende import events
+from skyddat_boende.objects import audited, not_found
+from skyddat_boende.placements import repository
+from skyddat_boende.placements.schemas import PlacementRead, ShelterAddress
+from skyddat_boende.problems import Conflict
+
+EVENTS = {"checked_in": "placement.checked_in", "moved_out": "placement.moved_out"}
+
+
+async def transition(
+    db: asyncpg.Connection, request: Request, placement_id: uuid.UUID, to: str, planned_end=None
+) -> PlacementRead:
+    """Move a placement in the caller's operator's unit to `to`; NotFound or Conflict otherwise."""
+    operator = request.user.organisation_id
+    outcome = await repository.transition(db, operator, placement_id, to, planned_end_date=planned_end)
+    if outcome == "missing":
+        raise await not_found(request, "placement", placement_id)
+    if outcome == "conflict":
+        raise Conflict(f"The placement cannot move to {to.replace('_', ' ')} from its current state.")
+    audited(request, "placement", placement_id)
+    placement = await repository.get(db, operator, False, True, placement_id)
+    await events.publish(db, placement.placing_municipality, EVENTS[to], placement_id=placement_id)
+    if to == "moved_out":
+        await db.execute("update placement_request set status = 'closed', updated_at = now() where id = $1",
+                         placement.request_id)
+    return placement
+
+
+async def read_address(db: asyncpg.Connection, request: Request, placement_id: uuid.UUID) -> ShelterAddress:
+    """The address for the caller's municipality (placement_address() decides), audited either way."""
+    found = await repository.address(db, request.user.organisation_id, placement_id)
+    if found is None:
+        raise await not_found(request, "shelter_address", placement_id)
+    audited(request, "shelter_address", placement_id, outcome="allowed")
+    return found
