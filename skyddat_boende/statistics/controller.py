@@ -39,10 +39,11 @@ class StatisticsController(Controller):
     tags = ["national follow-up"]
 
     @get("/statistics", summary="Waiting, offered and placed households and free places by county",
-         description=f"Counts from 1 to {SUPPRESS_BELOW - 1} are null (suppressed).",
+         description=f"Counts from 1 to {SUPPRESS_BELOW - 1} are null (suppressed); the rest are rounded to "
+                     "multiples of 5, from an hourly snapshot (generated_at).",
          responses=problem_responses(401, 403, 429), **FOLLOW_UP)
     async def statistics(self, db: Db, request: Request) -> Statistics:
-        return await repository.by_county(db, request.app.state.settings.stale_after_hours)
+        return await repository.snapshot(request.app.state, db, request.app.state.settings.stale_after_hours)
 
     @get("/audit-events", summary="Audit metadata: who (organisation, role) did what kind of thing, when",
          description="No subjects, no object ids, no content, and the day rather than the time. Newest first; "

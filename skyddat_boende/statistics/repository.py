@@ -1,5 +1,7 @@
 """Aggregate figures for national follow-up: counts by county, every count from 1 to 4 suppressed (None)
-so small numbers cannot point at a person. Used by the API and the follow-up page."""
+and every other count rounded to a multiple of 5, from a snapshot taken at most once an hour, so that
+neither small numbers nor differences between two reads can point at a person. Used by the API and
+the follow-up page."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import asyncpg
 import msgspec
 
 SUPPRESS_BELOW = 5
+ROUND_TO = 5
+SNAPSHOT_MAX_AGE = dt.timedelta(hours=1)
 
 BY_COUNTY = """
 with requests as (
@@ -49,7 +53,10 @@ class Statistics(msgspec.Struct, frozen=True):
 
 
 def suppress(n: int) -> int | None:
-    return None if 0 < n < SUPPRESS_BELOW else n
+    """None for 1-4; otherwise the count rounded to the nearest multiple of 5 (never down to 0)."""
+    if 0 < n < SUPPRESS_BELOW:
+        return None
+    return max(ROUND_TO, ROUND_TO * round(n / ROUND_TO)) if n else 0
 
 
 async def by_county(db: asyncpg.Connection, stale_hours: int) -> Statistics:
@@ -60,3 +67,12 @@ async def by_county(db: asyncpg.Connection, stale_hours: int) -> Statistics:
         for r in rows
     ]
     return Statistics(dt.datetime.now(dt.timezone.utc), SUPPRESS_BELOW, figures)
+
+
+async def snapshot(state, db: asyncpg.Connection, stale_hours: int) -> Statistics:
+    """The figures as of this process's latest snapshot, refreshed when older than an hour."""
+    current: Statistics | None = getattr(state, "statistics_snapshot", None)
+    if current is None or dt.datetime.now(dt.timezone.utc) - current.generated_at > SNAPSHOT_MAX_AGE:
+        current = await by_county(db, stale_hours)
+        state.statistics_snapshot = current
+    return current

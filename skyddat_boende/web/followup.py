@@ -35,7 +35,7 @@ class FollowUpPages(Controller):
 
     @get("/", name="followup_statistics", **FOLLOW_UP)
     async def statistics(self, db: Db, request: Request) -> Template:
-        figures = await statistics.by_county(db, request.app.state.settings.stale_after_hours)
+        figures = await statistics.snapshot(request.app.state, db, request.app.state.settings.stale_after_hours)
         counties = {c.county_code: c for c in figures.by_county}
         largest = max([(c.waiting or 0) + (c.placed or 0) for c in figures.by_county] + [1])
         width, height = map_size()
