@@ -215,8 +215,8 @@ def demo_personas(operators: Iterable[str] = ("operator-demo-1", "operator-demo-
     ]
     for i, operator in enumerate(operators, start=1):
         people.append(Persona(f"staff-{i}", f"Personal på skyddat boende ({operator})", SHELTER_STAFF, operator))
-    people.append(Persona("followup", "Nationell uppföljning (lansstyrelsen-skane)", NATIONAL_FOLLOWUP,
-                          "lansstyrelsen-skane"))
+    people.append(Persona("followup", "Nationell uppföljning (nat-socialstyrelsen)", NATIONAL_FOLLOWUP,
+                          "nat-socialstyrelsen"))
     return people
 
 

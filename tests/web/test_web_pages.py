@@ -1,0 +1,229 @@
+"""The web pages in a real browser: Debian's headless Chromium driven by Playwright, against the service
+running as its own process with a fresh database, logging in through the development issuer's login page.
+Every page visited is screenshotted to test-artifacts/web/ and checked with axe-core (served from the
+axe-playwright-python package, never fetched): no serious or critical violation is allowed."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from skyddat_boende.identity.dev_issuer import DevIssuer, Persona
+from tests.helpers import REPO_ROOT, running_server
+from tests.workflow_support import mother_with_son_and_dog, organisations, shelter_body
+
+playwright_api = pytest.importorskip("playwright.async_api")
+axe_module = pytest.importorskip("axe_playwright_python.async_playwright")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(REPO_ROOT) / "test-artifacts" / "web"
+NORTH, EAST = "operator-north", "operator-east"
+PERSONAS = [
+    Persona("malmo", "Socialsekreterare, Malmö kommun", "social_worker", "kommun-1280"),
+    Persona("stockholm", "Socialsekreterare, Stockholms kommun", "social_worker", "kommun-0180"),
+    Persona("north", "Personal, Norra jouren", "shelter_staff", NORTH),
+    Persona("east", "Personal, Östra jouren", "shelter_staff", EAST),
+    Persona("followup", "Nationell uppföljning", "national_followup", "nat-socialstyrelsen"),
+]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)")
+
+
+@dataclass
+class World:
+    base: str
+    issuer: DevIssuer
+    browser: object
+    shots: list[str]
+
+
+async def _publish(base: str, issuer: DevIssuer, operator: str, body: dict, status: str) -> None:
+    token = issuer.mint_token(subject=f"setup-{operator}", org=operator, roles=("shelter_staff",))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base) as api:
+        shelter = await api.post("/api/shelters", json=body, headers=headers)
+        assert shelter.status_code == 201, shelter.text
+        unit = await api.post(f"/api/shelters/{shelter.json()['id']}/units",
+                              json={"label": "Lgh 1", "beds": 3, "status": status}, headers=headers)
+        assert unit.status_code == 201, unit.text
+
+
+@pytest.fixture(scope="module")
+async def world(create_migrated_database, tmp_path_factory) -> AsyncIterator[World]:
+    url = await create_migrated_database()
+    await organisations(url)
+    with DevIssuer(tmp_path_factory.mktemp("web-issuer") / "keys", personas=PERSONAS) as issuer:
+        env = {
+            "DATABASE_URL": url, "SB_ENV": "development", "SB_DATA_DIR": str(tmp_path_factory.mktemp("web-data")),
+            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]),
+            "SB_SESSION_SECRET": secrets.token_hex(32), "SB_BATCH_INTERVAL_MINUTES": "0",
+        }
+        with running_server(env) as base:
+            # Umeå (north) starts out of service, so only staff freeing it makes it offerable;
+            # Uppsala (east) is too expensive for the request's budget.
+            await _publish(base, issuer, NORTH, shelter_body("2480", rate=2000, label="Norra huset"), "out_of_service")
+            await _publish(base, issuer, EAST, shelter_body("0380", rate=9000, label="Östra huset"), "available")
+            async with playwright_api.async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+                try:
+                    yield World(base, issuer, browser, [])
+                finally:
+                    await browser.close()
+
+
+async def _check(page, name: str) -> None:
+    """Screenshot the page and run axe-core on it: nothing serious or critical."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    results = await axe_module.Axe().run(page)
+    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{name}: accessibility violations {bad}"
+
+
+async def _login(world: World, persona: str, screenshot: str | None = None):
+    context = await world.browser.new_context(viewport={"width": 390, "height": 844}, locale="sv-SE")
+    page = await context.new_page()
+    await page.goto(world.base + "/")
+    await page.get_by_role("link", name="Logga in").click()
+    await page.wait_for_url(re.compile(re.escape(world.issuer.url) + "/authorize"))
+    if screenshot:
+        await _check(page, screenshot)
+    label = next(p.label for p in PERSONAS if p.key == persona)
+    await page.get_by_role("button", name=label).click()
+    await page.wait_for_url(re.compile(re.escape(world.base) + "/(boende|socialtjanst|uppfoljning)"))
+    return context, page
+
+
+async def test_pages_answer_with_strict_headers_and_no_store(world: World) -> None:
+    async with httpx.AsyncClient(base_url=world.base) as client:
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert home.headers["cache-control"] == "no-store"
+        csp = home.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+        protected = await client.get("/socialtjanst")
+        assert protected.status_code == 303 and protected.headers["location"].startswith("/login")
+        # a form without the CSRF token is refused, even before login
+        assert (await client.post("/logout")).status_code == 403
+        # the API is unchanged: bearer tokens only, no session cookie
+        api = await client.get("/api/me")
+        assert api.status_code == 401 and "set-cookie" not in api.headers
+    context = await world.browser.new_context()
+    page = await context.new_page()
+    await page.goto(world.base + "/")
+    await _check(page, "01-start")
+    await context.close()
+
+
+async def test_shelter_staff_log_in_and_free_a_place(world: World) -> None:
+    context, page = await _login(world, "north", screenshot="02-issuer-login")
+    assert page.url.endswith("/boende")
+    cookies = {c["name"]: c for c in await context.cookies()}
+    assert cookies["sb_session"]["httpOnly"] and cookies["sb_session"]["sameSite"] == "Lax"
+    await _check(page, "03-staff-board")
+    unit = page.get_by_role("group", name="Lgh 1")
+    await unit.get_by_role("button", name="Ledig").click()
+    await page.wait_for_url(re.compile(r"/boende"))
+    assert "Lgh 1 är nu: Ledig." in await page.get_by_role("status").inner_text()
+    assert await page.get_by_role("group", name="Lgh 1").get_by_role("button", name="Ledig").get_attribute(
+        "aria-pressed") == "true"
+    await page.get_by_role("button", name="Ingen ändring i dag").click()
+    assert "1 enheter bekräftade." in await page.get_by_role("status").inner_text()
+    await _check(page, "04-staff-board-after-freeing")
+    await context.close()
+
+
+async def test_request_offer_accept_address_and_isolation(world: World) -> None:
+    malmo, page = await _login(world, "malmo")
+    await _check(page, "05-social-requests-empty")
+    await page.get_by_role("link", name="Ny förfrågan").first.click()
+    await _check(page, "06-social-new-request")
+    await page.get_by_label("Ärendereferens").fill("MAL-2026-0001")
+    await page.get_by_label("Senaste startdatum").fill(mother_with_son_and_dog()["latest_start_date"])
+    adult = page.get_by_role("group", name="Vuxen 1")
+    await adult.get_by_label("Kön").select_option("female")
+    await adult.get_by_label("Ålder").fill("38")
+    child = page.get_by_role("group", name="Barn 1")
+    await child.get_by_label("Kön").select_option("male")
+    await child.get_by_label("Ålder").fill("15")
+    await child.get_by_label("Barnets beslutsreferens").fill("MAL-2026-0001-B1")
+    await page.get_by_label("Husdjur").check()
+    await page.get_by_label("Hotområde 1").fill("Malmö")
+    await page.get_by_label("Minsta avstånd från hotområdena (km)").fill("200")
+    await page.get_by_label("Högsta dygnskostnad (kr, valfritt)").fill("5000")
+    await page.get_by_role("button", name="Skicka förfrågan").click()
+    await page.wait_for_url(re.compile(r"/socialtjanst/arenden/"))
+    request_id = page.url.rsplit("/", 1)[1]
+    text = await page.locator("main").inner_text()
+    assert "Plats erbjuden" in text and "Ett boende i Umeå (Västerbottens län)" in text
+    assert "Varför platsen passar" in text and "Hemliga" not in text and "Norra huset" not in text
+    assert "Adressen visas här när boendet har accepterat." in text
+    assert re.search(r"\d+ enheter har för låg skyddsnivå|\d+ enheter passar", text)
+    await _check(page, "07-social-request-offered")
+
+    staff, staff_page = await _login(world, "north")
+    await staff_page.get_by_role("link", name="Erbjudanden").click()
+    offer_text = await staff_page.locator("main").inner_text()
+    assert "Barn: pojke, 15 år" in offer_text and "Från Malmö" in offer_text and "MAL-2026" not in offer_text
+    await _check(staff_page, "08-staff-offers")
+    await staff_page.get_by_role("button", name="Acceptera").click()
+    await staff_page.wait_for_url(re.compile(r"/boende/placeringar"))
+    assert "Erbjudandet är accepterat" in await staff_page.get_by_role("status").inner_text()
+    await _check(staff_page, "09-staff-placements")
+
+    await page.reload()
+    assert "Placerad" in await page.locator("main").inner_text()
+    await page.get_by_role("link", name="Visa adress och kontakt").click()
+    address_url = page.url
+    placement_id = address_url.split("/placeringar/")[1].split("/")[0]
+    address = await page.locator("main").inner_text()
+    assert "Hemliga vägen 2000" in address and "+46 90 000 00 00" in address
+    await _check(page, "10-social-address")
+
+    # Stockholm's social worker reaches neither the request nor the address, by page or API URL
+    stockholm, other = await _login(world, "stockholm")
+    for path in (f"/socialtjanst/arenden/{request_id}", f"/socialtjanst/placeringar/{placement_id}/adress"):
+        response = await other.goto(world.base + path)
+        assert response.status == 404, path
+        body = await other.content()
+        assert "Hemliga" not in body and "MAL-2026" not in body
+    await _check(other, "11-not-found-for-stockholm")
+    for path in (f"/api/requests/{request_id}", f"/api/placements/{placement_id}/address"):
+        assert (await other.goto(world.base + path)).status == 401, path
+    assert "MAL-2026" not in await (await other.goto(world.base + "/socialtjanst")).text()
+    # shelter staff have no social-worker pages at all
+    response = await staff_page.goto(world.base + f"/socialtjanst/placeringar/{placement_id}/adress")
+    assert response.status == 403 and "Hemliga" not in await staff_page.content()
+    await _check(staff_page, "12-forbidden-for-staff")
+
+    # staff check the household in
+    await staff_page.goto(world.base + "/boende/placeringar")
+    await staff_page.get_by_role("button", name="Checka in").click()
+    assert "Hushållet är incheckat." in await staff_page.get_by_role("status").inner_text()
+    for context in (malmo, staff, stockholm):
+        await context.close()
+
+
+async def test_national_follow_up_in_english(world: World) -> None:
+    context, page = await _login(world, "followup")
+    assert page.url.endswith("/uppfoljning")
+    text = await page.locator("main").inner_text()
+    assert "Läget per län" in text and "Västerbottens län" in text
+    assert await page.get_by_role("img", name=re.compile("Karta")).count() == 1
+    await _check(page, "13-followup-statistics")
+    await page.get_by_role("button", name="In English").click()
+    await page.wait_for_url(re.compile(r"/uppfoljning"))
+    assert await page.get_by_role("heading", level=1).inner_text() == "By county"
+    assert await page.locator("html").get_attribute("lang") == "en"
+    await _check(page, "14-followup-statistics-english")
+    await context.close()
