@@ -27,6 +27,7 @@ out, the flow is optimal over all pairs: the pruning provably loses nothing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,10 @@ class Network:
 
     def entry(self, unit: np.ndarray, size: np.ndarray, shared: np.ndarray) -> np.ndarray:
         key = unit.astype(np.int64) * _KEY + np.where(shared[unit], size, 0)
+        if key.size > 100_000:  # a lookup table beats binary search on millions of pairs
+            table = np.zeros(int(self.entry_keys[-1]) + 1, dtype=np.int64)
+            table[self.entry_keys] = np.arange(self.entry_keys.size)
+            return self.first_entry + table[key]
         return self.first_entry + np.searchsorted(self.entry_keys, key)
 
 
@@ -71,7 +76,12 @@ def build_network(
 ) -> Network:
     """The network for the given candidate pairs (every pair that may ever get an arc)."""
     key = pair_unit.astype(np.int64) * _KEY + np.where(shared[pair_unit], sizes[pair_req], 0)
-    keys = np.unique(key)
+    if key.size > 100_000:  # O(n) instead of sorting millions of keys (measured: 3.9 s -> 0.2 s at 37 M)
+        seen = np.zeros(beds.size * _KEY, dtype=bool)
+        seen[key] = True
+        keys = np.flatnonzero(seen).astype(np.int64)
+    else:
+        keys = np.unique(key)
     e_unit = keys // _KEY
     e_size = keys % _KEY
     n_e = keys.size
@@ -193,6 +203,13 @@ class Relaxation:
     """Flow solves (1 + pricing rounds that added pairs)."""
     active: np.ndarray
     """Indices of the pairs that had an arc in the last flow."""
+    converged: bool = True
+    """False when the time ran out before pricing found no more pairs: `value` is then a valid
+    upper bound (the flow's value plus, per request, its most negative reduced cost: a
+    feasible dual), `reduced_cost` the reduced costs under that dual, and `chosen` the flow's
+    optimum over the `active` pairs only."""
+    flow_value: int = 0
+    """Weight of `chosen` (equals `value` when converged)."""
 
 
 def solve_relaxation(
@@ -203,23 +220,40 @@ def solve_relaxation(
     start: np.ndarray | None = None,
     *,
     per_round: int = 8,
+    deadline: float | None = None,
 ) -> Relaxation:
     """The relaxation optimum over all pairs, starting from the pairs in `start` (bool mask;
-    None = all) and adding every pair with a negative reduced cost until none is left."""
+    None = all) and adding every pair with a negative reduced cost until none is left.
+
+    `deadline` (time.perf_counter() value): no new round starts when the last one would end
+    after it; the result is then not converged but its value still a valid upper bound.
+    Pairs must be grouped by request (as all_candidates makes them)."""
     active = np.ones(req.size, dtype=bool) if start is None else start.copy()
     rounds = 0
     while True:
+        t0 = time.perf_counter()
         rounds += 1
         idx = np.flatnonzero(active)
         sol = solve_flow(net, req[idx], entry[idx], weight[idx])
         p = sol.potential
         rc = p[FIRST_REQUEST + req] - p[entry] - weight
         missing = ~active & (rc < 0)
+        chosen = idx[sol.chosen]
         if not missing.any():
-            chosen = idx[sol.chosen]
             rc = np.maximum(rc, 0)
             rc[chosen] = 0
-            return Relaxation(sol.value, chosen, rc, rounds, idx)
+            return Relaxation(sol.value, chosen, rc, rounds, idx, True, sol.value)
+        now = time.perf_counter()
+        if deadline is not None and now + (now - t0) > deadline:
+            # Lagrangian bound: raise each request's potential by its most negative reduced
+            # cost among the pairs outside the flow; the dual becomes feasible for every pair
+            # and its objective grows by at most that much (the request's source arc has capacity 1).
+            starts = np.flatnonzero(np.r_[True, req[1:] != req[:-1]]) if req.size else np.zeros(0, np.int64)
+            low = np.minimum.reduceat(np.where(missing, rc, 0), starts) if req.size else np.zeros(0, np.int64)
+            delta = np.zeros(net.n_requests, dtype=np.int64)
+            delta[req[starts]] = np.maximum(0, -low)
+            rc = np.maximum(rc + delta[req], 0)
+            return Relaxation(sol.value + int(delta.sum()), chosen, rc, rounds, idx, False, sol.value)
         # add each request's most negative pairs only (at most `per_round`): the flow
         # stays small, and the next pricing round catches whatever is still missing
         cand = np.flatnonzero(missing)
