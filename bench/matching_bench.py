@@ -146,6 +146,8 @@ def bench_scale(scale: str, seed: int, workers: int, time_limit: float, unpruned
     record(f"{scale}.batch.candidate_generation", t_cands, "s")
     for k, v in solver.stats.items():
         record(f"{scale}.batch.{k}", v, "")
+    for k, v in getattr(solver, "timing", {}).items():
+        record(f"{scale}.batch.time.{k}", v, "s")
 
     t_build, t_scipy, scipy_value = scipy_baseline(solver)
     record(f"{scale}.scipy.dense_matrix_build", t_build, "s")

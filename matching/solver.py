@@ -228,7 +228,10 @@ class BatchSolver:
         self.stats["bb_nodes"] = 0
         used_cp_sat = False
         t = time.perf_counter()
-        if exact and lower >= upper:
+        if time.perf_counter() >= deadline and not (exact and lower >= upper):
+            parts = []  # no time left for the search: the hint, under the relaxation's bound
+            chosen, objective, bound, proven = [hint], lower, upper, False
+        elif exact and lower >= upper:
             parts = self._parts(hint, relaxation.chosen)
             chosen, objective, bound, proven = [hint], lower, upper, True
         else:
@@ -288,8 +291,11 @@ class BatchSolver:
         kept = np.flatnonzero(rc <= slack)
         if kept.size <= self.MAX_SEARCH_PAIRS:
             return kept
-        cut = kept[np.argpartition(rc[kept], self.MAX_SEARCH_PAIRS - 1)[:self.MAX_SEARCH_PAIRS]]
-        return np.union1d(np.union1d(cut, relaxation.chosen), np.intersect1d(relaxation.active, kept))
+        sel = np.zeros(rc.size, dtype=bool)
+        sel[kept[np.argpartition(rc[kept], self.MAX_SEARCH_PAIRS - 1)[:self.MAX_SEARCH_PAIRS]]] = True
+        sel[relaxation.chosen] = True
+        sel[relaxation.active] |= rc[relaxation.active] <= slack
+        return np.flatnonzero(sel)
 
     def _solve_parts(self, parts, hint, deadline, workers, seed, *, cp_sat, node_limit):
         """Each part: the relaxation's own solution where it breaks no side rule, else branch

@@ -146,3 +146,22 @@ def test_independent_parts_are_solved_separately():
     units = [unit("u1"), unit("u2", municipality=GOTEBORG)]
     result = run(problem(reqs, units))
     assert result.components == 2 and placed(result) == {"r1": "u2", "r2": "u1"}
+
+
+def test_time_capped_solve_returns_within_its_limit_with_an_honest_bound(generated):
+    import time
+
+    p = generated(400, 4_000, seed=3)
+    results = []
+    for limit in (0.0, 0.3, 1.5):
+        t = time.perf_counter()
+        result = solve(p, time_limit=limit, workers=1, seed=0)
+        elapsed = time.perf_counter() - t
+        assert elapsed < limit + 1.0, (limit, elapsed)
+        assert validate(p, result.matches) == []
+        assert result.objective <= result.bound
+        results.append(result)
+    # every bound holds, even when pricing or the search was cut short
+    best = max(r.objective for r in results)
+    assert all(r.bound >= best for r in results)
+    assert results[-1].objective >= results[0].objective
