@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
@@ -33,7 +33,7 @@ class OfferController(Controller):
     @get("/", summary="Offers made to your operator's units", responses=problem_responses(400, 401, 403, 429),
          **READ)
     async def list_offers(
-        self, db: Db, request: Request, status: OfferStatus | None = None, limit: Limit = DEFAULT_LIMIT,
+        self, db: Db, request: Request, status: FromQuery[OfferStatus | None] = None, limit: Limit = DEFAULT_LIMIT,
         offset: Offset = 0,
     ) -> list[OfferRead]:
         found = await repository.list_for(db, _operator(request), status, limit, offset)

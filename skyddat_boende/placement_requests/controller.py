@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from skyddat_boende import events
 from skyddat_boende.access import secured
@@ -47,7 +47,7 @@ class PlacementRequestController(Controller):
 
     @get("/", summary="Your municipality's requests", responses=problem_responses(400, 401, 403, 429), **READ)
     async def list_requests(
-        self, db: Db, request: Request, status: RequestStatus | None = None, limit: Limit = DEFAULT_LIMIT,
+        self, db: Db, request: Request, status: FromQuery[RequestStatus | None] = None, limit: Limit = DEFAULT_LIMIT,
         offset: Offset = 0,
     ) -> list[RequestRead]:
         found = await repository.list_for(db, _municipality(request), status, limit, offset)

@@ -25,7 +25,7 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from skyddat_boende.access import admit
@@ -86,7 +86,7 @@ class LoginController(Controller):
     include_in_schema = False
 
     @get("/login", name="login")
-    async def login(self, request: Request, next: str | None = None) -> Redirect:  # noqa: A002
+    async def login(self, request: Request, next: FromQuery[str | None] = None) -> Redirect:  # noqa: A002
         issuer, client_id = _login_issuer(request), request.app.state.settings.web_client_id
         if issuer is None:
             raise NotAuthorizedException("No login issuer is configured.")
@@ -100,7 +100,7 @@ class LoginController(Controller):
 
     @get("/auth/callback", name="login_callback")
     async def callback(
-        self, request: Request, code: str | None = None,
+        self, request: Request, code: FromQuery[str | None] = None,
         returned_state: Annotated[str | None, QueryParameter(name="state")] = None,
     ) -> Any:
         state = returned_state
