@@ -215,10 +215,10 @@ class BatchSolver:
         # exact: per-part flow values are valid bounds (pricing converged, no pairs cut)
         exact = relaxation.converged
         t = time.perf_counter()
-        if self._over_full(relaxation.chosen).size == 0:
+        if relaxation.converged and self._over_full(relaxation.chosen).size == 0:
             hint, lower = relaxation.chosen, relaxation.flow_value
         else:
-            hint = self._hint(relaxation.active, relaxation.chosen, previous)
+            hint = self._hint(relaxation.active, relaxation.chosen, previous, deadline)
             lower = int(c.weight[hint].sum())
         timing["hint"] = time.perf_counter() - t
         # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
@@ -319,7 +319,8 @@ class BatchSolver:
             use_cp_sat = cp_sat and part.pairs.size <= self.MAX_CP_SAT_PAIRS
             got, obj, part_bound, optimal = self._branch_and_bound(
                 part, part_hint, share / 2 if use_cp_sat else (share if cp_sat else share / 4), max_nodes=node_limit or 100_000)
-            if not optimal and use_cp_sat and deadline - time.perf_counter() > 0.2:
+            # measured: building the model ~8 us per pair, each level's objective and hints ~7 us
+            if not optimal and use_cp_sat and deadline - time.perf_counter() > 0.2 + 30e-6 * part.pairs.size:
                 used_cp_sat = True
                 got, obj, part_bound, optimal = self._solve_part(
                     part, set(got.tolist()), min(share / 2, deadline - time.perf_counter()), workers, seed)
@@ -435,6 +436,9 @@ class BatchSolver:
             if relaxation_valid and values[k] >= relaxed[k]:
                 self._add_objective(model, level, fixed=values[k])
                 continue
+            if deadline - time.perf_counter() < 0.05 + 8e-6 * len(x):
+                bound = part.flow_value if bound is None else bound  # no time for this level
+                break
             self._add_objective(model, level)
             model.clear_hints()
             hinted = {int(self.cands.req[p]) for p in current}
@@ -469,14 +473,18 @@ class BatchSolver:
         part_bound = value if proven else min(part.flow_value, max(bound, value))
         return got, value, part_bound, proven
 
-    def _hint(self, pairs: np.ndarray, flow_pairs: np.ndarray, previous: Result | None) -> np.ndarray:
-        """The best of: the relaxation with over-full units repaired, greedy in priority order,
-        and the previous solution."""
+    def _hint(self, pairs: np.ndarray, flow_pairs: np.ndarray, previous: Result | None,
+              deadline: float | None = None) -> np.ndarray:
+        """The best of: the relaxation repaired by fixing and re-solving, the relaxation with
+        over-full units repaired greedily, greedy in priority order, greedy in arrival order
+        (the rule-based baseline: so the batch never does worse) and the previous solution."""
         c = self.cands
         by_weight = pairs[np.argsort(-c.weight[pairs], kind="stable")]
         flow_first = flow_pairs[np.argsort(-c.weight[flow_pairs], kind="stable")]
         # by_weight alone is greedy in priority order (the priority level dominates the weight)
-        options = [self._greedy(np.concatenate([flow_first, by_weight])), self._greedy(by_weight)]
+        options = [self._greedy(np.concatenate([flow_first, by_weight])), self._greedy(by_weight),
+                   self._greedy_arrival()]
+        options.append(self._repair(flow_pairs, deadline))
         if previous is not None:
             req_pos = {r.id: i for i, r in enumerate(self.problem.requests)}
             bounds = np.searchsorted(c.req, np.arange(len(self.problem.requests) + 1))
@@ -490,6 +498,79 @@ class BatchSolver:
             options.append(self._greedy(np.concatenate([np.array(prev, dtype=np.int64), flow_first, by_weight])))
         best = max(options, key=lambda s: int(c.weight[sorted(s)].sum()) if s else 0)
         return np.array(sorted(best), dtype=np.int64)
+
+    def _bounds(self) -> np.ndarray:
+        """Per request r, its candidate pairs are bounds[r]:bounds[r + 1] (grouped by request)."""
+        return np.searchsorted(self.cands.req, np.arange(len(self.problem.requests) + 1))
+
+    def _repair(self, flow_pairs: np.ndarray, deadline: float | None) -> set[int]:
+        """Fix and re-solve: keep the flow's pairs that fit (heaviest first), take the beds and
+        intake they use away, and solve the relaxation again for the displaced households over
+        what is left; repeat until nobody is displaced. Always feasible."""
+        c = self.cands
+        n_r = len(self.problem.requests)
+        bounds = self._bounds()
+        beds = self.beds.copy()
+        caps = self.shelter_caps.copy()
+        taken = np.zeros(len(self.index), dtype=bool)
+        fixed: set[int] = set()
+        chosen = flow_pairs
+        for _ in range(10):
+            displaced = []
+            for p in chosen[np.argsort(-c.weight[chosen], kind="stable")].tolist():
+                u, r = int(c.unit[p]), int(c.req[p])
+                size, sh = int(self.sizes[r]), int(self.unit_shelter[u])
+                if (sh >= 0 and caps[sh] <= 0) or (beds[u] < size if self.shared[u] else taken[u]):
+                    displaced.append(r)
+                    continue
+                fixed.add(p)
+                taken[u] = True
+                if self.shared[u]:
+                    beds[u] -= size
+                if sh >= 0:
+                    caps[sh] -= 1
+            if not displaced or (deadline is not None and time.perf_counter() > deadline):
+                break
+            idx = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in sorted(displaced)])
+            u = c.unit[idx]
+            ok = np.where(self.shared[u], beds[u] >= self.sizes[c.req[idx]], ~taken[u])
+            ok &= np.append(caps > 0, True)[self.unit_shelter[u]]
+            idx = idx[ok]
+            if idx.size == 0:
+                break
+            net = _rx.build_network(c.req[idx], c.unit[idx], n_r, beds, self.shared, self.sizes,
+                                    self.unit_shelter, caps)
+            entry = net.entry(c.unit[idx], self.sizes[c.req[idx]], self.shared)
+            rel = _rx.solve_relaxation(net, c.req[idx], entry, c.weight[idx],
+                                       _rx.top_k_mask(c.req[idx], c.weight[idx], n_r, self.flow_k),
+                                       deadline=deadline)
+            chosen = idx[rel.chosen]
+        return fixed
+
+    def _greedy_arrival(self) -> set[int]:
+        """The rule-based baseline: requests in arrival order, each taking its best-scoring
+        unit still free under every rule (ties: the unit listed first)."""
+        c, reqs = self.cands, self.problem.requests
+        bounds = self._bounds()
+        beds = self.beds.copy()
+        caps = self.shelter_caps.copy()
+        taken = np.zeros(len(self.index), dtype=bool)
+        out: set[int] = set()
+        for r in sorted(range(len(reqs)), key=lambda i: (reqs[i].waiting_since, i)):
+            a, b = int(bounds[r]), int(bounds[r + 1])
+            size = int(self.sizes[r])
+            for j in np.argsort(-c.weight[a:b], kind="stable").tolist():
+                u = int(c.unit[a + j])
+                sh = int(self.unit_shelter[u])
+                if (sh >= 0 and caps[sh] <= 0) or (beds[u] < size if self.shared[u] else taken[u]):
+                    continue
+                taken[u] = True
+                beds[u] -= size
+                if sh >= 0:
+                    caps[sh] -= 1
+                out.add(a + j)
+                break
+        return out
 
     def _greedy(self, pairs: np.ndarray) -> set[int]:
         """Take pairs in the given order whenever every side rule still allows it."""
