@@ -148,7 +148,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     issuers = load_trusted_issuers_or_fail(settings)
-    dev_issuer = _start_demo_issuer(settings, issuers, operators) if args.demo else None
+    dev_issuer = _start_demo_issuer(settings, issuers, operators, f"http://{host}:{port}") if args.demo else None
     try:
         app = create_app(settings, database_url=url, trusted_issuers=issuers)
         configure_logging(settings.log_level)
@@ -169,7 +169,7 @@ def load_trusted_issuers_or_fail(settings: Settings) -> list:
         raise ConfigError(f"trusted issuers: {exc}") from None
 
 
-def _start_demo_issuer(settings: Settings, issuers: list, operators: list[str]):
+def _start_demo_issuer(settings: Settings, issuers: list, operators: list[str], base_url: str):
     """The demo's development issuer on localhost, trusted by this process only; its login page offers
     test personas (social workers in Malmö and Stockholm, staff at the demo's busiest operators)."""
     from skyddat_boende.identity import TrustedIssuer
@@ -184,9 +184,9 @@ def _start_demo_issuer(settings: Settings, issuers: list, operators: list[str]):
         raise CommandError(f"cannot start the development issuer on port {DEV_ISSUER_PORT}: {exc.strerror}") from None
     issuer.announce()
     issuers.append(TrustedIssuer(**issuer.trusted_issuer_config(DEV_AUDIENCE)))
-    print(f"development issuer at {issuer.url}; log in at http://{settings.host}:{settings.port}/ or get a token:\n"
-          "  .venv/bin/skyddat-boende token --role social_worker --org kommun-1280\n"
-          "  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8000/api/me", file=sys.stderr)
+    print(f"development issuer at {issuer.url}; log in at {base_url}/ or get a token:\n"
+          "  TOKEN=$(SB_ENV=development .venv/bin/skyddat-boende token --role social_worker --org kommun-1280)\n"
+          f"  curl -H \"Authorization: Bearer $TOKEN\" {base_url}/api/me", file=sys.stderr)
     return issuer
 
 
