@@ -24,6 +24,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role_shelter_staff": ("personal på skyddat boende", "shelter staff"),
     "role_national_followup": ("nationell uppföljning", "national follow-up"),
     "role_org_admin": ("administratör", "administrator"),
+    # a request that contradicts itself (placement_requests/consistency.py, by rule)
+    "contradiction_unknown_municipality": ("{count} kommunkod(er) finns inte.", "{count} municipality code(s) do not exist."),
+    "contradiction_unknown_county": ("{count} länskod(er) finns inte.", "{count} county code(s) do not exist."),
+    "contradiction_min_distance_beyond_sweden": (
+        "Minsta avstånd är {km} km, men ingen kommun i Sverige ligger längre bort än {farthest_km} km från hotet.",
+        "The minimum distance is {km} km, but no municipality in Sweden is farther than {farthest_km} km from "
+        "the threat."),
+    "contradiction_distance_without_threat": ("Ett minsta avstånd behöver minst en hotkommun.",
+                                              "A minimum distance needs at least one threat municipality."),
+    "contradiction_max_distance_without_place": ("Ett största avstånd behöver en kommun att mäta från.",
+                                                 "A maximum distance needs a municipality to measure from."),
+    "contradiction_preferred_place_excluded": ("Den önskade kommunen är också hotkommun eller utesluten.",
+                                               "The preferred municipality is also a threat or excluded."),
+    "contradiction_county_preferred_and_excluded": ("Ett län är både önskat och uteslutet.",
+                                                    "A county is both preferred and excluded."),
+    "contradiction_start_in_the_past": ("Senaste startdatum har redan passerat.", "The latest start date has passed."),
+    "contradiction_start_too_far_ahead": ("Senaste startdatum ligger mer än {days} dagar fram.",
+                                          "The latest start date is more than {days} days ahead."),
+    "contradiction_shared_decision_reference": ("Två barn har samma beslutsreferens; varje barn har ett eget beslut.",
+                                                "Two children share a decision reference; each child has its own "
+                                                "decision."),
     # shelter staff
     "nav_board": ("Platser", "Places"),
     "nav_offers": ("Erbjudanden", "Offers"),

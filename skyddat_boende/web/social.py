@@ -131,7 +131,8 @@ class SocialWorkerPages(Controller):
         except FormErrors as exc:
             return await _form(db, request, form, exc.messages)
         except ContradictoryRequest as exc:
-            return await _form(db, request, form, [exc.detail])
+            return await _form(db, request, form, [translate(lang(request), "contradiction_" + exc.extra["rule"],
+                                                             **exc.extra)])
         created = await request_service.create(db, request, data)
         return back(f"/socialtjanst/arenden/{created.id}")
 

@@ -1,0 +1,21 @@
+"""Every message a page can show exists in Swedish and English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from skyddat_boende.web.i18n import LANGUAGES, TEXTS, translate
+
+CONSISTENCY = Path(__file__).resolve().parents[2] / "skyddat_boende" / "placement_requests" / "consistency.py"
+
+
+def test_every_contradiction_rule_is_translated():
+    rules = set(re.findall(r'rule="([a-z_]+)"', CONSISTENCY.read_text()))
+    assert len(rules) >= 10
+    values = {"count": 2, "km": 1900, "farthest_km": 1450, "days": 365}
+    for rule in rules:
+        key = f"contradiction_{rule}"
+        assert key in TEXTS, key
+        swedish, english = (translate(lang, key, **values) for lang in LANGUAGES)
+        assert swedish != english and "{" not in swedish + english
