@@ -413,3 +413,19 @@ async def test_the_apps_background_worker_delivers(hooks_url, issuer, tokens, or
             await asyncio.sleep(0.05)
     assert len(receiver.requests) == 1
     assert verify(created["secret"], *receiver.requests[0][:2])
+
+
+async def test_delivery_connects_to_the_checked_address_not_a_second_lookup():
+    """DNS rebinding: the name is resolved once and the request goes to that checked address, with the
+    name kept for Host and TLS. Tried: a public address literal, private and loopback literals."""
+    from skyddat_boende.webhooks.destinations import pinned_destination
+
+    public = await pinned_destination("https://8.8.8.8:8443/hook?x=1", allow_loopback_http=False)
+    assert public is not None
+    assert public.url == "https://8.8.8.8:8443/hook?x=1" and public.host == "8.8.8.8"
+    assert public.netloc == "8.8.8.8:8443"
+    for inside in ("https://10.0.0.5/hook", "https://127.0.0.1/hook", "https://[::1]/hook", "https://169.254.1.1/x"):
+        assert await pinned_destination(inside, allow_loopback_http=False) is None, inside
+    # the development exception stays what it was: plain http to loopback only in development
+    dev = await pinned_destination("http://127.0.0.1:9999/hook", allow_loopback_http=True)
+    assert dev is not None and dev.url == "http://127.0.0.1:9999/hook"

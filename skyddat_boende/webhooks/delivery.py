@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from skyddat_boende.webhooks.destinations import resolves_publicly
+from skyddat_boende.webhooks.destinations import pinned_destination
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,8 @@ async def _send(client: httpx.AsyncClient, row: Claimed, now: datetime, allow_lo
     """The receiver's HTTP status, or None when nothing was answered (or the event was not sent)."""
     if not row.active:
         return None
-    if not await resolves_publicly(row.url, allow_loopback_http=allow_loopback_http):
+    destination = await pinned_destination(row.url, allow_loopback_http=allow_loopback_http)
+    if destination is None:
         log.warning("webhook destination refused: not a public address",
                     extra={"event_id": str(row.id), "subscription_id": str(row.subscription_id)})
         return None
@@ -148,12 +149,13 @@ async def _send(client: httpx.AsyncClient, row: Claimed, now: datetime, allow_lo
         "Webhook-Id": event_id,
         "Webhook-Timestamp": timestamp,
         "Webhook-Signature": signature(row.secret, event_id, timestamp, body),
+        "Host": destination.netloc,
     }
     sending = _SENDING.set(True)
     try:
         # stream: the status is all we need, a large or slow response body is never read
-        async with client.stream("POST", row.url, content=body, headers=headers, timeout=TIMEOUT,
-                                 follow_redirects=False) as response:
+        async with client.stream("POST", destination.url, content=body, headers=headers, timeout=TIMEOUT,
+                                 follow_redirects=False, extensions={"sni_hostname": destination.host}) as response:
             return response.status_code
     except httpx.HTTPError as exc:  # its text may quote the URL: only the type is logged
         log.info("webhook delivery got no answer",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -55,15 +56,30 @@ def _public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def resolves_publicly(url: str, *, allow_loopback_http: bool) -> bool:
-    """True when every address the URL's host resolves to may be sent to (checked just before sending,
-    because a name registered as public may later point inside the network)."""
+class Destination(NamedTuple):
+    """Where to connect (the URL with its host replaced by a checked address) and the name to present
+    in the Host header and TLS (SNI and certificate check)."""
+
+    url: str
+    host: str
+    netloc: str
+
+
+async def pinned_destination(url: str, *, allow_loopback_http: bool) -> Destination | None:
+    """Resolve the URL's host once, just before sending; None unless every address is public. The
+    request then goes to the checked address itself, so a name that is re-pointed between the check and
+    the connection (DNS rebinding) cannot redirect it inside the network."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if allow_loopback_http and host in LOOPBACK_HOSTS:
-        return True
+        return Destination(url, host, parts.netloc)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return False
-    return bool(infos) and all(_public_address(str(info[4][0])) for info in infos)
+        return None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(_public_address(a) for a in addresses):
+        return None
+    address = addresses[0].split("%", 1)[0]
+    netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
+    return Destination(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), host, parts.netloc)
