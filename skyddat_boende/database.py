@@ -82,14 +82,41 @@ async def connect(url: str) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(url: str, max_size: int = 10) -> asyncpg.Pool:
+SERVICE_ROLE = "skyddat_app"
+
+
+async def create_pool(url: str, max_size: int = 10, *, service_role: bool = False) -> asyncpg.Pool:
+    """A pool; with `service_role`, every connection runs as the restricted role of sql/0009 when the
+    connecting user may take it on (else as the connecting user, with a warning)."""
+    role = await _usable_role(url) if service_role else None
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await _init_connection(conn)
+        if role:
+            await conn.execute("select set_config('role', $1, false)", role)
+
     try:
         return await asyncpg.create_pool(
-            url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS, init=_init_connection,
+            url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS, init=init,
             command_timeout=COMMAND_TIMEOUT_SECONDS,
         )
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe(url)}: {_reason(exc)}") from None
+
+
+async def _usable_role(url: str) -> str | None:
+    conn = await connect(url)
+    try:
+        usable = await conn.fetchval(
+            "select exists (select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, $1, 'member')",
+            SERVICE_ROLE,
+        )
+    finally:
+        await conn.close()
+    if not usable:
+        log.warning("running as the connecting database user: the restricted service role is not available",
+                    extra={"role": SERVICE_ROLE})
+    return SERVICE_ROLE if usable else None
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

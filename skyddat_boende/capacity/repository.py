@@ -71,13 +71,20 @@ async def create_shelter(db: asyncpg.Connection, operator_id: str, data: Shelter
 
 
 async def set_address(db: asyncpg.Connection, shelter_id: uuid.UUID, address) -> None:
-    await db.execute(
-        """insert into shelter_address (shelter_id, street, postal_code, city, contact_phone)
-           values ($1, $2, $3, $4, $5)
-           on conflict (shelter_id) do update set street = excluded.street, postal_code = excluded.postal_code,
-               city = excluded.city, contact_phone = excluded.contact_phone""",
-        shelter_id, address.street, address.postal_code, address.city, address.contact_phone,
+    """Write-only: the service role may insert and update addresses but not read them (sql/0009),
+    so this is an UPDATE, then an INSERT if there was nothing to update (no upsert, which reads)."""
+    values = (shelter_id, address.street, address.postal_code, address.city, address.contact_phone)
+    updated = await db.execute(
+        """update shelter_address set street = $2, postal_code = $3, city = $4, contact_phone = $5
+            where shelter_id = $1""",
+        *values,
     )
+    if updated == "UPDATE 0":
+        await db.execute(
+            """insert into shelter_address (shelter_id, street, postal_code, city, contact_phone)
+               values ($1, $2, $3, $4, $5)""",
+            *values,
+        )
 
 
 def _changes(data, allowed: tuple[str, ...]) -> dict:
