@@ -43,6 +43,9 @@ class _Part:
     over_full: bool  # the relaxation breaks a shared unit's beds here
 
 
+_DEBUG = bool(os.environ.get("MATCHING_DEBUG"))
+
+
 class BatchSolver:
     """Matches all requests of a Problem; see the module docstring."""
 
@@ -358,8 +361,12 @@ class BatchSolver:
                 last_bound, stall = bound, 0
             else:
                 stall += 1
+                if stall % 5 == 0:  # Polyak steps overshoot: halve them
+                    scale /= 2
                 if stall >= 25:
                     break
+            if _DEBUG:
+                print("lagrangian", it, b, bound, best_val, n_over, scale)
             g[(g < 0) & (lam <= 0)] = 0.0
             if bound <= best_val:
                 break
