@@ -23,7 +23,8 @@ async def not_found(request: Request, object_type: str, object_id: uuid.UUID | s
 
 
 def audited(
-    request: Request, object_type: str, object_id: uuid.UUID | str | None, outcome: audit.Outcome = "succeeded"
+    request: Request, object_type: str, object_id: uuid.UUID | str | None, outcome: audit.Outcome = "succeeded",
+    purpose: str | None = None,
 ) -> None:
     """Audit a change (or, with outcome 'allowed', a read of sensitive data). The event is written in the
     request's transaction, just before it commits (dependencies.provide_connection): with the change,
@@ -32,7 +33,7 @@ def audited(
     if pending is None:
         raise RuntimeError("audited() needs the request's database transaction (the Db dependency)")
     pending.append((actor_of(request.user), handler_action(request.route_handler), object_type,
-                    None if object_id is None else str(object_id), outcome))
+                    None if object_id is None else str(object_id), outcome, purpose))
 
 
 def audited_reads(request: Request, object_type: str, objects) -> None:

@@ -49,6 +49,9 @@ BODIES = {
 }
 
 
+QUERIES = {"/api/placements/{placement_id:uuid}/address": "?purpose=follow_up"}
+
+
 def api_operations(app) -> list[tuple[str, str, object]]:
     operations = []
     for route in app.routes:
@@ -122,7 +125,7 @@ async def test_access_matrix(world, tokens):
     failures = []
     for method, template, handler in api_operations(app):
         rule: Access = handler.opt["access"]
-        path = re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], template)
+        path = re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], template) + QUERIES.get(template, "")
         has_object = "{" in template
         body = BODIES.get((method, template), {} if method != "GET" else None)
 

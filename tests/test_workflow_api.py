@@ -79,11 +79,13 @@ async def test_whole_flow_offer_decline_next_accept_address_move_out(world, toke
     assert request["status"] == "placed" and request["placement_id"] == placement_id
 
     # the address: Malmö's social worker only, only now
-    address = await client.get(f"/api/placements/{placement_id}/address", headers=malmo)
+    no_reason = await client.get(f"/api/placements/{placement_id}/address", headers=malmo)
+    assert no_reason.status_code == 400  # the reason for reading is required
+    address = await client.get(f"/api/placements/{placement_id}/address?purpose=contact_shelter", headers=malmo)
     assert address.status_code == 200 and address.json()["street"] == "Hemliga vägen 3000"
-    assert (await client.get(f"/api/placements/{placement_id}/address",
+    assert (await client.get(f"/api/placements/{placement_id}/address?purpose=contact_shelter",
                              headers=tokens.social_worker(STOCKHOLM))).status_code == 404
-    assert (await client.get(f"/api/placements/{placement_id}/address",
+    assert (await client.get(f"/api/placements/{placement_id}/address?purpose=contact_shelter",
                              headers=tokens.staff(EAST))).status_code == 403
     assert (await client.get(f"/api/placements/{placement_id}",
                              headers=tokens.social_worker(STOCKHOLM))).status_code == 404
@@ -98,15 +100,17 @@ async def test_whole_flow_offer_decline_next_accept_address_move_out(world, toke
     unit = (await client.get(f"/api/units/{east_unit['id']}", headers=tokens.staff(EAST))).json()
     assert unit["beds_taken"] == 0
     # after move-out the address is closed again, and the read attempts were audited
-    assert (await client.get(f"/api/placements/{placement_id}/address", headers=malmo)).status_code == 404
+    assert (await client.get(f"/api/placements/{placement_id}/address?purpose=follow_up",
+                             headers=malmo)).status_code == 404
     conn = await database.connect(url)
     try:
-        reads = await conn.fetch(
-            "select outcome, actor_organisation from audit_event where object_type = 'shelter_address' order by seq")
+        reads = await conn.fetch("select outcome, actor_organisation, purpose from audit_event "
+                                 "where object_type = 'shelter_address' order by seq")
     finally:
         await conn.close()
-    assert [(r["outcome"], r["actor_organisation"]) for r in reads] == [
-        ("allowed", "kommun-1280"), ("denied", "kommun-0180"), ("denied", "kommun-1280")]
+    assert [(r["outcome"], r["actor_organisation"], r["purpose"]) for r in reads] == [
+        ("allowed", "kommun-1280", "contact_shelter"), ("denied", "kommun-0180", None),
+        ("denied", "kommun-1280", None)]
 
     # the partner systems heard of it: signed events with ids only
     expected = {("kommun-1280", "offer.created"): 2, ("kommun-1280", "offer.accepted"): 1,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from skyddat_boende.access import secured
 from skyddat_boende.conditional import PreconditionFailed, required_version, tagged
@@ -16,7 +16,7 @@ from skyddat_boende.identity.principal import SHELTER_STAFF, SOCIAL_WORKER
 from skyddat_boende.objects import audited, audited_reads, not_found
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.placements import repository, service
-from skyddat_boende.placements.schemas import CheckIn, PlacementRead, PlannedEnd, ShelterAddress
+from skyddat_boende.placements.schemas import AddressPurpose, CheckIn, PlacementRead, PlannedEnd, ShelterAddress
 from skyddat_boende.problems import problem_responses
 
 READ = secured(roles=[SOCIAL_WORKER, SHELTER_STAFF], scopes=["placements:read", "placements:write", "offers:write"])
@@ -59,10 +59,12 @@ class PlacementController(Controller):
 
     @get("/{placement_id:uuid}/address", summary="The shelter's address and contact, for the placing municipality",
          description="Only the social workers of the municipality whose request was placed, and only while the "
-                     "placement is active. Every read is audited.",
+                     "placement is active. Say why (purpose); every read is audited with it.",
          responses=ERRORS, **ADDRESS)
-    async def get_address(self, db: Db, request: Request, placement_id: FromPath[uuid.UUID]) -> ShelterAddress:
-        return await service.read_address(db, request, placement_id)
+    async def get_address(
+        self, db: Db, request: Request, placement_id: FromPath[uuid.UUID], purpose: FromQuery[AddressPurpose]
+    ) -> ShelterAddress:
+        return await service.read_address(db, request, placement_id, purpose)
 
     @post("/{placement_id:uuid}/check-in", status_code=200, summary="The household has arrived",
           responses=ERRORS, **STAFF)

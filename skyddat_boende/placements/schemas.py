@@ -6,7 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from typing import Literal, get_args
+
 import msgspec
+
+AddressPurpose = Literal["arrange_arrival", "contact_shelter", "follow_up", "emergency"]
+"""Why the address is read: a reason from this list is required and kept in the audit trail."""
+ADDRESS_PURPOSES: tuple[str, ...] = get_args(AddressPurpose)
 
 
 class PlacementRead(msgspec.Struct, frozen=True):

@@ -37,10 +37,13 @@ async def transition(
     return placement
 
 
-async def read_address(db: asyncpg.Connection, request: Request, placement_id: uuid.UUID) -> ShelterAddress:
-    """The address for the caller's municipality (placement_address() decides), audited either way."""
+async def read_address(
+    db: asyncpg.Connection, request: Request, placement_id: uuid.UUID, purpose: str
+) -> ShelterAddress:
+    """The address for the caller's municipality (placement_address() decides), audited either way,
+    with the reason the social worker gave."""
     found = await repository.address(db, request.user.organisation_id, placement_id)
     if found is None:
         raise await not_found(request, "shelter_address", placement_id)
-    audited(request, "shelter_address", placement_id, outcome="allowed")
+    audited(request, "shelter_address", placement_id, outcome="allowed", purpose=purpose)
     return found

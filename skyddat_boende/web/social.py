@@ -9,20 +9,21 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
 from skyddat_boende.geography import repository as geography
 from skyddat_boende.identity.principal import SOCIAL_WORKER
-from skyddat_boende.objects import audited
+from skyddat_boende.objects import audited, not_found
 from skyddat_boende.placement_requests import repository as requests
 from skyddat_boende.placement_requests import service as request_service
 from skyddat_boende.placement_requests.consistency import ContradictoryRequest
 from skyddat_boende.placement_requests.schemas import RequestCreate
 from skyddat_boende.placements import repository as placements
 from skyddat_boende.placements import service as placement_service
+from skyddat_boende.placements.schemas import ADDRESS_PURPOSES
 from skyddat_boende.privacy import looks_like_personal_number
 from skyddat_boende.web.common import back, lang, page
 from skyddat_boende.web.i18n import translate
@@ -148,9 +149,17 @@ class SocialWorkerPages(Controller):
                     fit=fit, excluded=excluded, now=dt.datetime.now(dt.timezone.utc), section="requests")
 
     @get("/placeringar/{placement_id:uuid}/adress", name="social_address", **SOCIAL)
-    async def address(self, db: Db, request: Request, placement_id: FromPath[uuid.UUID]) -> Template:
-        found = await placement_service.read_address(db, request, placement_id)
+    async def address(
+        self, db: Db, request: Request, placement_id: FromPath[uuid.UUID], purpose: FromQuery[str | None] = None
+    ) -> Template:
+        """First the reason (kept in the audit trail with the read), then the address."""
         placement = await placements.get(db, request.user.organisation_id, True, False, placement_id)
+        if placement is None or purpose not in ADDRESS_PURPOSES:
+            if placement is None:
+                raise await not_found(request, "shelter_address", placement_id)
+            return page(request, "social/address.html", address=None, purposes=ADDRESS_PURPOSES,
+                        placement_id=placement_id, request_id=placement.request_id, section="requests")
+        found = await placement_service.read_address(db, request, placement_id, purpose)
         return page(request, "social/address.html", address=found, request_id=placement.request_id,
                     section="requests")
 

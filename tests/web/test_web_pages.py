@@ -184,15 +184,21 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
     await page.reload()
     assert "Placerad" in await page.locator("main").inner_text()
     await page.get_by_role("link", name="Visa adress och kontakt").click()
+    assert "Hemliga" not in await page.locator("main").inner_text()  # first the reason, then the address
+    await _check(page, "10-social-address-reason")
+    await page.get_by_label("Kontakta boendet").check()
+    await page.get_by_role("button", name="Visa adress och kontakt").click()
     address_url = page.url
     placement_id = address_url.split("/placeringar/")[1].split("/")[0]
     address = await page.locator("main").inner_text()
     assert "Hemliga vägen 2000" in address and "+46 90 000 00 00" in address
     await _check(page, "10-social-address")
+    assert "purpose=contact_shelter" in address_url
 
     # Stockholm's social worker reaches neither the request nor the address, by page or API URL
     stockholm, other = await _login(world, "stockholm")
-    for path in (f"/socialtjanst/arenden/{request_id}", f"/socialtjanst/placeringar/{placement_id}/adress"):
+    for path in (f"/socialtjanst/arenden/{request_id}", f"/socialtjanst/placeringar/{placement_id}/adress",
+                 f"/socialtjanst/placeringar/{placement_id}/adress?purpose=contact_shelter"):
         response = await other.goto(world.base + path)
         assert response.status == 404, path
         body = await other.content()
