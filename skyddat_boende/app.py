@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from skyddat_boende import __version__, database, migrations, web
+from skyddat_boende import __version__, database, idempotency, migrations, web
 from skyddat_boende.access import RateLimiter, authorize
 from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
@@ -107,7 +107,8 @@ def create_app(
         app.state.webhook_worker.start()
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
-        app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places)
+        app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
+                                        housekeeping=[idempotency.forget_expired_keys, *pages.housekeeping])
         app.state.scheduler.start()
         try:
             yield

@@ -84,6 +84,6 @@ async def idempotent(
                     media_type="application/json")
 
 
-async def purge_expired(db: asyncpg.Connection) -> int:
-    result = await db.execute(f"delete from idempotency_key where created_at < now() - interval '{RETENTION}'")
-    return int(result.split()[-1])
+async def forget_expired_keys(db: asyncpg.Connection) -> None:
+    """Housekeeping: keys older than the retention are no longer kept."""
+    await db.execute(f"delete from idempotency_key where created_at < now() - interval '{RETENTION}'")

@@ -1,5 +1,6 @@
 """Periodic work of every service process: expire offers past their hold (and offer the next place),
-and run the national batch on its interval (the advisory lock lets only one process run it)."""
+run the national batch on its interval (the advisory lock lets only one process run it), and
+housekeeping (deleting what is kept only for a while, e.g. idempotency keys)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,22 @@ from skyddat_boende.matchmaking.service import expire_due_offers
 
 log = logging.getLogger(__name__)
 
+HOUSEKEEPING_SECONDS = 600
+
 
 class Scheduler:
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality],
+        housekeeping: list[Callable[[asyncpg.Connection], Awaitable[None]]] = (),
+    ) -> None:
         self.pool, self.settings, self.places = pool, settings, places
+        self.housekeeping = list(housekeeping)
         self.tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(self._every(
             lambda: self.settings.sweep_interval_seconds, self._sweep, "offer expiry")))
+        self.tasks.append(asyncio.create_task(self._every(lambda: HOUSEKEEPING_SECONDS, self._housekeep, "housekeeping")))
         if self.settings.batch_interval_minutes:
             self.tasks.append(asyncio.create_task(self._every(
                 lambda: next_run(self.settings.batch_interval_minutes, dt.datetime.now(dt.timezone.utc)),
@@ -39,6 +47,11 @@ class Scheduler:
 
     async def _sweep(self) -> None:
         await expire_due_offers(self.pool, self.settings, self.places)
+
+    async def _housekeep(self) -> None:
+        async with self.pool.acquire() as conn:
+            for work in self.housekeeping:
+                await work(conn)
 
     async def _batch(self) -> None:
         await run_batch(self.pool, self.settings, self.places, "schedule")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
+import hashlib
 import logging
 import secrets
 import time
 import warnings
 from typing import Annotated, Any
 
+import asyncpg
 import httpx
 from authlib.deprecate import AuthlibDeprecationWarning
 
@@ -57,10 +59,24 @@ async def session_principal(connection: ASGIConnection) -> Principal | None:
     if not isinstance(token, str):
         return None
     try:
-        return await connection.app.state.verifier.verify(token)
+        principal = await connection.app.state.verifier.verify(token)
     except InvalidToken as exc:
         log.info("session token rejected", extra={"reason": exc.reason})
         return None
+    # the guard runs before the page takes its own connection, so this short one cannot starve the pool
+    async with connection.app.state.pool.acquire(timeout=10) as conn:
+        if await conn.fetchval("select 1 from ended_web_session where token_digest = $1", _digest(token)):
+            return None
+    return principal
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def forget_expired_sessions(conn: asyncpg.Connection) -> None:
+    """Housekeeping: an ended session's token need not be remembered past its own expiry."""
+    await conn.execute("delete from ended_web_session where expires_at < now()")
 
 
 def _login_issuer(request: Request) -> TrustedIssuer | None:
@@ -126,6 +142,16 @@ class LoginController(Controller):
 
     @post("/logout", name="logout")
     async def logout(self, request: Request) -> Redirect:
+        """End the session here too: the token is remembered as ended, so a copy of the cookie is dead."""
+        token = request.session.get(ACCESS_TOKEN)
+        principal = await session_principal(request) if isinstance(token, str) else None
+        if principal is not None:
+            async with request.app.state.pool.acquire(timeout=10) as conn:
+                await conn.execute(
+                    """insert into ended_web_session (token_digest, expires_at) values ($1, to_timestamp($2))
+                       on conflict do nothing""",
+                    _digest(token), principal.expires_at,
+                )
         lang = request.session.get("lang")
         request.session.clear()
         if lang:

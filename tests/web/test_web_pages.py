@@ -233,3 +233,18 @@ async def test_national_follow_up_in_english(world: World) -> None:
     assert await page.locator("html").get_attribute("lang") == "en"
     await _check(page, "14-followup-statistics-english")
     await context.close()
+
+
+async def test_logging_out_ends_the_session_even_for_a_copied_cookie(world: World) -> None:
+    context, page = await _login(world, "malmo")
+    copied = await context.cookies()
+    await page.get_by_role("button", name="Logga ut").click()
+    await page.wait_for_url(world.base + "/")
+    await context.close()
+    # someone who copied the cookie before the logout gets nowhere with it
+    thief = await world.browser.new_context()
+    await thief.add_cookies(copied)
+    stolen = await thief.new_page()
+    await stolen.goto(world.base + "/socialtjanst")
+    assert "/login" in stolen.url or "/authorize" in stolen.url
+    await thief.close()

@@ -1,0 +1,24 @@
+"""What is kept only for a while is deleted when its time is up, and nothing else."""
+
+from __future__ import annotations
+
+from skyddat_boende import database
+from skyddat_boende.idempotency import forget_expired_keys
+from skyddat_boende.web.auth import forget_expired_sessions
+
+
+async def test_expired_idempotency_keys_and_ended_sessions_are_forgotten(create_migrated_database):
+    conn = await database.connect(await create_migrated_database())
+    try:
+        for age, key in (("49 hours", "old"), ("1 hour", "fresh")):
+            await conn.execute(
+                "insert into idempotency_key (owner, key, fingerprint, status_code, body, created_at) "
+                "values ('o', $1, repeat('a', 64), 201, '\\x7b7d', now() - $2::text::interval)", key, age)
+        for byte, when in ((b"\x01", "now() - interval '1 minute'"), (b"\x02", "now() + interval '1 hour'")):
+            await conn.execute(f"insert into ended_web_session values ($1, {when})", byte * 32)
+        await forget_expired_keys(conn)
+        await forget_expired_sessions(conn)
+        assert [r["key"] for r in await conn.fetch("select key from idempotency_key")] == ["fresh"]
+        assert [bytes(r[0]) for r in await conn.fetch("select token_digest from ended_web_session")] == [b"\x02" * 32]
+    finally:
+        await conn.close()
