@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import Annotated
 
 from msgspec import Meta
@@ -29,5 +27,3 @@ Street = Annotated[str, Meta(min_length=2, max_length=200)]
 PostalCode = Annotated[str, Meta(pattern=r"^[0-9]{3} ?[0-9]{2}$")]
 City = Annotated[str, Meta(min_length=2, max_length=100)]
 Phone = Annotated[str, Meta(pattern=r"^\+?[0-9 -]{6,20}$")]
-Date = dt.date
-Id = uuid.UUID

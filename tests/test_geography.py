@@ -60,3 +60,16 @@ async def test_distance_from_a_coordinate(conn):
     # Lund's cathedral is about 16-17 km from Malmö's representative point
     km = await geography.distance_from_point(conn, MALMO, 55.7047, 13.1934)
     assert 10 < km < 25
+
+
+async def test_sql_and_engine_distances_agree(conn):
+    """The database (distance_km) and the matching engine (matching.geo) use one formula."""
+    from matching.geo import distance_km
+
+    rows = await conn.fetch("select code, latitude, longitude from municipality where code = any($1::text[])",
+                            [MALMO, STOCKHOLM, KIRUNA, GOTEBORG, VISBY])
+    for a in rows:
+        for b in rows:
+            sql = await geography.distance_between(conn, a["code"], b["code"])
+            assert sql == pytest.approx(distance_km(a["latitude"], a["longitude"], b["latitude"], b["longitude"]),
+                                        abs=1e-6)

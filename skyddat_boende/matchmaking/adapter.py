@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable
 
 import asyncpg
@@ -137,6 +136,3 @@ def request_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Re
 def today() -> dt.date:
     return dt.date.today()
 
-
-def as_uuid(engine_id: str) -> uuid.UUID:
-    return uuid.UUID(engine_id)
