@@ -7,17 +7,16 @@ import uuid
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from skyddat_boende import events
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
 from skyddat_boende.idempotency import idempotent
 from skyddat_boende.identity.principal import SOCIAL_WORKER
-from skyddat_boende.objects import audited, audited_reads, not_found
+from skyddat_boende.objects import audited_reads
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.placement_requests import repository, service
 from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead, RequestStatus
 from skyddat_boende.privacy import reject_personal_numbers
-from skyddat_boende.problems import Conflict, problem_responses
+from skyddat_boende.problems import problem_responses
 
 READ = secured(roles=[SOCIAL_WORKER], scopes=["placements:read", "placements:write"])
 WRITE = secured(roles=[SOCIAL_WORKER], scopes=["placements:write"])
@@ -62,13 +61,4 @@ class PlacementRequestController(Controller):
     @post("/{request_id:uuid}/withdraw", status_code=200, summary="Withdraw the request and any open offer",
           responses=problem_responses(401, 403, 404, 409, 429), **WRITE)
     async def withdraw_request(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> RequestRead:
-        withdrawn = await repository.withdraw(db, _municipality(request), request_id)
-        if withdrawn is None:
-            if await repository.get(db, _municipality(request), request_id) is None:
-                raise await not_found(request, "placement_request", request_id)
-            raise Conflict("The request is already placed, withdrawn or closed.")
-        for offer in withdrawn:
-            await events.publish(db, offer["operator_id"], "offer.withdrawn", offer_id=offer["id"])
-        await events.publish(db, _municipality(request), "request.withdrawn", request_id=request_id)
-        audited(request, "placement_request", request_id)
-        return await repository.get(db, _municipality(request), request_id)
+        return await service.withdraw(db, request, request_id)

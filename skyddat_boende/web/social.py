@@ -25,7 +25,8 @@ from skyddat_boende.placements import repository as placements
 from skyddat_boende.placements import service as placement_service
 from skyddat_boende.placements.schemas import ADDRESS_PURPOSES
 from skyddat_boende.privacy import looks_like_personal_number
-from skyddat_boende.web.common import back, lang, page
+from skyddat_boende.problems import Conflict
+from skyddat_boende.web.common import Refused, back, flash, lang, page
 from skyddat_boende.web.i18n import translate
 
 SOCIAL = secured(roles=[SOCIAL_WORKER])
@@ -147,6 +148,15 @@ class SocialWorkerPages(Controller):
                           reverse=True)
         return page(request, "social/request.html", req=found, municipalities=municipalities, counties=counties,
                     fit=fit, excluded=excluded, now=dt.datetime.now(dt.timezone.utc), section="requests")
+
+    @post("/arenden/{request_id:uuid}/aterkalla", name="social_withdraw", **SOCIAL)
+    async def withdraw(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Redirect:
+        try:
+            await request_service.withdraw(db, request, request_id)
+        except Conflict:
+            raise Refused(f"/socialtjanst/arenden/{request_id}", "withdraw_refused") from None
+        flash(request, "request_withdrawn")
+        return back(f"/socialtjanst/arenden/{request_id}")
 
     @get("/placeringar/{placement_id:uuid}/adress", name="social_address", **SOCIAL)
     async def address(

@@ -248,3 +248,21 @@ async def test_logging_out_ends_the_session_even_for_a_copied_cookie(world: Worl
     await stolen.goto(world.base + "/socialtjanst")
     assert "/login" in stolen.url or "/authorize" in stolen.url
     await thief.close()
+
+
+async def test_social_worker_withdraws_a_request(world: World) -> None:
+    token = world.issuer.mint_token(subject="setup-malmo", org="kommun-1280", roles=("social_worker",))
+    async with httpx.AsyncClient(base_url=world.base) as api:
+        created = await api.post("/api/requests", headers={"Authorization": f"Bearer {token}"},
+                                 json=mother_with_son_and_dog("MAL-2026-0099"))
+        assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    context, page = await _login(world, "malmo")
+    await page.goto(world.base + f"/socialtjanst/arenden/{request_id}")
+    await page.get_by_role("button", name="Återkalla förfrågan").click()
+    await page.wait_for_url(re.compile(f"/socialtjanst/arenden/{request_id}$"))
+    assert "Förfrågan är återkallad." in await page.get_by_role("status").inner_text()
+    assert "Återkallad" in await page.locator("main").inner_text()
+    assert await page.get_by_role("button", name="Återkalla förfrågan").count() == 0
+    await _check(page, "15-social-request-withdrawn")
+    await context.close()
