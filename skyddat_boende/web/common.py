@@ -56,7 +56,8 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def lang(request: Request) -> str:
-    return language_of(request.session if "session" in request.scope else None)
+    return language_of(request.session if "session" in request.scope else None,
+                       request.headers.get("accept-language", ""))
 
 
 def flash(request: Request, key: str, kind: str = "ok", **values: Any) -> None:

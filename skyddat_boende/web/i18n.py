@@ -298,9 +298,16 @@ RULE_TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def language_of(session: Mapping[str, Any] | None) -> str:
+def language_of(session: Mapping[str, Any] | None, accept_language: str = "") -> str:
+    """The language chosen with the switch; before any choice, the browser's first supported language."""
     lang = (session or {}).get("lang")
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    if lang in LANGUAGES:
+        return lang
+    for entry in accept_language.split(",")[:10]:
+        code = entry.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
 
 
 def translate(lang: str, key: str, **values: Any) -> str:

@@ -19,3 +19,13 @@ def test_every_contradiction_rule_is_translated():
         assert key in TEXTS, key
         swedish, english = (translate(lang, key, **values) for lang in LANGUAGES)
         assert swedish != english and "{" not in swedish + english
+
+
+def test_language_follows_the_switch_then_the_browser():
+    from skyddat_boende.web.i18n import language_of
+
+    assert language_of(None) == "sv"
+    assert language_of(None, "en-GB,en;q=0.9") == "en"
+    assert language_of(None, "de-DE, sv;q=0.8, en;q=0.5") == "sv"  # first supported wins
+    assert language_of({"lang": "sv"}, "en-US") == "sv"  # the switch beats the browser
+    assert language_of(None, "fr, de") == "sv"
