@@ -27,6 +27,7 @@ from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
 from skyddat_boende.problems import exception_handlers
+from skyddat_boende.webhooks import outbox
 from skyddat_boende.webhooks.delivery import WebhookWorker
 
 log = logging.getLogger("skyddat_boende.http")
@@ -108,7 +109,8 @@ def create_app(
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
         app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
-                                        housekeeping=[idempotency.forget_expired_keys, *pages.housekeeping])
+                                        housekeeping=[idempotency.forget_expired_keys, outbox.forget_finished,
+                                                      *pages.housekeeping])
         app.state.scheduler.start()
         try:
             yield

@@ -47,3 +47,15 @@ async def enqueue_test(db: asyncpg.Connection, organisation_id: str, subscriptio
         organisation_id, subscription_id, TEST_EVENT,
     )
 
+
+
+RETENTION_DAYS = 30
+
+
+async def forget_finished(db: asyncpg.Connection) -> None:
+    """Housekeeping: delivered or given-up events are deleted RETENTION_DAYS after they finished."""
+    await db.execute(
+        """delete from webhook_outbox
+            where coalesce(delivered_at, given_up_at) < now() - make_interval(days => $1)""",
+        RETENTION_DAYS,
+    )
