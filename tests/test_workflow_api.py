@@ -311,3 +311,20 @@ async def test_validation_errors_do_not_echo_the_value_sent(world, tokens):
     response = await client.post("/api/requests", json=body, headers=tokens.social_worker(MALMO))
     assert response.status_code == 400
     assert "1234" not in response.text and "urgency" in response.text
+
+
+async def test_a_municipality_cannot_hold_more_open_requests_than_the_limit(create_migrated_database, issuer, tokens):
+    url = await create_migrated_database()
+    await organisations(url)
+    async with AsyncTestClient(app=make_app(url, issuer, max_open_requests=2)) as client:
+        malmo = tokens.social_worker(MALMO)
+        statuses = [(await client.post("/api/requests", json=mother_with_son_and_dog(f"MAL-CAP-{i}"),
+                                       headers=malmo)).status_code for i in range(3)]
+        assert statuses == [201, 201, 409]
+        # Stockholm is not affected, and withdrawing one frees a slot for Malmö
+        assert (await client.post("/api/requests", json=mother_with_son_and_dog("STH-CAP-1"),
+                                  headers=tokens.social_worker(STOCKHOLM))).status_code == 201
+        first = (await client.get("/api/requests", headers=malmo)).json()[0]
+        await client.post(f"/api/requests/{first['id']}/withdraw", headers=malmo)
+        assert (await client.post("/api/requests", json=mother_with_son_and_dog("MAL-CAP-9"),
+                                  headers=malmo)).status_code == 201

@@ -14,7 +14,7 @@ from skyddat_boende.matchmaking import service as matchmaking
 from skyddat_boende.objects import audited, not_found
 from skyddat_boende.placement_requests import consistency, repository
 from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead
-from skyddat_boende.problems import Conflict
+from skyddat_boende.problems import Conflict, Problem
 
 
 async def check(db: asyncpg.Connection, data: RequestCreate) -> None:
@@ -22,9 +22,22 @@ async def check(db: asyncpg.Connection, data: RequestCreate) -> None:
     await consistency.check(db, data, adapter.today())
 
 
+class TooManyOpenRequests(Problem):
+    status, slug, title = 409, "too-many-open-requests", "Too many open requests"
+
+
 async def create(db: asyncpg.Connection, request: Request, data: RequestCreate) -> RequestRead:
-    """Store the request for the caller's municipality and offer the best fitting place at once."""
+    """Store the request for the caller's municipality and offer the best fitting place at once.
+    A municipality may have at most SB_MAX_OPEN_REQUESTS open at once, so that no single organisation
+    (or a stolen login) can hold the country's places under offers."""
     municipality = request.user.organisation_id
+    limit = request.app.state.settings.max_open_requests
+    open_now = await db.fetchval(
+        "select count(*) from placement_request where municipality_id = $1 and status in ('waiting', 'offered')",
+        municipality,
+    )
+    if open_now >= limit:
+        raise TooManyOpenRequests(f"Your municipality already has {limit} open requests; close or withdraw some.")
     request_id = await repository.create(db, municipality, data)
     audited(request, "placement_request", request_id)
     await matchmaking.offer_next(db, request_id, request.app.state.settings, request.app.state.places)
