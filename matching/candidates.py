@@ -61,11 +61,16 @@ class UnitIndex:
         rule, col = RULES[i], self._rule_cols[i]
         return _table(col.keys, lambda k: rule.passes(request, k, self.ctx), bool)
 
-    def fitting(self, request: Request) -> np.ndarray:
+    def rule_tables(self, request: Request) -> list[np.ndarray]:
+        """Per rule, whether each of its distinct keys passes (shared by fitting and exclusions:
+        fast-track computes them once instead of twice)."""
+        return [self._rule_table(i, request) for i in range(len(RULES))]
+
+    def fitting(self, request: Request, tables: list[np.ndarray] | None = None) -> np.ndarray:
         """Sorted indices of the units that pass every hard rule for this request."""
         idx: np.ndarray | None = None
         for i in range(len(RULES)):
-            table = self._rule_table(i, request)
+            table = self._rule_table(i, request) if tables is None else tables[i]
             if table.all():
                 continue
             codes = self._rule_cols[i].codes
@@ -74,11 +79,11 @@ class UnitIndex:
                 break
         return np.arange(len(self.units)) if idx is None else idx
 
-    def exclusions(self, request: Request) -> dict[str, int]:
+    def exclusions(self, request: Request, tables: list[np.ndarray] | None = None) -> dict[str, int]:
         """Rule name -> units it excludes, each unit counted under the first rule it breaks."""
         first = np.full(len(self.units), -1, dtype=np.int16)
         for i in range(len(RULES)):
-            table = self._rule_table(i, request)
+            table = self._rule_table(i, request) if tables is None else tables[i]
             if table.all():
                 continue
             newly = ~table[self._rule_cols[i].codes] & (first < 0)

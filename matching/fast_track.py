@@ -55,7 +55,8 @@ class FastTrack:
 
         With explain=True the result also counts, per hard rule, the units it excluded.
         """
-        idx = self.index.fitting(request)
+        tables = self.index.rule_tables(request) if explain else None
+        idx = self.index.fitting(request, tables)
         if idx.size:
             w = self.index.pair_weights(request, idx, _WEIGHTS, self.today)
             if idx.size > n:
@@ -79,7 +80,7 @@ class FastTrack:
             )
             for i in best.tolist()
         )
-        excluded = self.index.exclusions(request) if explain else {}
+        excluded = self.index.exclusions(request, tables) if explain else {}
         text = f"{idx.size:,} units fit"
         if excluded:
             text += "; excluded: " + explain_exclusions(excluded)

@@ -202,9 +202,11 @@ class BatchSolver:
         n_r = len(self.problem.requests)
         timing: dict[str, float] = {}
         t = time.perf_counter()
+        key = _rx.pair_keys(c.unit, self.sizes[c.req], self.shared)
         net = _rx.build_network(c.req, c.unit, n_r, self.beds, self.shared, self.sizes,
-                                self.unit_shelter, self.shelter_caps)
-        entry = net.entry(c.unit, self.sizes[c.req], self.shared)
+                                self.unit_shelter, self.shelter_caps, key=key)
+        entry = net.entry_of_key(key)
+        del key
         first = _rx.top_k_mask(c.req, c.weight, n_r, self.flow_k)
         timing["network"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -249,7 +251,7 @@ class BatchSolver:
                 left = deadline - time.perf_counter()
                 sub = self._kept(relaxation, upper - lower, cap=self.MAX_LAGRANGE_PRICE_PAIRS)
                 _, lag_pairs, lag_value, lk = self._lagrangian(
-                    sub, lower, time.perf_counter() + 0.2 * left, K=K, columns=False)
+                    sub, lower, time.perf_counter() + 0.15 * left, K=K, columns=False)
                 if lag_value > lower:
                     hint, lower = lag_pairs, lag_value
                 if lk.any() and time.perf_counter() < deadline:
@@ -284,7 +286,8 @@ class BatchSolver:
                 final = round_ == 3
                 chosen, objective, bound, proven, used = self._solve_parts(
                     parts, hint, deadline, workers, seed, cp_sat=final, node_limit=None if final else 400,
-                    target_total=lag_upper if lag_upper < upper else None)
+                    target_total=lag_upper if lag_upper < upper else None,
+                    heuristic_share=0.25 if exact_now else 0.125)
                 used_cp_sat |= used
                 if not exact_now:
                     bound, proven = upper, objective >= upper
@@ -439,7 +442,8 @@ class BatchSolver:
         sel[relaxation.active] |= rc[relaxation.active] <= slack
         return np.flatnonzero(sel)
 
-    def _solve_parts(self, parts, hint, deadline, workers, seed, *, cp_sat, node_limit, target_total=None):
+    def _solve_parts(self, parts, hint, deadline, workers, seed, *, cp_sat, node_limit, target_total=None,
+                     heuristic_share: float = 0.25):
         """Each part: the relaxation's own solution where it breaks no side rule, else branch
         and bound (then CP-SAT if allowed and still unproven)."""
         hint_set = set(hint.tolist())
@@ -462,7 +466,7 @@ class BatchSolver:
             target = None if target_total is None else target_total - (
                 sum(p.flow_value for p in parts) - part.flow_value)
             got, obj, part_bound, optimal = self._branch_and_bound(
-                part, part_hint, share / 2 if use_cp_sat else (share if cp_sat else share / 4),
+                part, part_hint, share / 2 if use_cp_sat else (share if cp_sat else share * heuristic_share),
                 max_nodes=node_limit or 100_000, target=target)
             # measured: building the model ~8 us per pair, each level's objective and hints ~7 us
             if not optimal and use_cp_sat and deadline - time.perf_counter() > 0.2 + 30e-6 * part.pairs.size:
