@@ -712,18 +712,33 @@ class BatchSolver:
         for r in sorted(range(len(reqs)), key=lambda i: (reqs[i].waiting_since, i)):
             a, b = int(bounds[r]), int(bounds[r + 1])
             size = int(self.sizes[r])
-            for j in np.argsort(-c.weight[a:b], kind="stable").tolist():
-                u = int(c.unit[a + j])
-                sh = int(self.unit_shelter[u])
-                if (sh >= 0 and caps[sh] <= 0) or (beds[u] < size if self.shared[u] else taken[u]):
-                    continue
-                taken[u] = True
-                beds[u] -= size
-                if sh >= 0:
-                    caps[sh] -= 1
-                out.add(a + j)
-                break
+            seg = c.weight[a:b]
+            if b - a > 64:  # the best 64 (and every pair tied with the 64th) first; rarely all
+                top = np.flatnonzero(seg >= seg[np.argpartition(-seg, 63)[63]])
+                orders = (top[np.argsort(-seg[top], kind="stable")], None)
+            else:
+                orders = (np.argsort(-seg, kind="stable"),)
+            for order in orders:
+                if order is None:
+                    order = np.argsort(-seg, kind="stable")
+                if self._take_first(order.tolist(), a, size, beds, caps, taken, out):
+                    break
         return out
+
+    def _take_first(self, order, a, size, beds, caps, taken, out) -> bool:
+        c = self.cands
+        for j in order:
+            u = int(c.unit[a + j])
+            sh = int(self.unit_shelter[u])
+            if (sh >= 0 and caps[sh] <= 0) or (beds[u] < size if self.shared[u] else taken[u]):
+                continue
+            taken[u] = True
+            beds[u] -= size
+            if sh >= 0:
+                caps[sh] -= 1
+            out.add(a + j)
+            return True
+        return False
 
     def _greedy(self, pairs: np.ndarray) -> set[int]:
         """Take pairs in the given order whenever every side rule still allows it."""
