@@ -61,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 and say where if broken")
     verify.set_defaults(run=_audit_verify)
 
+    organisation = commands.add_parser("organisation", help="register shelter operators")
+    organisation_commands = organisation.add_subparsers(dest="organisation_command", required=True, metavar="ACTION")
+    add = organisation_commands.add_parser("add", help="register a shelter operator (association or company)")
+    add.add_argument("--id", required=True, help="operator-<slug>, e.g. operator-kvinnojouren-lund")
+    add.add_argument("--kind", required=True, choices=["association", "company"])
+    add.add_argument("--name", required=True, help="the operator's name")
+    add.add_argument("--municipality", required=True, help="SCB code of its seat, e.g. 1281")
+    add.add_argument("--ivo-permit", required=True, help="IVO permit reference")
+    add.set_defaults(run=_organisation_add)
+
     batch = commands.add_parser("batch", help="run the national matching batch once")
     batch.set_defaults(run=_batch)
 
@@ -201,6 +211,31 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         print(f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
               f"({report.events_checked} events verified before it)")
         return 1
+
+    return _on_database(settings, work)
+
+
+def _organisation_add(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    if not args.id.startswith("operator-"):
+        raise CommandError("an operator's id starts with operator- (municipalities are registered already)")
+    found = migrations.discover(settings.sql_dir)
+
+    async def work(conn, url) -> int:
+        await migrations.migrate(conn, found)
+        try:
+            await conn.execute(
+                """insert into organisation (id, kind, display_name, municipality_code, ivo_permit_ref)
+                   values ($1, $2, $3, $4, $5)""",
+                args.id, args.kind, args.name, args.municipality, args.ivo_permit,
+            )
+        except asyncpg.UniqueViolationError:
+            raise CommandError(f"{args.id} is registered already") from None
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise CommandError(f"refused by the database's rules ({exc.constraint_name or 'a constraint'})") from None
+        print(f"registered {args.id}")
+        return 0
 
     return _on_database(settings, work)
 

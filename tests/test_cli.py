@@ -126,3 +126,25 @@ def test_token_command_prints_a_token_the_dev_issuer_signed(tmp_path):
         assert payload["roles"] == ["social_worker"]
     machine = cli("token", "--org", "operator-x", env={"SB_ENV": "development", "SB_DATA_DIR": str(tmp_path)})
     assert machine.returncode == 2 and "--scope" in _one_error_line(machine.stderr)
+
+
+async def test_municipalities_are_organisations_and_operators_are_registered_by_cli(create_migrated_database):
+    from skyddat_boende import database
+
+    url = await create_migrated_database()
+    env = {"DATABASE_URL": url}
+    args = ["organisation", "add", "--id", "operator-jouren-lund", "--kind", "association",
+            "--name", "Jouren i Lund", "--municipality", "1281", "--ivo-permit", "IVO 3.5.1-1234/2025"]
+    added = await asyncio.to_thread(cli, *args, env=env)
+    assert added.returncode == 0, added.stderr
+    again = await asyncio.to_thread(cli, *args, env=env)
+    assert again.returncode == 2 and "registered already" in _one_error_line(again.stderr)
+    bad = await asyncio.to_thread(cli, *(args[:3] + ["operator-x-1", "--kind", "company", "--name", "X AB",
+                                                     "--municipality", "9999", "--ivo-permit", "IVO 1"]), env=env)
+    assert bad.returncode == 2 and "refused by the database's rules" in _one_error_line(bad.stderr)
+    conn = await database.connect(url)
+    try:
+        assert await conn.fetchval("select count(*) from organisation where kind = 'municipality'") == 290
+        assert await conn.fetchval("select kind from organisation where id = 'operator-jouren-lund'") == "association"
+    finally:
+        await conn.close()

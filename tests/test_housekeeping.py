@@ -17,8 +17,7 @@ async def test_expired_idempotency_keys_and_ended_sessions_are_forgotten(create_
                 "values ('o', $1, repeat('a', 64), 201, '\\x7b7d', now() - $2::text::interval)", key, age)
         for byte, when in ((b"\x01", "now() - interval '1 minute'"), (b"\x02", "now() + interval '1 hour'")):
             await conn.execute(f"insert into ended_web_session values ($1, {when})", byte * 32)
-        org = await conn.fetchval("insert into organisation (id, kind, display_name, municipality_code) "
-                                  "values ('kommun-1280', 'municipality', 'Malmö', '1280') returning id")
+        org = "kommun-1280"  # every municipality is an organisation from the start (sql/0013)
         sub = await conn.fetchval("insert into webhook_subscription (organisation_id, url, secret, event_types) "
                                   "values ($1, 'https://hooks.example/x', 'whsec_' || repeat('a', 43), '{offer.created}') returning id",
                                   org)
