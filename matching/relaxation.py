@@ -129,12 +129,15 @@ class FlowResult:
     value: int
     chosen: np.ndarray  # indices (into the arrays passed) of the pairs with flow
     potential: np.ndarray | None  # per node; reduced cost of arc t->h = cost + p[t] - p[h] >= 0 on residual arcs
+    static_flows: np.ndarray | None = None  # flow on each of net's static arcs (with potentials only)
 
 
 def solve_flow(
-    net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray, *, potentials: bool = True
+    net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray, *, potentials: bool = True,
+    static_cost: np.ndarray | None = None,
 ) -> FlowResult:
-    """Max-weight flow using only the given pair arcs.
+    """Max-weight flow using only the given pair arcs (`static_cost`: costs of net's static
+    arcs, zero when None).
 
     Only the entries (and shelters) the given pairs can reach go into the flow; the
     others carry no flow and get their potentials from the same Bellman-Ford pass."""
@@ -153,7 +156,8 @@ def solve_flow(
     tails = np.concatenate([tails_s[s_idx], FIRST_REQUEST + req.astype(np.int64)])
     heads = np.concatenate([heads_s[s_idx], entry.astype(np.int64)])
     caps = np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)])
-    costs = np.concatenate([np.zeros(s_idx.size, dtype=np.int64), -weight.astype(np.int64)])
+    s_cost = np.zeros(s_idx.size, dtype=np.int64) if static_cost is None else static_cost[s_idx]
+    costs = np.concatenate([s_cost, -weight.astype(np.int64)])
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     flow.set_node_supply(SOURCE, net.n_requests)
@@ -173,11 +177,12 @@ def solve_flow(
             net.n_nodes,
             np.concatenate([net.tails, tails[s_idx.size:]]),
             np.concatenate([net.heads, heads[s_idx.size:]]),
-            np.concatenate([np.zeros(n_static, dtype=np.int64), costs[s_idx.size:]]),
+            np.concatenate([np.zeros(n_static, dtype=np.int64) if static_cost is None else static_cost,
+                            costs[s_idx.size:]]),
             np.concatenate([net.caps, caps[s_idx.size:]]),
             all_flows,
         )
-    return FlowResult(value, chosen, pot)
+    return FlowResult(value, chosen, pot, all_flows[:n_static] if potentials else None)
 
 
 def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:
@@ -236,6 +241,7 @@ def solve_relaxation(
     *,
     per_round: int = 8,
     deadline: float | None = None,
+    static_cost: np.ndarray | None = None,
 ) -> Relaxation:
     """The relaxation optimum over all pairs, starting from the pairs in `start` (bool mask;
     None = all) and adding every pair with a negative reduced cost until none is left.
@@ -249,7 +255,7 @@ def solve_relaxation(
         t0 = time.perf_counter()
         rounds += 1
         idx = np.flatnonzero(active)
-        sol = solve_flow(net, req[idx], entry[idx], weight[idx])
+        sol = solve_flow(net, req[idx], entry[idx], weight[idx], static_cost=static_cost)
         p = sol.potential
         # in place: at 37 M pairs every temporary costs ~0.1 s per round
         rc = p[FIRST_REQUEST:FIRST_REQUEST + net.n_requests][req]
