@@ -230,6 +230,10 @@ class Relaxation:
     optimum over the `active` pairs only."""
     flow_value: int = 0
     """Weight of `chosen` (equals `value` when converged)."""
+    potential: np.ndarray | None = None
+    """Node potentials of the last flow (optimal over every pair when converged)."""
+    static_flows: np.ndarray | None = None
+    """The last flow on each of the network's static arcs."""
 
 
 def solve_relaxation(
@@ -267,7 +271,7 @@ def solve_relaxation(
         if not missing.any():
             np.maximum(rc, 0, out=rc)
             rc[chosen] = 0
-            return Relaxation(sol.value, chosen, rc, rounds, idx, True, sol.value)
+            return Relaxation(sol.value, chosen, rc, rounds, idx, True, sol.value, p, sol.static_flows)
         now = time.perf_counter()
         if deadline is not None and now + (now - t0) > deadline:
             # Lagrangian bound: raise each request's potential by its most negative reduced
