@@ -11,7 +11,9 @@ Per scale, on one seeded generated instance (matching.generate):
   - households placed and urgency-weighted placements (sum of level-1 priority),
     against greedy: requests in arrival order, each taking its best-scoring unit
     still free under every hard rule;
-  - fast-track over all units of the instance: median and p99 over 200 requests.
+  - fast-track over all units of the instance: median and p99 over 200 requests;
+  - Swedish scale over seeds 1..--seeds (--seeds-time-limit each): proven count, solve
+    times, the fair ratio against scipy, the largest gap.
 At European scale the batch keeps each request's best --europe-k candidate pairs;
 its objective is then compared with the *unpruned* relaxation optimum (min-cost
 flow over every fitting pair), an upper bound on the true optimum.
@@ -193,6 +195,33 @@ def bench_scale(scale: str, seed: int, workers: int, time_limit: float, unpruned
     record(f"{scale}.fast_track.p99({n_units:,} units)", times[int(0.99 * (len(times) - 1))], "ms")
 
 
+def bench_seeds(seeds: list[int], workers: int, time_limit: float):
+    """Swedish scale over several seeds: how often the batch is proven optimal, and how long it
+    takes (one seed says little about a solver whose proof depends on the instance)."""
+    n_req, n_units = SCALES["sweden"]
+    print(f"\n== sweden, seeds {seeds[0]}-{seeds[-1]}: {n_req:,} x {n_units:,}, {time_limit:g} s limit ==", flush=True)
+    times, gaps, proven, fair = [], [], 0, []
+    for seed in seeds:
+        problem = generate_problem(municipalities(), n_req, n_units, seed=seed)
+        t = time.perf_counter()
+        solver = BatchSolver(problem)
+        t_cands = time.perf_counter() - t
+        result = solver.solve(time_limit, workers=workers, seed=0)
+        assert validate(problem, result.matches) == [], "engine solution breaks a hard rule"
+        t_build, t_scipy, _ = scipy_baseline(solver)
+        proven += result.status == "optimal"
+        times.append(result.wall_time_s)
+        gaps.append(result.bound - result.objective)
+        fair.append((t_cands + result.wall_time_s) / (t_cands + t_build + t_scipy))
+        print(f"  seed {seed:>3}: {result.status:<8} solve {result.wall_time_s:7.3f} s  gap {gaps[-1]:>4} points"
+              f"  fair ratio {fair[-1]:.3g}  proof {result.proof or '-'}", flush=True)
+    record("sweden.seeds.proven_optimal", proven, f"of {len(seeds)}")
+    record("sweden.seeds.solve_time_median", statistics.median(times), "s")
+    record("sweden.seeds.solve_time_max", max(times), "s")
+    record("sweden.seeds.fair_ratio_median", statistics.median(fair), "x scipy")
+    record("sweden.seeds.gap_max", max(gaps), "score points")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=("sweden", "europe", "all"), default="all")
@@ -201,12 +230,17 @@ def main(argv=None):
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--unpruned-flow", choices=("sweden", "all", "none"), default="sweden",
                     help="also time one min-cost flow over every candidate pair (slow at European scale)")
+    ap.add_argument("--seeds", type=int, default=10,
+                    help="also solve Swedish instances with seeds 1..N (0: skip)")
+    ap.add_argument("--seeds-time-limit", type=float, default=10.0)
     ap.add_argument("--out", default=str(ROOT / "bench-results.json"))
     args = ap.parse_args(argv)
     scales = ("sweden", "europe") if args.scale == "all" else (args.scale,)
     for scale in scales:
         bench_scale(scale, args.seed, args.workers, args.time_limit,
                     args.unpruned_flow == "all" or args.unpruned_flow == scale)
+    if args.seeds and args.scale in ("sweden", "all"):
+        bench_seeds(list(range(1, args.seeds + 1)), args.workers, args.seeds_time_limit)
     Path(args.out).write_text(json.dumps(RESULTS, indent=2) + "\n")
     print(f"\nwrote {args.out}")
 

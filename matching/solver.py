@@ -240,7 +240,7 @@ class BatchSolver:
             if kept.size <= self.MAX_LAGRANGE_PAIRS:
                 lag_bound, lag_pairs, lag_value, _ = self._lagrangian(
                     kept, lower, min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter())),
-                    upper=upper)
+                    upper=upper, optimum=(net, entry, relaxation))
                 if lag_value > lower:
                     hint, lower = lag_pairs, lag_value
                 # the optimum uses only kept pairs, or weighs at most `lower` (reduced-cost fixing)
@@ -352,27 +352,33 @@ class BatchSolver:
     def _scale(weight: np.ndarray, n_nodes: int) -> int:
         """Weight scale for fractional bed prices: min-cost flow needs |cost| * nodes well inside
         int64 (measured: BAD_COST_RANGE beyond)."""
-        max_w = int(np.abs(weight).max()) if weight.size else 1
+        max_w = max(int(weight.max()), -int(weight.min())) if weight.size else 1  # no |weight| copy of 37 M pairs
         return int(max(1, min(1024, (2**60) // max(1, max_w * (n_nodes + 1) * 4))))
 
     def _lagrangian(self, pairs: np.ndarray, best_val: int, deadline: float, max_iter: int = 150,
-                    K: int | None = None, columns: bool = True, upper: int | None = None):
+                    K: int | None = None, columns: bool = True, upper: int | None = None,
+                    optimum: tuple[_rx.Network, np.ndarray, _rx.Relaxation] | None = None):
         """Upper bound on any solution within `pairs`: relax "household sizes add up to at most
         the beds" of every shared unit with a price lam[u] >= 0 per bed. For any lam,
             sum w x = sum (w - lam[u] size) x + sum lam[u] used[u] <= flow(w - lam size) + sum lam[u] beds[u]
         (the chained flow keeps every other rule). lam follows Polyak subgradient steps; weights
         are scaled by K (as large as the flow's int64 cost range allows) so lam can be fractional.
         A flow that fills no shared unit over its beds is feasible: it may improve the best
-        solution. Measured (300 x 3,000): closes the chained flow's 9-point gap in ~30 flows.
+        solution. `optimum`: (network, entry node per candidate pair, converged relaxation) of the
+        relaxation over every pair, whose optimum lies within `pairs`; its potentials then give the
+        clipped costs below without solving the relaxation again.
         Returns (bound, best pairs, best value, the scaled prices of the best bound)."""
         c = self.cands
         n_r = len(self.problem.requests)
         u = c.unit[pairs].astype(np.int64)
         w = c.weight[pairs]
         sz = self.sizes[c.req[pairs]]
-        net = _rx.build_network(c.req[pairs], u, n_r, self.beds, self.shared, self.sizes,
-                                self.unit_shelter, self.shelter_caps)
-        entry = net.entry(u, sz, self.shared)
+        if optimum is not None:
+            net, entry = optimum[0], optimum[1][pairs]
+        else:
+            net = _rx.build_network(c.req[pairs], u, n_r, self.beds, self.shared, self.sizes,
+                                    self.unit_shelter, self.shelter_caps)
+            entry = net.entry(u, sz, self.shared)
         clipped = (upper is not None and columns and upper > best_val and w.size > 0
                    and upper - best_val + 1 < int(np.abs(w).max()))
         # clipped costs: bed prices in 1/16 points (measured at 300 x 3,000, seed 42: proof in
@@ -385,22 +391,35 @@ class BatchSolver:
         # A solution worth at least best_val has x_a = x*_a on every arc with |rc_a| > upper -
         # best_val, so costs clipped to +-M (M > gap) change its clipped cost by a constant only:
         # value(x) = upper + rcc(x*) - rcc(x) on those solutions, and the flow over clipped costs
-        # (a minimum over a superset) still gives a valid bound.
+        # (a minimum over a superset) still gives a valid bound. M shrinks as best_val grows.
         work = _rx.top_k_mask(req_p, w, n_r, self.flow_k)
-        static_cost, shift, pair_cost = None, 0, None
+        static_cost, shift, pair_cost, clip = None, 0, None, None
         if clipped:
-            base = _rx.solve_relaxation(net, req_p, entry, w, _rx.top_k_mask(req_p, w, n_r, self.flow_k))
-            static_flows, x_chosen = base.static_flows, base.chosen
-            work[base.active] = True
-            if base.value == upper:
-                p = base.potential
-                M = upper - best_val + 1  # measured: 1,000 x that made each flow ~1.3x slower
-                rc_s = np.clip(p[net.tails] - p[net.heads], -M, M)
-                rc_p = np.clip(-w + p[_rx.FIRST_REQUEST + req_p] - p[entry], -M, M)
+            if optimum is not None:
+                rel = optimum[2]
+                x_chosen = np.searchsorted(pairs, rel.chosen)
+                in_pairs = np.zeros(len(c), dtype=bool)
+                in_pairs[pairs] = True
+                work[np.searchsorted(pairs, rel.active[in_pairs[rel.active]])] = True
+            else:
+                rel = _rx.solve_relaxation(net, req_p, entry, w, _rx.top_k_mask(req_p, w, n_r, self.flow_k))
+                x_chosen = rel.chosen
+                work[rel.active] = True
+            if rel.value == upper:
+                p = rel.potential
+                rc_s_full = p[net.tails] - p[net.heads]
+                rc_p_full = -w + p[_rx.FIRST_REQUEST + req_p] - p[entry]
                 x_p = np.zeros(w.size, dtype=np.int64)
                 x_p[x_chosen] = 1
-                shift = K * (upper + int((rc_s * static_flows).sum()) + int((rc_p * x_p).sum()))
-                static_cost, pair_cost = rc_s * K, rc_p * K
+
+                def clip(M: int):
+                    rc_s = np.clip(rc_s_full, -M, M)
+                    rc_p = np.clip(rc_p_full, -M, M)
+                    shift = K * (upper + int((rc_s * rel.static_flows).sum()) + int((rc_p * x_p).sum()))
+                    return rc_s * K, rc_p * K, shift
+
+                clip_m = upper - best_val + 1  # measured: 1,000 x that made each flow ~1.3x slower
+                static_cost, pair_cost, shift = clip(clip_m)
         lam = np.zeros(len(self.index))
         best_lk = np.zeros(len(self.index), dtype=np.int64)
         bound = None
@@ -438,6 +457,9 @@ class BatchSolver:
                 val = int(c.weight[fixed].sum()) if fixed.size else 0
                 if val > best_val:
                     best_val, best_pairs = val, fixed
+            if clip is not None and upper - best_val + 1 < clip_m // 2:
+                clip_m = upper - best_val + 1
+                static_cost, pair_cost, shift = clip(clip_m)
             if bound < last_bound:
                 last_bound, stall = bound, 0
                 best_lk = lk
