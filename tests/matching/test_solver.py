@@ -258,3 +258,18 @@ def test_lagrangian_bound_from_the_relaxations_potentials_never_cuts_off_the_opt
             assert max(bound, value) >= optimum, (seed, reuse is None)
             assert value <= optimum
     assert exercised >= 2
+
+
+def test_batch_proven_optimum_equals_cp_sat_over_every_pair_on_generated_instances(generated):
+    """Generated instances (several with shared units the relaxation overfills): the batch, asked
+    for 2 workers, ends proven optimal, at the optimum CP-SAT finds over every pair on its own;
+    at least one of them is proven by the CP-SAT search rather than the relaxation or bed prices."""
+    proven_by_search = 0
+    for seed in range(1, 7):
+        p = generated(40, 300, seed=seed)
+        result = BatchSolver(p).solve(20, workers=2, seed=0)
+        assert validate(p, result.matches) == []
+        assert result.status == "optimal"
+        assert result.objective == _exact_optimum(BatchSolver(p))
+        proven_by_search += result.proof == "cp_sat"
+    assert proven_by_search >= 1
