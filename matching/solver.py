@@ -138,7 +138,6 @@ class BatchSolver:
             if self.shared[u]:
                 if sum(self.sizes[c.req[p]] for p in ps) > self.beds[u]:
                     model.add(sum(int(self.sizes[c.req[p]]) * x[p] for p in ps) <= int(self.beds[u]))
-                    self._add_size_counts(model, x, ps, int(self.beds[u]))
             else:
                 model.add_at_most_one(x[p] for p in ps)
             s = int(self.unit_shelter[u])
@@ -148,16 +147,6 @@ class BatchSolver:
             if len({int(c.req[p]) for p in ps}) > self.shelter_caps[s]:
                 model.add(sum(x[p] for p in ps) <= int(self.shelter_caps[s]))
         return x, m
-
-    def _add_size_counts(self, model: cp_model.CpModel, x, ps: list[int], beds: int) -> None:
-        """The relaxation's own cuts for a shared unit: at most beds // s households of size >= s.
-        Implied by the beds constraint, but CP-SAT's linear relaxation of that constraint alone is
-        weaker than the min-cost flow's (measured: its bound started above the flow's)."""
-        sizes = {p: int(self.sizes[self.cands.req[p]]) for p in ps}
-        for s in sorted(set(sizes.values())):
-            at_least = [x[p] for p in ps if sizes[p] >= s]
-            if len(at_least) > beds // s:
-                model.add(sum(at_least) <= beds // s)
 
     def _levels(self, x, m):
         """The objective's three levels as CP-SAT expressions (scoring.py):
