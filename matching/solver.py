@@ -149,15 +149,16 @@ class BatchSolver:
         return x, m
 
     def _levels(self, x, m):
-        """The objective's three levels as CP-SAT expressions (scoring.py):
-        priority on m[r], fit and cost points on x[p]."""
+        """The objective as two CP-SAT levels (scoring.py): priority on m[r], then fit and cost
+        together on x[p] (fit * w_fit + cost: the same lexicographic order, since w_fit exceeds
+        every cost sum). Measured in the batch at 300 x 3,000, seeds 1, 2, 5, 7, 9: proven in
+        0.6-1.5 s instead of 0.7-1.7 s with fit and cost as separate levels (the equality that
+        fixes the fit level weakens CP-SAT's linear relaxation of the last one)."""
         c, w = self.cands, self.weights
         prio = {r: self._priority(r) for r in m}
-        rest = {p: int(c.weight[p]) - prio[int(c.req[p])] * w.priority for p in x}
         return (
             sum(prio[r] * var for r, var in m.items()),
-            sum((rest[p] // w.fit) * var for p, var in x.items()),
-            sum((rest[p] % w.fit) * var for p, var in x.items()),
+            sum((int(c.weight[p]) - prio[int(c.req[p])] * w.priority) * var for p, var in x.items()),
         )
 
     def _add_objective(self, model: cp_model.CpModel, level, fixed: int | None = None):
@@ -171,10 +172,9 @@ class BatchSolver:
     def _priority(self, r: int) -> int:
         return priority(self.problem.requests[r], self.problem.today)
 
-    def _split(self, total: int) -> tuple[int, int, int]:
-        """Score.total -> (priority, fit, cost) level values (exact, see scoring.Weights)."""
-        w = self.weights
-        return total // w.priority, (total % w.priority) // w.fit, total % w.fit
+    def _split(self, total: int) -> tuple[int, int]:
+        """Score.total -> the values of `_levels` (priority, fit * w_fit + cost)."""
+        return divmod(total, self.weights.priority)
 
     # ------------------------------------------------------------ solve
 
@@ -226,6 +226,7 @@ class BatchSolver:
             hint = self._hint(relaxation.active, relaxation.chosen, previous, deadline)
             lower = int(c.weight[hint].sum())
         timing["hint"] = time.perf_counter() - t
+        self.stats["short_of_relaxation.after_hint"] = upper - lower
         # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
         # pairs with rc[p] > upper - lower cannot be in any solution better than the hint
         # (whose own pairs all pass this test). Each better solution found by branch and
@@ -266,6 +267,8 @@ class BatchSolver:
                     self.stats["lagrange_priced_rounds"] = priced.rounds
                     lag_upper = max(min(b, upper), lower)
         timing["lagrangian"] = time.perf_counter() - t
+        self.stats["short_of_relaxation.after_lagrangian"] = upper - lower
+        self.stats["lagrangian_bound_below_relaxation"] = upper - lag_upper
         t = time.perf_counter()
         if lower >= lag_upper:  # the best solution meets the Lagrangian bound: optimal
             parts = self._parts(hint, relaxation.chosen)
@@ -319,6 +322,7 @@ class BatchSolver:
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         if int(c.weight[picked].sum()) < lower:  # never worse than the best solution seen
             picked, objective = hint, lower
+        self.stats["short_of_relaxation.after_search"] = upper - objective
         to_model = [p for p in parts if p.over_full]
         bound = min(bound, lag_upper)
         proven = proven or objective >= bound
@@ -630,7 +634,7 @@ class BatchSolver:
         return best, best_val, max(best_val, open_bound), proven
 
     def _solve_part(self, part: _Part, hint: set[int], time_limit: float, workers, seed):
-        """CP-SAT on one part, level by level. A level is taken as proven without a solve
+        """CP-SAT on one part, level by level (`_levels`). A level is taken as proven without a solve
         when the hint already reaches the relaxation's value for it."""
         deadline = time.perf_counter() + time_limit
         model = cp_model.CpModel()
@@ -670,10 +674,8 @@ class BatchSolver:
                 level_bound = min(level_bound, relaxed[k])
             if values[k] < level_bound and bound is None:
                 # not proven: the bound is this level's bound with every lower level at its maximum
-                w = (self.weights.priority, self.weights.fit, 1)[k]
-                bound = sum(v * ww for v, ww in zip(values[:k], (self.weights.priority, self.weights.fit))) + (
-                    level_bound * w + (w - 1)
-                )
+                w = (self.weights.priority, 1)[k]
+                bound = values[0] * self.weights.priority * k + level_bound * w + (w - 1)
             relaxation_valid = relaxation_valid and values[k] >= relaxed[k]
             self._add_objective(model, level, fixed=values[k])
         got = np.array(sorted(current), dtype=np.int64)
