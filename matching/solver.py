@@ -863,13 +863,14 @@ class BatchSolver:
         for i, request in enumerate(self.problem.requests):
             if i in placed:
                 continue
-            fitting = self.index.fitting(request)
+            tables = self.index.rule_tables(request)  # once, for both fitting and exclusions
+            fitting = self.index.fitting(request, tables)
             free_beds = self.beds[fitting] - beds_used[fitting]
             unavailable = (
                 np.where(self.shared[fitting], free_beds < self.sizes[i], beds_used[fitting] > 0)
                 | shelter_full[self.unit_shelter[fitting]]
             )
-            excluded = self.index.exclusions(request)
+            excluded = self.index.exclusions(request, tables)
             taken = int(unavailable.sum())
             if fitting.size == 0:
                 text = "No unit fits: " + explain_exclusions(excluded) + "."
