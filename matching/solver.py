@@ -3,14 +3,17 @@
     Data         candidates.py: only (request, unit) pairs that pass every hard rule, with weights
     Relaxation   relaxation.py: min-cost flow over all pairs; an upper bound, and the
                  proven optimum whenever no shared unit ends up over its beds
+    Bed prices   a Lagrangian bound on the shared units' beds, whose flows repaired into
+                 feasible solutions also improve the best solution
     Components   independent parts (connected through shared candidates or a shelter's
-                 intake limit); only parts where the relaxation broke a side rule go on
+                 intake limit) of the pairs reduced-cost fixing keeps; only parts where the
+                 relaxation broke a side rule go on
     Model        CP-SAT per such part: x[r, u] per candidate pair, m[r] = request placed
     Constraints  one unit per request; beds per unit; daily intake per shelter
-    Objective    sum of Score.total (scoring.py), with m[r] carrying the priority level
-    Solve        hinted with the repaired relaxation (or the previous solution); stops as
-                 soon as it reaches the relaxation bound; under the time limit returns the
-                 best solution found and its gap to the bound
+    Objective    two levels: priority on m[r], then fit and cost on x[r, u] (scoring.py)
+    Solve        hinted with the best solution (repaired relaxation, greedy, bed-price flows or
+                 the previous solution); stops as soon as it reaches the relaxation bound;
+                 under the time limit returns the best solution found and its gap to the bound
 
 Usage:
     result = solve(problem, time_limit=10.0)                      # or
@@ -178,15 +181,13 @@ class BatchSolver:
 
     # ------------------------------------------------------------ solve
 
-    MAX_SEARCH_PAIRS = 200_000
-    """Branch and bound and CP-SAT work on at most this many pairs (those with the smallest
-    reduced costs, plus every pair of the relaxation's flow). Measured: one chained flow over
-    200,000 pairs takes ~1 s, so a search node stays well inside any time limit. When the
-    cap cuts pairs, the search is a heuristic and the bound stays the relaxation's."""
     MAX_CP_SAT_PAIRS = 200_000
-    """Larger parts skip CP-SAT: building the model alone (Python, ~8 us per pair) would eat the
-    time limit. Measured at 1,000 x 10,000 (175,000-195,000 kept pairs), 20 s limit, seeds 1-3:
-    gaps 3-125 cost points instead of 12-171 with 60,000; seed 1 proven in 21 s with a 60 s limit."""
+    """The search (CP-SAT) runs only when reduced-cost fixing leaves at most this many pairs: building
+    the model alone (Python, ~8 us per pair) would eat the time limit. Measured at 1,000 x 10,000
+    (175,000-195,000 kept pairs), 20 s limit, seeds 1-3: gaps 3-125 cost points instead of 12-171
+    with 60,000; seed 1 proven in 21 s with a 60 s limit. Beyond it the best solution of the earlier
+    phases stands: branch and bound on the capped pairs (removed) found nothing in any measured run
+    (5,000 x 50,000: 3 runs of 3.4-3.5 s; 2,000 x 20,000: 2 seeds of 2.6-2.8 s, and 21 s before)."""
 
     def solve(
         self,
@@ -231,9 +232,7 @@ class BatchSolver:
         self.stats["short_of_relaxation.after_hint"] = upper - lower
         # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
         # pairs with rc[p] > upper - lower cannot be in any solution better than the hint
-        # (whose own pairs all pass this test). Each better solution found by branch and
-        # bound raises `lower` and fixes more pairs, so the next round works on less.
-        self.stats["bb_nodes"] = 0
+        # (whose own pairs all pass this test).
         used_cp_sat = False
         # Lagrangian bound: price the beds of shared units (subgradient), exact relaxation only
         lag_upper = upper
@@ -282,56 +281,26 @@ class BatchSolver:
             parts = self._parts(hint, relaxation.chosen)
             chosen, objective, bound, proven = [hint], lower, upper, True
         else:
-            # CP-SAT straight away when it can take every kept pair (measured, Swedish seeds 1-10:
-            # it proves in about a second what rounds of branch and bound did not in 10 s)
-            direct = exact and int((relaxation.reduced_cost <= upper - lower).sum()) <= self.MAX_CP_SAT_PAIRS
-            for round_ in ((3,) if direct else range(4)):
-                kept = self._kept(relaxation, upper - lower)
-                exact_now = exact and kept.size == int((relaxation.reduced_cost <= upper - lower).sum())
-                self.stats["kept_pairs"] = int(kept.size)
+            kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower) if exact else np.zeros(0, np.int64)
+            self.stats["kept_pairs"] = int(kept.size)
+            if exact and kept.size <= self.MAX_CP_SAT_PAIRS:
                 parts = self._parts(kept, relaxation.chosen)
-                if not exact_now:  # the flow's own solution and value per part are no bound here
-                    parts = [_Part(p.pairs, p.flow_pairs, p.flow_value, True) for p in parts]
-                final = round_ == 3
-                chosen, objective, bound, proven, used = self._solve_parts(
-                    parts, hint, deadline, workers, seed, cp_sat=final, node_limit=None if final else 400,
-                    target_total=lag_upper if lag_upper < upper else None,
-                    heuristic_share=0.25 if exact_now else 0.125, branch_first=not direct)
-                used_cp_sat |= used
-                if not exact_now:
-                    bound, proven = upper, objective >= upper
+                chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, hint, deadline, workers, seed)
                 proven = proven or objective >= lag_upper
-                progress = objective > lower
-                if progress:
-                    hint = np.sort(np.concatenate(chosen)) if chosen else hint
-                    lower = objective
-                if proven or final or time.perf_counter() >= deadline:
-                    break
-                if not progress and not exact_now:
-                    # capped pairs: the search is a heuristic that can prove nothing below the
-                    # relaxation's bound; a round without progress ends it (measured at 2,000 x
-                    # 20,000: 21 s of further branch and bound found nothing)
-                    break
-                if not progress:  # no progress: straight to the final round
-                    chosen, objective, bound, proven, used = self._solve_parts(
-                        parts, hint, deadline, workers, seed, cp_sat=True, node_limit=None,
-                        target_total=lag_upper if lag_upper < upper else None)
-                    used_cp_sat |= used
-                    if not exact_now:
-                        bound, proven = upper, objective >= upper
-                    break
+            else:  # too many pairs for CP-SAT (or pricing cut short): the hint, under the relaxation's bound
+                parts = []
+                chosen, objective, bound, proven = [hint], lower, upper, False
         timing["search"] = time.perf_counter() - t
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         if int(c.weight[picked].sum()) < lower:  # never worse than the best solution seen
             picked, objective = hint, lower
         self.stats["short_of_relaxation.after_search"] = upper - objective
-        to_model = [p for p in parts if p.over_full]
         bound = min(bound, lag_upper)
         proven = proven or objective >= bound
         status = "optimal" if proven else "feasible"
         proof = "" if not proven else (
             "cp_sat" if used_cp_sat else "lagrangian" if lag_upper < upper and objective >= lag_upper
-            else "branch_and_bound" if to_model else "relaxation")
+            else "relaxation")
         self.timing = timing
         return Result(
             status=status,
@@ -490,11 +459,10 @@ class BatchSolver:
         self.stats["lagrange_K"] = K
         return (bound if bound is not None else 2**62), np.sort(best_pairs), best_val, best_lk
 
-    def _kept(self, relaxation, slack: int, cap: int | None = None) -> np.ndarray:
+    def _kept(self, relaxation, slack: int, cap: int) -> np.ndarray:
         """Pairs that may be in a solution better than `upper - slack` (reduced-cost fixing),
-        capped at MAX_SEARCH_PAIRS (smallest reduced costs first; the flow's pairs always)."""
+        capped at `cap` (smallest reduced costs first; the flow's pairs always)."""
         rc = relaxation.reduced_cost
-        cap = cap or self.MAX_SEARCH_PAIRS
         kept = np.flatnonzero(rc <= slack)
         if kept.size <= cap:
             return kept
@@ -504,136 +472,37 @@ class BatchSolver:
         sel[relaxation.active] |= rc[relaxation.active] <= slack
         return np.flatnonzero(sel)
 
-    def _solve_parts(self, parts, hint, deadline, workers, seed, *, cp_sat, node_limit, target_total=None,
-                     heuristic_share: float = 0.25, branch_first: bool = True):
-        """Each part: the relaxation's own solution where it breaks no side rule, else branch
-        and bound (then CP-SAT if allowed and still unproven; CP-SAT alone when not `branch_first`)."""
+    def _solve_parts(self, parts, hint, deadline, workers, seed):
+        """Each part: the relaxation's own solution where it breaks no side rule, else CP-SAT
+        (`_solve_part`) with a share of the time left in proportion to its pairs; a part CP-SAT has
+        no time for keeps the hint, under the part's flow bound."""
         hint_set = set(hint.tolist())
         chosen: list[np.ndarray] = []
         objective = bound = 0
         proven, used_cp_sat = True, False
-        to_model = [p for p in parts if p.over_full]
-        model_pairs = sum(p.pairs.size for p in to_model)
+        model_pairs = sum(p.pairs.size for p in parts if p.over_full)
         for part in parts:
             if not part.over_full:
                 chosen.append(part.flow_pairs)
                 objective += part.flow_value
                 bound += part.flow_value
                 continue
-            remaining = max(0.0, deadline - time.perf_counter())
-            share = remaining * part.pairs.size / max(1, model_pairs)
+            share = max(0.0, deadline - time.perf_counter()) * part.pairs.size / max(1, model_pairs)
             model_pairs -= part.pairs.size
-            part_hint = {int(p) for p in part.pairs if int(p) in hint_set}
-            use_cp_sat = cp_sat and part.pairs.size <= self.MAX_CP_SAT_PAIRS
-            target = None if target_total is None else target_total - (
-                sum(p.flow_value for p in parts) - part.flow_value)
-            bb_time = (share / 2 if branch_first else 0.0) if use_cp_sat else (share if cp_sat else share * heuristic_share)
-            got, obj, part_bound, optimal = self._branch_and_bound(
-                part, part_hint, bb_time, max_nodes=node_limit or 100_000, target=target)
+            part_hint = np.array(sorted(p for p in part.pairs.tolist() if p in hint_set), dtype=np.int64)
+            got = part_hint
+            obj = int(self.cands.weight[got].sum())
+            part_bound, optimal = max(obj, part.flow_value), obj >= part.flow_value
             # measured: building the model ~8 us per pair, each level's objective and hints ~7 us
-            if not optimal and use_cp_sat and deadline - time.perf_counter() > 0.2 + 30e-6 * part.pairs.size:
+            if not optimal and deadline - time.perf_counter() > 0.2 + 30e-6 * part.pairs.size:
                 used_cp_sat = True
                 got, obj, part_bound, optimal = self._solve_part(
-                    part, set(got.tolist()), min(share - bb_time, deadline - time.perf_counter()), workers, seed)
+                    part, set(part_hint.tolist()), min(share, deadline - time.perf_counter()), workers, seed)
             chosen.append(got)
             objective += obj
             bound += part_bound
             proven &= optimal
         return chosen, objective, bound, proven, used_cp_sat
-
-    def _branch_and_bound(self, part: _Part, hint: set[int], time_limit: float, max_nodes: int = 5000,
-                          target: int | None = None):
-        """Best-first branch and bound on one part, with the (chained) flow relaxation as the
-        bound at every node. Branching on a household r in an over-full shared unit u:
-        either r is placed in u (u keeps beds - size(r), its shelter one intake less) or
-        the pair (r, u) is forbidden. A node whose flow fills no shared unit over its beds
-        is feasible, and its flow value exact. Returns (pairs, value, bound, proven)."""
-        c = self.cands
-        deadline = time.perf_counter() + time_limit
-        pairs = part.pairs
-        reqs, r_loc = np.unique(c.req[pairs], return_inverse=True)
-        u = c.unit[pairs].astype(np.int64)
-        w = c.weight[pairs]
-        size_loc = self.sizes[reqs]
-        sz = size_loc[r_loc]
-        n_loc = reqs.size
-        best = np.array(sorted(hint), dtype=np.int64)
-        best_val = int(c.weight[best].sum()) if best.size else 0
-
-        def evaluate(forced: tuple[int, ...], forbidden: frozenset[int]):
-            beds = self.beds.copy()
-            caps = self.shelter_caps.copy()
-            out = np.ones(pairs.size, dtype=bool)
-            fixed = 0
-            for q in forced:
-                beds[u[q]] -= sz[q]
-                s = self.unit_shelter[u[q]]
-                if s >= 0:
-                    caps[s] -= 1
-                out &= r_loc != r_loc[q]
-                fixed += int(w[q])
-            if forbidden:
-                out[list(forbidden)] = False
-            sh = self.unit_shelter[u]
-            room = np.append(caps > 0, True)  # index -1: no intake limit
-            out &= (sz <= beds[u]) & room[sh]
-            act = np.flatnonzero(out)
-            if act.size == 0:
-                return fixed, act, None
-            net = _rx.build_network(r_loc[act], u[act], n_loc, beds, self.shared, size_loc,
-                                    self.unit_shelter, caps)
-            sol = _rx.solve_flow(net, r_loc[act], net.entry(u[act], sz[act], self.shared), w[act],
-                                 potentials=False)
-            got = act[sol.chosen]
-            used = np.zeros(len(self.index), dtype=np.int64)
-            np.add.at(used, u[got], sz[got])
-            over = np.flatnonzero(self.shared & (used > beds))
-            if over.size == 0:
-                return fixed + sol.value, got, None
-            # branch on the largest household in the first over-full unit
-            inside = got[u[got] == over[0]]
-            q = int(inside[np.lexsort((w[inside], -sz[inside]))[0]])
-            return fixed + sol.value, got, q
-
-        import heapq
-
-        heap: list = []
-        counter = 0
-        nodes = 0
-
-        def push(forced, forbidden):
-            nonlocal counter, nodes, best, best_val
-            nodes += 1
-            value, got, branch = evaluate(forced, forbidden)
-            if branch is None:
-                if value > best_val:
-                    best_val = value
-                    best = np.sort(np.concatenate([pairs[list(forced)], pairs[got]]).astype(np.int64))
-                return
-            if value > best_val:
-                counter += 1
-                heapq.heappush(heap, (-value, counter, forced, forbidden, branch))
-
-        if time_limit <= 0:  # no time for even the root: the hint, bounded by the part's flow
-            return best, best_val, max(best_val, part.flow_value), best_val >= part.flow_value
-        t0 = time.perf_counter()
-        push((), frozenset())
-        node_time = time.perf_counter() - t0
-        while heap and -heap[0][0] > best_val:
-            if target is not None and best_val >= target:  # meets a bound proven elsewhere
-                heap.clear()
-                break
-            now = time.perf_counter()
-            if nodes >= max_nodes or now + 2 * node_time > deadline:  # two nodes per branch
-                break
-            _, _, forced, forbidden, q = heapq.heappop(heap)
-            push(forced + (q,), forbidden)
-            push(forced, forbidden | {q})
-            node_time = max(node_time * 0.5, (time.perf_counter() - now) / 2)
-        self.stats["bb_nodes"] += nodes
-        open_bound = -heap[0][0] if heap and -heap[0][0] > best_val else best_val
-        proven = open_bound <= best_val
-        return best, best_val, max(best_val, open_bound), proven
 
     def _solve_part(self, part: _Part, hint: set[int], time_limit: float, workers, seed):
         """CP-SAT on one part, level by level (`_levels`). A level is taken as proven without a solve
