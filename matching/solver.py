@@ -371,7 +371,7 @@ class BatchSolver:
         # value(x) = upper + rcc(x*) - rcc(x) on those solutions, and the flow over clipped costs
         # (a minimum over a superset) still gives a valid bound. M shrinks as best_val grows.
         work = _rx.top_k_mask(req_p, w, n_r, self.flow_k)
-        static_cost, shift, pair_cost, clip = None, 0, None, None
+        static_cost, shift, pair_cost, reclip = None, 0, None, None
         if clipped:
             if optimum is not None:
                 rel = optimum[2]
@@ -390,14 +390,15 @@ class BatchSolver:
                 x_p = np.zeros(w.size, dtype=np.int64)
                 x_p[x_chosen] = 1
 
-                def clip(M: int):
+                def clipped(M: int):
                     rc_s = np.clip(rc_s_full, -M, M)
                     rc_p = np.clip(rc_p_full, -M, M)
                     shift = K * (upper + int((rc_s * rel.static_flows).sum()) + int((rc_p * x_p).sum()))
                     return rc_s * K, rc_p * K, shift
 
                 clip_m = upper - best_val + 1  # measured: 1,000 x that made each flow ~1.3x slower
-                static_cost, pair_cost, shift = clip(clip_m)
+                static_cost, pair_cost, shift = clipped(clip_m)
+                reclip = clipped
         lam = np.zeros(len(self.index))
         best_lk = np.zeros(len(self.index), dtype=np.int64)
         bound = None
@@ -435,9 +436,9 @@ class BatchSolver:
                 val = int(c.weight[fixed].sum()) if fixed.size else 0
                 if val > best_val:
                     best_val, best_pairs = val, fixed
-            if clip is not None and upper - best_val + 1 < clip_m // 2:
+            if reclip is not None and upper - best_val + 1 < clip_m // 2:
                 clip_m = upper - best_val + 1
-                static_cost, pair_cost, shift = clip(clip_m)
+                static_cost, pair_cost, shift = reclip(clip_m)
             if bound < last_bound:
                 last_bound, stall = bound, 0
                 best_lk = lk
