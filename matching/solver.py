@@ -729,12 +729,15 @@ class BatchSolver:
         np.add.at(intake_used, lim[lim >= 0], 1)
         shelter_full = np.append(intake_used >= self.shelter_caps, False)  # index -1 -> never full
         placed = set(c.req[picked].tolist())
+        bounds = self._bounds()
         out = []
         for i, request in enumerate(self.problem.requests):
             if i in placed:
                 continue
             tables = self.index.rule_tables(request)  # once, for both fitting and exclusions
-            fitting = self.index.fitting(request, tables)
+            # the fitting units are the request's candidate pairs, unless those were pruned
+            fitting = c.unit[bounds[i]:bounds[i + 1]].astype(np.int64) if self.pruned_to is None \
+                else self.index.fitting(request, tables)
             free_beds = self.beds[fitting] - beds_used[fitting]
             unavailable = (
                 np.where(self.shared[fitting], free_beds < self.sizes[i], beds_used[fitting] > 0)

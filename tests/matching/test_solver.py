@@ -273,3 +273,19 @@ def test_batch_proven_optimum_equals_cp_sat_over_every_pair_on_generated_instanc
         assert result.objective == _exact_optimum(BatchSolver(p))
         proven_by_search += result.proof == "cp_sat"
     assert proven_by_search >= 1
+
+
+def test_unmatched_counts_agree_with_the_rules_whether_or_not_candidates_were_pruned(generated):
+    """Scarce places (120 requests, 60 units): every unmatched request's counts are those of the
+    rules themselves, from the full candidate pairs and from pairs pruned to 3 per request alike."""
+    p = generated(120, 60, seed=3)
+    for pruned in (None, 3):
+        s = BatchSolver(p, max_candidates_per_request=pruned)
+        result = s.solve(10, workers=1, seed=0)
+        assert len(result.unmatched) > 0
+        by_id = {r.id: r for r in p.requests}
+        for u in result.unmatched:
+            request = by_id[u.request_id]
+            assert u.fitting_units == s.index.fitting(request).size
+            assert u.excluded == s.index.exclusions(request)
+            assert u.fitting_units + sum(u.excluded.values()) == len(p.units)
