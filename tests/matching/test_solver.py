@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from matching.solver import BatchSolver, solve
 from matching.types import Adult, Child, Household, Offer
 from matching.validator import validate
@@ -204,18 +206,19 @@ def test_lagrangian_step_by_column_generation_has_the_full_flow_value(generated)
     s = BatchSolver(generated(120, 1200, seed=5))
     pairs = np.arange(len(s.cands))
     deadline = time.perf_counter() + 10
-    by_columns = s._lagrangian(pairs, 0, deadline, max_iter=1, columns=True)[0]
-    full = s._lagrangian(pairs, 0, deadline, max_iter=1, columns=False)[0]
+    by_columns = s._lagrangian(pairs, 0, deadline, max_iter=1, columns=True).bound
+    full = s._lagrangian(pairs, 0, deadline, max_iter=1, columns=False).bound
     assert by_columns == full
 
 
-def _exact_optimum(s: BatchSolver) -> int:
-    """The lexicographic optimum by CP-SAT over every pair, level by level (no flow, no Lagrangian)."""
+def _exact_optimum(s: BatchSolver, pairs=None) -> int:
+    """The lexicographic optimum by CP-SAT over every pair (or the given ones), level by level (no
+    flow, no Lagrangian)."""
     import numpy as np
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
-    x, m = s._add_constraints(model, np.arange(len(s.cands)))
+    x, m = s._add_constraints(model, np.arange(len(s.cands)) if pairs is None else pairs)
     for level in s._levels(x, m):
         model.clear_objective()
         model.maximize(level)
@@ -253,11 +256,50 @@ def test_lagrangian_bound_from_the_relaxations_potentials_never_cuts_off_the_opt
         lower = int(c.weight[sorted(hint)].sum())
         kept = np.flatnonzero(rel.reduced_cost <= rel.value - lower)
         for reuse in ((net, entry, rel), None):
-            bound, pairs, value, _ = s._lagrangian(kept, lower, time.perf_counter() + 10, upper=rel.value,
-                                                   optimum=reuse)
+            prices = s._lagrangian(kept, lower, time.perf_counter() + 10, upper=rel.value, optimum=reuse)
+            bound, value = prices.bound, prices.best_value
             assert max(bound, value) >= optimum, (seed, reuse is None)
             assert value <= optimum
     assert exercised >= 2
+
+
+def test_pairs_fixed_out_by_the_bed_prices_never_cut_off_the_optimum(generated):
+    """Reduced-cost fixing under the best bed prices keeps a solution worth the exact optimum:
+    - unclipped costs over every pair, asked for anything better than optimum - 1 (so one point
+      too much pruning shows);
+    - clipped costs as the batch uses them, asked for anything better than their best solution;
+    on instances where the relaxation overfills shared units and the fixing drops pairs."""
+    import time
+
+    import numpy as np
+
+    from matching import relaxation as rx
+
+    pruned = 0
+    for seed in (1, 2, 9, 10):
+        s = BatchSolver(generated(40, 300, seed=seed))
+        c, n = s.cands, len(s.problem.requests)
+        net = rx.build_network(c.req, c.unit, n, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
+        entry = net.entry(c.unit, s.sizes[c.req], s.shared)
+        rel = rx.solve_relaxation(net, c.req, entry, c.weight, rx.top_k_mask(c.req, c.weight, n, 2))
+        assert s._over_full(rel.chosen).size > 0, seed
+        optimum = _exact_optimum(s)
+        every = np.arange(len(c))
+        unclipped = s._lagrangian(every, 0, time.perf_counter() + 10)
+        fixed = unclipped.could_beat(optimum - 1)
+        assert _exact_optimum(s, fixed) == optimum, seed
+        pruned += fixed.size < every.size
+        hint = s._hint(rel.active, rel.chosen, None)  # as the batch starts it
+        lower = int(c.weight[hint].sum())
+        kept = np.flatnonzero(rel.reduced_cost <= rel.value - lower)
+        clipped = s._lagrangian(kept, lower, time.perf_counter() + 10, upper=rel.value, optimum=(net, entry, rel))
+        assert clipped.valid_from is not None, seed
+        with pytest.raises(ValueError):
+            clipped.could_beat(clipped.valid_from - 1)
+        best, best_pairs = (clipped.best_value, clipped.best_pairs) if clipped.best_value > lower else (lower, hint)
+        still = np.flatnonzero(rel.reduced_cost <= rel.value - best)
+        assert _exact_optimum(s, s._fixed_by_prices(still, clipped, best_pairs, best)) == optimum, seed
+    assert pruned >= 2
 
 
 def test_batch_proven_optimum_equals_cp_sat_over_every_pair_on_generated_instances(generated):
