@@ -470,9 +470,11 @@ class BatchSolver:
                 val = int(c.weight[fixed].sum()) if fixed.size else 0
                 if val > best_val:
                     best_val, best_pairs = val, fixed
+            restart = False
             if reclip is not None and upper - best_val + 1 < clip_m // 2:
                 clip_m = upper - best_val + 1
                 static_cost, pair_cost, shift = reclip(clip_m)
+                restart = True
             if bound < last_bound:
                 last_bound, stall = bound, 0
                 best_lk = lk
@@ -482,10 +484,17 @@ class BatchSolver:
                 stall += 1
                 if stall % 5 == 0:  # Polyak steps overshoot: halve them
                     scale /= 2
-                if stall >= 12:  # measured: the Swedish bound last improved after 6 stalled steps
+                if stall >= 12:  # measured: 8 no longer proves seed 3 at 300 x 3,000
                     break
             if _DEBUG:
                 print("lagrangian", it, b, bound, best_val, n_over, scale)
+            if restart:
+                # the Polyak steps so far aimed at a far worse solution and have shrunk: start again
+                # from the best prices. Measured at 300 x 3,000, seeds 1-10: the bound then drops on
+                # 9 seeds instead of 3, and the median solve takes ~0.6 s instead of ~1.1 s
+                lam = best_lk / K
+                scale, stall = 1.0, 0
+                continue
             g[(g < 0) & (lam <= 0)] = 0.0
             if bound <= best_val:
                 break
