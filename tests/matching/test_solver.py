@@ -331,3 +331,24 @@ def test_unmatched_counts_agree_with_the_rules_whether_or_not_candidates_were_pr
             assert u.fitting_units == s.index.fitting(request).size
             assert u.excluded == s.index.exclusions(request)
             assert u.fitting_units + sum(u.excluded.values()) == len(p.units)
+
+
+def test_bed_prices_on_capped_pairs_keep_a_valid_bound_and_give_the_same_answer_twice(generated):
+    """The path for too many pairs (forced here: caps of 0 and 200 pairs, no CP-SAT): a fixed number
+    of capped steps, each repaired, then the prices evaluated over every pair. On instances where
+    they lower the bound below the relaxation's, it stays at or above the exact optimum; the solution
+    passes the validator, and a second run gives the same matches."""
+    for seed in (9, 10):
+        p = generated(40, 300, seed=seed)
+        results = []
+        for _ in range(2):
+            s = BatchSolver(p)
+            s.MAX_LAGRANGE_PAIRS, s.MAX_LAGRANGE_PRICE_PAIRS, s.MAX_CP_SAT_PAIRS = 0, 200, 0
+            results.append(s.solve(20, workers=1, seed=0))
+            assert "lagrange_priced_rounds" in s.stats, seed
+        first, second = results
+        assert validate(p, first.matches) == []
+        assert s.stats["lagrangian_bound_below_relaxation"] > 0, seed
+        optimum = _exact_optimum(BatchSolver(p))
+        assert first.objective <= optimum <= first.bound, seed
+        assert first.matches == second.matches
