@@ -71,6 +71,39 @@ class _BedPrices:
         return self.pairs[self.reduced_cost <= self.scaled_bound - self.K * (value + 1)]
 
 
+@dataclass
+class _Progress:
+    """The best solution so far and the bounds on the optimum, as the phases of `solve` improve them."""
+
+    net: _rx.Network
+    entry: np.ndarray  # entry node of every candidate pair
+    relaxation: _rx.Relaxation
+    best: np.ndarray  # pairs of the best solution
+    lower: int  # its weight
+    upper: int  # the relaxation's bound
+    lag_upper: int  # the bed prices' bound (upper until they lower it)
+    prices: _BedPrices | None = None
+
+    @property
+    def exact(self) -> bool:
+        """The relaxation converged: its reduced costs fix pairs, its per-part values are bounds."""
+        return self.relaxation.converged
+
+    def improve(self, pairs: np.ndarray, value: int) -> None:
+        if value > self.lower:
+            self.best, self.lower = pairs, value
+
+
+@dataclass
+class _Outcome:
+    picked: np.ndarray
+    objective: int
+    bound: int
+    proven: bool
+    proof: str
+    components: int
+
+
 _DEBUG = bool(os.environ.get("MATCHING_DEBUG"))
 
 
@@ -226,124 +259,130 @@ class BatchSolver:
         flow solve) with the best solution found and an honest bound."""
         start = time.perf_counter()
         deadline = start + time_limit
-        c = self.cands
-        n_r = len(self.problem.requests)
-        timing: dict[str, float] = {}
-        t = time.perf_counter()
-        key = _rx.pair_keys(c.unit, self.sizes[c.req], self.shared)
-        net = _rx.build_network(c.req, c.unit, n_r, self.beds, self.shared, self.sizes,
-                                self.unit_shelter, self.shelter_caps, key=key)
-        entry = net.entry_of_key(key)
-        del key
-        first = _rx.top_k_mask(c.req, c.weight, n_r, self.flow_k)
-        timing["network"] = time.perf_counter() - t
-        t = time.perf_counter()
+        self.timing: dict[str, float] = {}
         # pricing gets at most 70% of the time: the rest is for repairing shared units
-        relaxation = _rx.solve_relaxation(net, c.req, entry, c.weight, first,
-                                          deadline=start + 0.7 * time_limit)
-        timing["relaxation"] = time.perf_counter() - t
-        self.stats = {"flow_rounds": relaxation.rounds, "flow_pairs": int(relaxation.active.size),
-                      "relaxation_converged": int(relaxation.converged)}
-        upper = relaxation.value
-        # exact: per-part flow values are valid bounds (pricing converged, no pairs cut)
-        exact = relaxation.converged
-        t = time.perf_counter()
-        if relaxation.converged and self._over_full(relaxation.chosen).size == 0:
-            hint, lower = relaxation.chosen, relaxation.flow_value
-        else:
-            hint = self._hint(relaxation.active, relaxation.chosen, previous, deadline)
-            lower = int(c.weight[hint].sum())
-        timing["hint"] = time.perf_counter() - t
-        self.stats["short_of_relaxation.after_hint"] = upper - lower
-        # Reduced-cost fixing: a solution using pair p weighs at most upper - rc[p], so
-        # pairs with rc[p] > upper - lower cannot be in any solution better than the hint
-        # (whose own pairs all pass this test).
-        used_cp_sat = False
-        # Lagrangian bound: price the beds of shared units (subgradient), exact relaxation only
-        lag_upper = upper
-        prices: _BedPrices | None = None
-        t = time.perf_counter()
-        if exact and lower < upper and time.perf_counter() < deadline:
-            kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower)
-            if kept.size <= self.MAX_LAGRANGE_PAIRS:
-                prices = self._lagrangian(
-                    kept, lower, min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter())),
-                    upper=upper, optimum=(net, entry, relaxation))
-                if prices.best_value > lower:
-                    hint, lower = prices.best_pairs, prices.best_value
-                # the optimum uses only kept pairs, or weighs at most `lower` (reduced-cost fixing)
-                lag_upper = max(min(prices.bound, upper), lower)
-            else:
-                # too many pairs: choose bed prices on the capped pairs, then evaluate them over
-                # every pair with the priced relaxation (valid for any prices, converged or not)
-                K = self._scale(c.weight, net.n_nodes)
-                sub = self._kept(relaxation, upper - lower, cap=self.MAX_LAGRANGE_PRICE_PAIRS)
-                capped = self._lagrangian(sub, lower, deadline, K=K, columns=False, max_iter=self.CAPPED_STEPS)
-                if capped.best_value > lower:
-                    hint, lower = capped.best_pairs, capped.best_value
-                lk = capped.prices
-                if lk.any() and time.perf_counter() < deadline:
-                    start_mask = np.zeros(len(c), dtype=bool)
-                    start_mask[relaxation.active] = True
-                    start_mask[sub] = True
-                    priced = _rx.solve_relaxation(
-                        net, c.req, entry, c.weight * K - lk[c.unit] * self.sizes[c.req], start_mask,
-                        deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()))
-                    b = (priced.value + int((lk * self.beds).sum())) // K
-                    self.stats["lagrange_priced_rounds"] = priced.rounds
-                    lag_upper = max(min(b, upper), lower)
-        timing["lagrangian"] = time.perf_counter() - t
-        self.stats["short_of_relaxation.after_lagrangian"] = upper - lower
-        self.stats["lagrangian_bound_below_relaxation"] = upper - lag_upper
-        t = time.perf_counter()
-        if lower >= lag_upper:  # the best solution meets the Lagrangian bound: optimal
-            parts = self._parts(hint, relaxation.chosen)
-            chosen, objective, bound, proven = [hint], lower, lower, True
-        elif time.perf_counter() >= deadline and not (exact and lower >= upper):
-            parts = []  # no time left for the search: the hint, under the relaxation's bound
-            chosen, objective, bound, proven = [hint], lower, upper, False
-        elif exact and lower >= upper:
-            parts = self._parts(hint, relaxation.chosen)
-            chosen, objective, bound, proven = [hint], lower, upper, True
-        else:
-            kept = np.flatnonzero(relaxation.reduced_cost <= upper - lower) if exact else np.zeros(0, np.int64)
-            self.stats["kept_pairs"] = int(kept.size)
-            if exact and prices is not None and prices.reduced_cost is not None:
-                kept = self._fixed_by_prices(kept, prices, hint, lower)
-                self.stats["kept_pairs_under_bed_prices"] = int(kept.size)
-            if exact and kept.size <= self.MAX_CP_SAT_PAIRS:
-                parts = (self._parts(kept, relaxation.chosen) if "kept_pairs_under_bed_prices" not in self.stats
-                         else [_Part(kept, hint, lag_upper, True)])
-                chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, hint, deadline, workers, seed)
-                proven = proven or objective >= lag_upper
-            else:  # too many pairs for CP-SAT (or pricing cut short): the hint, under the relaxation's bound
-                parts = []
-                chosen, objective, bound, proven = [hint], lower, upper, False
-        timing["search"] = time.perf_counter() - t
-        picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
-        if int(c.weight[picked].sum()) < lower:  # never worse than the best solution seen
-            picked, objective = hint, lower
-        self.stats["short_of_relaxation.after_search"] = upper - objective
-        bound = min(bound, lag_upper)
-        proven = proven or objective >= bound
-        status = "optimal" if proven else "feasible"
-        proof = "" if not proven else (
-            "cp_sat" if used_cp_sat else "lagrangian" if lag_upper < upper and objective >= lag_upper
-            else "relaxation")
-        self.timing = timing
+        net, entry = self._timed("network", self._network)
+        progress = self._timed("relaxation", self._relax, net, entry, start + 0.7 * time_limit)
+        self._timed("hint", self._first_solution, progress, previous, deadline)
+        self.stats["short_of_relaxation.after_hint"] = progress.upper - progress.lower
+        self._timed("lagrangian", self._bed_prices, progress, deadline)
+        self.stats["short_of_relaxation.after_lagrangian"] = progress.upper - progress.lower
+        self.stats["lagrangian_bound_below_relaxation"] = progress.upper - progress.lag_upper
+        outcome = self._timed("search", self._search, progress, deadline, workers, seed)
+        self.stats["short_of_relaxation.after_search"] = progress.upper - outcome.objective
         return Result(
-            status=status,
-            matches=self._matches(picked),
-            unmatched=self._unmatched(picked),
-            objective=objective,
-            bound=bound,
-            gap=(bound - objective) / max(1, bound),
-            proof=proof,
-            components=len(parts),
+            status="optimal" if outcome.proven else "feasible",
+            matches=self._matches(outcome.picked),
+            unmatched=self._unmatched(outcome.picked),
+            objective=outcome.objective,
+            bound=outcome.bound,
+            gap=(outcome.bound - outcome.objective) / max(1, outcome.bound),
+            proof=outcome.proof,
+            components=outcome.components,
             wall_time_s=time.perf_counter() - start,
             weights=self.weights.as_tuple(),
             candidates_pruned_to=self.pruned_to,
         )
+
+    def _timed(self, phase: str, run, *args):
+        t = time.perf_counter()
+        try:
+            return run(*args)
+        finally:
+            self.timing[phase] = self.timing.get(phase, 0.0) + time.perf_counter() - t
+
+    def _network(self) -> tuple[_rx.Network, np.ndarray]:
+        """The flow network of every candidate pair, and each pair's entry node."""
+        c = self.cands
+        key = _rx.pair_keys(c.unit, self.sizes[c.req], self.shared)
+        net = _rx.build_network(c.req, c.unit, len(self.problem.requests), self.beds, self.shared,
+                                self.sizes, self.unit_shelter, self.shelter_caps, key=key)
+        return net, net.entry_of_key(key)
+
+    def _relax(self, net: _rx.Network, entry: np.ndarray, pricing_deadline: float) -> _Progress:
+        """The priced relaxation over every pair (relaxation.py), from each request's best pairs."""
+        c = self.cands
+        first = _rx.top_k_mask(c.req, c.weight, len(self.problem.requests), self.flow_k)
+        relaxation = _rx.solve_relaxation(net, c.req, entry, c.weight, first, deadline=pricing_deadline)
+        self.stats = {"flow_rounds": relaxation.rounds, "flow_pairs": int(relaxation.active.size),
+                      "relaxation_converged": int(relaxation.converged)}
+        return _Progress(net, entry, relaxation, relaxation.chosen, relaxation.flow_value,
+                         relaxation.value, relaxation.value)
+
+    def _first_solution(self, progress: _Progress, previous: Result | None, deadline: float) -> None:
+        """The relaxation's own solution when it breaks no side rule, else the best hint."""
+        rel = progress.relaxation
+        if rel.converged and self._over_full(rel.chosen).size == 0:
+            return  # _relax started from it
+        hint = self._hint(rel.active, rel.chosen, previous, deadline)
+        progress.best, progress.lower = hint, int(self.cands.weight[hint].sum())
+
+    def _bed_prices(self, progress: _Progress, deadline: float) -> None:
+        """The Lagrangian bound on shared units' beds (`_lagrangian`) and its repaired flows.
+        Reduced-cost fixing first: a solution using pair p weighs at most upper - rc[p], so pairs
+        with rc[p] > upper - lower cannot be in any solution better than the best one."""
+        c, rel, upper = self.cands, progress.relaxation, progress.upper
+        if not (progress.exact and progress.lower < upper and time.perf_counter() < deadline):
+            return
+        kept = np.flatnonzero(rel.reduced_cost <= upper - progress.lower)
+        if kept.size <= self.MAX_LAGRANGE_PAIRS:
+            prices = self._lagrangian(
+                kept, progress.lower, min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter())),
+                upper=upper, optimum=(progress.net, progress.entry, rel))
+            progress.improve(prices.best_pairs, prices.best_value)
+            # the optimum uses only kept pairs, or weighs at most `lower` (reduced-cost fixing)
+            progress.lag_upper = max(min(prices.bound, upper), progress.lower)
+            progress.prices = prices
+            return
+        # too many pairs: choose bed prices on the capped pairs, then evaluate them over every pair
+        # with the priced relaxation (valid for any prices, converged or not)
+        K = self._scale(c.weight, progress.net.n_nodes)
+        sub = self._kept(rel, upper - progress.lower, cap=self.MAX_LAGRANGE_PRICE_PAIRS)
+        capped = self._lagrangian(sub, progress.lower, deadline, K=K, columns=False, max_iter=self.CAPPED_STEPS)
+        progress.improve(capped.best_pairs, capped.best_value)
+        lk = capped.prices
+        if lk.any() and time.perf_counter() < deadline:
+            start_mask = np.zeros(len(c), dtype=bool)
+            start_mask[rel.active] = True
+            start_mask[sub] = True
+            priced = _rx.solve_relaxation(
+                progress.net, c.req, progress.entry, c.weight * K - lk[c.unit] * self.sizes[c.req], start_mask,
+                deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()))
+            self.stats["lagrange_priced_rounds"] = priced.rounds
+            b = (priced.value + int((lk * self.beds).sum())) // K
+            progress.lag_upper = max(min(b, upper), progress.lower)
+
+    def _search(self, progress: _Progress, deadline: float, workers, seed) -> _Outcome:
+        """CP-SAT over the pairs reduced-cost fixing keeps, when the best solution is not yet proven
+        and they are few enough; then the outcome under the best bound."""
+        best, lower, upper, lag_upper = progress.best, progress.lower, progress.upper, progress.lag_upper
+        exact, rel = progress.exact, progress.relaxation
+        parts: list[_Part] = []
+        chosen, objective, bound, proven, used_cp_sat = [best], lower, upper, False, False
+        if lower >= lag_upper or (exact and lower >= upper):  # the best solution meets a bound: optimal
+            parts = self._parts(best, rel.chosen)
+            bound, proven = lower, True
+        elif time.perf_counter() < deadline and exact:
+            kept = np.flatnonzero(rel.reduced_cost <= upper - lower)
+            self.stats["kept_pairs"] = int(kept.size)
+            single = progress.prices is not None and progress.prices.reduced_cost is not None
+            if single:
+                kept = self._fixed_by_prices(kept, progress.prices, best, lower)
+                self.stats["kept_pairs_under_bed_prices"] = int(kept.size)
+            if kept.size <= self.MAX_CP_SAT_PAIRS:
+                parts = [_Part(kept, best, lag_upper, True)] if single else self._parts(kept, rel.chosen)
+                chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
+        # otherwise too many pairs for CP-SAT, no time left or pricing cut short: the best solution,
+        # under the relaxation's bound
+        picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+        if int(self.cands.weight[picked].sum()) < lower:  # never worse than the best solution seen
+            picked, objective = best, lower
+        bound = min(bound, lag_upper)
+        proven = proven or objective >= bound
+        proof = "" if not proven else (
+            "cp_sat" if used_cp_sat else "lagrangian" if lag_upper < upper and objective >= lag_upper
+            else "relaxation")
+        return _Outcome(picked, objective, bound, proven, proof, len(parts))
 
     MAX_LAGRANGE_PAIRS = 250_000
     MAX_LAGRANGE_PRICE_PAIRS = 50_000
@@ -382,8 +421,7 @@ class BatchSolver:
         A flow that fills no shared unit over its beds is feasible: it may improve the best
         solution. `optimum`: (network, entry node per candidate pair, converged relaxation) of the
         relaxation over every pair, whose optimum lies within `pairs`; its potentials then give the
-        clipped costs below without solving the relaxation again.
-        Returns (bound, best pairs, best value, the scaled prices of the best bound)."""
+        clipped costs (`_clipper`) without solving the relaxation again."""
         c = self.cands
         n_r = len(self.problem.requests)
         u = c.unit[pairs].astype(np.int64)
@@ -401,42 +439,12 @@ class BatchSolver:
         # 0.20 s instead of 0.28 s with 1/1024; seed 6 proven too; the smaller costs solve faster)
         K = K or (min(self.CLIPPED_K, self._scale(w, net.n_nodes)) if clipped else self._scale(w, net.n_nodes))
         req_p = c.req[pairs]
-        # Small costs (measured: the min-cost flow ~3x faster with costs ~1e3 than ~1e13): with the
-        # potentials p of the relaxation's optimum x* over `pairs`, value(x) = upper - rc(x) + rc(x*)
-        # for every flow x (rc = cost + p[tail] - p[head], each term rc_a (x_a - x*_a) >= 0).
-        # A solution worth at least best_val has x_a = x*_a on every arc with |rc_a| > upper -
-        # best_val, so costs clipped to +-M (M > gap) change its clipped cost by a constant only:
-        # value(x) = upper + rcc(x*) - rcc(x) on those solutions, and the flow over clipped costs
-        # (a minimum over a superset) still gives a valid bound. M shrinks as best_val grows.
         work = _rx.top_k_mask(req_p, w, n_r, self.flow_k)
-        static_cost, shift, pair_cost, reclip = None, 0, None, None
-        if clipped:
-            if optimum is not None:
-                rel = optimum[2]
-                x_chosen = np.searchsorted(pairs, rel.chosen)
-                in_pairs = np.zeros(len(c), dtype=bool)
-                in_pairs[pairs] = True
-                work[np.searchsorted(pairs, rel.active[in_pairs[rel.active]])] = True
-            else:
-                rel = _rx.solve_relaxation(net, req_p, entry, w, _rx.top_k_mask(req_p, w, n_r, self.flow_k))
-                x_chosen = rel.chosen
-                work[rel.active] = True
-            if rel.value == upper:
-                p = rel.potential
-                rc_s_full = p[net.tails] - p[net.heads]
-                rc_p_full = -w + p[_rx.FIRST_REQUEST + req_p] - p[entry]
-                x_p = np.zeros(w.size, dtype=np.int64)
-                x_p[x_chosen] = 1
-
-                def clipped(M: int):
-                    rc_s = np.clip(rc_s_full, -M, M)
-                    rc_p = np.clip(rc_p_full, -M, M)
-                    shift = K * (upper + int((rc_s * rel.static_flows).sum()) + int((rc_p * x_p).sum()))
-                    return rc_s * K, rc_p * K, shift
-
-                clip_m = upper - best_val + 1  # measured: 1,000 x that made each flow ~1.3x slower
-                static_cost, pair_cost, shift = clipped(clip_m)
-                reclip = clipped
+        static_cost, shift, pair_cost = None, 0, None
+        reclip = self._clipper(pairs, net, entry, upper, K, optimum, work) if clipped else None
+        if reclip is not None:
+            clip_m = upper - best_val + 1  # measured: 1,000 x that made each flow ~1.3x slower
+            static_cost, pair_cost, shift = reclip(clip_m)
         lam = np.zeros(len(self.index))
         best_lk = np.zeros(len(self.index), dtype=np.int64)
         best_scaled, best_rc, valid_from = None, None, None
@@ -469,15 +477,11 @@ class BatchSolver:
             np.add.at(used, u[sol.chosen], sz[sol.chosen])
             g = np.where(self.shared, used - beds, 0.0)
             n_over = int((g > 0).sum())
-            if n_over == 0:
-                val = int(w[sol.chosen].sum())
-                if val > best_val:
-                    best_val, best_pairs = val, pairs[sol.chosen]
-            elif n_over <= 3 or not columns or it % self.REPAIR_EVERY == 0:  # nearly feasible: fix and re-solve it
-                fixed = np.array(sorted(self._repair(pairs[sol.chosen], deadline)), dtype=np.int64)
-                val = int(c.weight[fixed].sum()) if fixed.size else 0
-                if val > best_val:
-                    best_val, best_pairs = val, fixed
+            # nearly feasible flows and capped steps' are always repaired
+            repair = n_over <= 3 or not columns or it % self.REPAIR_EVERY == 0
+            found, val = self._step_solution(pairs[sol.chosen], n_over, repair, deadline)
+            if val > best_val:
+                best_val, best_pairs = val, found
             restart = False
             if reclip is not None and upper - best_val + 1 < clip_m // 2:
                 clip_m = upper - best_val + 1
@@ -495,7 +499,7 @@ class BatchSolver:
                 if stall >= 12:  # measured: 8 no longer proves seed 3 at 300 x 3,000
                     break
             if _DEBUG:
-                print("lagrangian", it, b, bound, best_val, n_over, scale, round(time.perf_counter(), 2))
+                print("lagrangian", it, b, bound, best_val, n_over, scale)
             if restart:
                 # the Polyak steps so far aimed at a far worse solution and have shrunk: start again
                 # from the best prices. Measured at 300 x 3,000, seeds 1-10: the bound then drops on
@@ -513,6 +517,55 @@ class BatchSolver:
         self.stats["lagrange_K"] = K
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
                           pairs, K, best_scaled, best_rc, valid_from)
+
+    def _step_solution(self, flow_pairs: np.ndarray, n_over: int, repair: bool, deadline: float):
+        """A bed-price step's flow as a solution (pairs, weight): as it is when it fills no shared
+        unit over its beds, else repaired by fix and re-solve when `repair`, else none (weight -1)."""
+        if n_over == 0:
+            return flow_pairs, int(self.cands.weight[flow_pairs].sum())
+        if not repair:
+            return flow_pairs[:0], -1
+        fixed = np.array(sorted(self._repair(flow_pairs, deadline)), dtype=np.int64)
+        return fixed, int(self.cands.weight[fixed].sum())
+
+    def _clipper(self, pairs, net, entry, upper, K, optimum, work):
+        """Small costs for the bed prices' flows (measured: the min-cost flow ~3x faster with costs
+        ~1e3 than ~1e13). With the potentials p of the relaxation's optimum x* over `pairs`,
+        value(x) = upper - rc(x) + rc(x*) for every flow x (rc = cost + p[tail] - p[head], each term
+        rc_a (x_a - x*_a) >= 0). A solution worth at least upper - M + 1 has x_a = x*_a on every
+        arc with |rc_a| >= M, so costs clipped to +-M change its clipped cost by a constant only:
+        value(x) = upper + rcc(x*) - rcc(x) on those solutions, and the flow over clipped costs (a
+        minimum over a superset) still gives a valid bound. Returns M -> (static arc costs, pair
+        costs, constant), all scaled by K, or None when the relaxation over `pairs` does not reach
+        `upper`; marks the relaxation's pairs in `work`."""
+        c = self.cands
+        req_p, w = c.req[pairs], c.weight[pairs]
+        if optimum is not None:
+            rel = optimum[2]
+            x_chosen = np.searchsorted(pairs, rel.chosen)
+            in_pairs = np.zeros(len(c), dtype=bool)
+            in_pairs[pairs] = True
+            work[np.searchsorted(pairs, rel.active[in_pairs[rel.active]])] = True
+        else:
+            n_r = len(self.problem.requests)
+            rel = _rx.solve_relaxation(net, req_p, entry, w, _rx.top_k_mask(req_p, w, n_r, self.flow_k))
+            x_chosen = rel.chosen
+            work[rel.active] = True
+        if rel.value != upper:
+            return None
+        p = rel.potential
+        rc_s_full = p[net.tails] - p[net.heads]
+        rc_p_full = -w + p[_rx.FIRST_REQUEST + req_p] - p[entry]
+        x_p = np.zeros(w.size, dtype=np.int64)
+        x_p[x_chosen] = 1
+
+        def clipped(M: int):
+            rc_s = np.clip(rc_s_full, -M, M)
+            rc_p = np.clip(rc_p_full, -M, M)
+            shift = K * (upper + int((rc_s * rel.static_flows).sum()) + int((rc_p * x_p).sum()))
+            return rc_s * K, rc_p * K, shift
+
+        return clipped
 
     def _kept(self, relaxation, slack: int, cap: int) -> np.ndarray:
         """Pairs that may be in a solution better than `upper - slack` (reduced-cost fixing),
