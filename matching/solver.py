@@ -4,10 +4,11 @@
     Relaxation   relaxation.py: min-cost flow over all pairs; an upper bound, and the
                  proven optimum whenever no shared unit ends up over its beds
     Bed prices   a Lagrangian bound on the shared units' beds, whose flows repaired into
-                 feasible solutions also improve the best solution
-    Components   independent parts (connected through shared candidates or a shelter's
-                 intake limit) of the pairs reduced-cost fixing keeps; only parts where the
-                 relaxation broke a side rule go on
+                 feasible solutions also improve the best solution, and whose reduced costs
+                 fix out more pairs (then all kept pairs form one part under its bound)
+    Components   otherwise independent parts (connected through shared candidates or a
+                 shelter's intake limit) of the pairs reduced-cost fixing keeps; only parts
+                 where the relaxation broke a side rule go on
     Model        CP-SAT per such part: x[r, u] per candidate pair, m[r] = request placed
     Constraints  one unit per request; beds per unit; daily intake per shelter
     Objective    two levels: priority on m[r], then fit and cost on x[r, u] (scoring.py)
