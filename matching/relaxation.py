@@ -304,7 +304,7 @@ def top_k_mask(req: np.ndarray, weight: np.ndarray, n_requests: int, k: int) -> 
     mask = np.zeros(req.size, dtype=bool)
     if req.size == 0:
         return mask
-    bounds = np.searchsorted(req, np.arange(n_requests + 1))
+    bounds = np.searchsorted(req, np.arange(n_requests + 1, dtype=req.dtype))  # same dtype: no copy of req
     for r in range(n_requests):
         a, b = bounds[r], bounds[r + 1]
         if b - a <= k:
