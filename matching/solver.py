@@ -257,7 +257,8 @@ class BatchSolver:
         previous: Result | None = None,
     ) -> Result:
         """Every phase is time-capped: returns within about `time_limit` seconds (plus at most one
-        flow solve) with the best solution found and an honest bound."""
+        flow solve, and one repair in the capped steps) with the best solution found and an honest
+        bound."""
         start = time.perf_counter()
         deadline = start + time_limit
         self.timing: dict[str, float] = {}
