@@ -215,21 +215,30 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     return _on_database(settings, work)
 
 
+CLI_ACTOR_SUBJECT = "cli"
+"""Audit actor subject for operations staff at the command line (issuer: the service itself)."""
+
+
 def _organisation_add(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
+
+    from skyddat_boende import audit
 
     if not args.id.startswith("operator-"):
         raise CommandError("an operator's id starts with operator- (municipalities are registered already)")
     found = migrations.discover(settings.sql_dir)
+    actor = audit.Actor(issuer=audit.SYSTEM_ISSUER, subject=CLI_ACTOR_SUBJECT)
 
     async def work(conn, url) -> int:
         await migrations.migrate(conn, found)
         try:
-            await conn.execute(
-                """insert into organisation (id, kind, display_name, municipality_code, ivo_permit_ref)
-                   values ($1, $2, $3, $4, $5)""",
-                args.id, args.kind, args.name, args.municipality, args.ivo_permit,
-            )
+            async with conn.transaction():  # registering an operator is a trust decision: audited with it
+                await conn.execute(
+                    """insert into organisation (id, kind, display_name, municipality_code, ivo_permit_ref)
+                       values ($1, $2, $3, $4, $5)""",
+                    args.id, args.kind, args.name, args.municipality, args.ivo_permit,
+                )
+                await audit.record(conn, actor, "cli.organisation_add", "organisation", args.id, "succeeded")
         except asyncpg.UniqueViolationError:
             raise CommandError(f"{args.id} is registered already") from None
         except asyncpg.IntegrityConstraintViolationError as exc:

@@ -146,5 +146,9 @@ async def test_municipalities_are_organisations_and_operators_are_registered_by_
     try:
         assert await conn.fetchval("select count(*) from organisation where kind = 'municipality'") == 290
         assert await conn.fetchval("select kind from organisation where id = 'operator-jouren-lund'") == "association"
+        # the registration is in the audit trail (once: the refused attempts wrote nothing)
+        assert await conn.fetch("select actor_subject, action, object_id, outcome from audit_event "
+                                "where object_type = 'organisation'") == [
+            ("cli", "cli.organisation_add", "operator-jouren-lund", "succeeded")]
     finally:
         await conn.close()

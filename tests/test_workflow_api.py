@@ -328,3 +328,24 @@ async def test_a_municipality_cannot_hold_more_open_requests_than_the_limit(crea
         await client.post(f"/api/requests/{first['id']}/withdraw", headers=malmo)
         assert (await client.post("/api/requests", json=mother_with_son_and_dog("MAL-CAP-9"),
                                   headers=malmo)).status_code == 201
+
+
+async def test_tokens_for_unregistered_organisations_change_nothing(world, tokens):
+    """Input: a trusted issuer's tokens for organisations that were never registered: a social worker
+    at 'kommun-0000' (no such municipality) filing a request, and staff at 'operator-ghost' publishing
+    a shelter. Both are refused as unknown references and nothing is written."""
+    client, url, app = world
+    ghost_municipality = await client.post("/api/requests", json=mother_with_son_and_dog(),
+                                           headers=tokens.social_worker("0000"))
+    assert ghost_municipality.status_code == 422, ghost_municipality.text
+    assert ghost_municipality.json()["type"].endswith("unknown-reference")
+    ghost_operator = await client.post("/api/shelters", json=shelter_body("2480", rate=2000, label="Spöke"),
+                                       headers=tokens.staff("operator-ghost"))
+    assert ghost_operator.status_code == 422, ghost_operator.text
+    assert ghost_operator.json()["type"].endswith("unknown-reference")
+    conn = await database.connect(url)
+    try:
+        assert await conn.fetchval("select count(*) from placement_request") == 0
+        assert await conn.fetchval("select count(*) from shelter") == 0
+    finally:
+        await conn.close()
