@@ -15,7 +15,8 @@ from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking.service import expire_due_offers
 from tests.conftest import make_app
 from tests.webhook_support import Receiver, verify
-from tests.workflow_support import MALMO, STOCKHOLM, mother_with_son_and_dog, organisations, publish, shelter_body
+from tests.workflow_support import (MALMO, STOCKHOLM, mother_with_son_and_dog, organisations, publish, scalars,
+                                    shelter_body)
 
 NORTH, EAST = "operator-north", "operator-east"
 
@@ -174,12 +175,8 @@ async def test_personal_identity_number_anywhere_is_rejected_and_nothing_stored(
         assert response.status_code in (400, 422), response.text
         assert "1234" not in response.text
     assert (await client.get("/api/requests", headers=malmo)).json() == []
-    conn = await database.connect(url)
-    try:
-        assert await conn.fetchval("select count(*) from placement_request") == 0
-        assert await conn.fetchval("select count(*) from audit_event where object_id like '%1234%'") == 0
-    finally:
-        await conn.close()
+    assert await scalars(url, "select count(*) from placement_request",
+                         "select count(*) from audit_event where object_id like '%1234%'") == [0, 0]
 
 
 @pytest.mark.parametrize(
@@ -343,9 +340,4 @@ async def test_tokens_for_unregistered_organisations_change_nothing(world, token
                                        headers=tokens.staff("operator-ghost"))
     assert ghost_operator.status_code == 422, ghost_operator.text
     assert ghost_operator.json()["type"].endswith("unknown-reference")
-    conn = await database.connect(url)
-    try:
-        assert await conn.fetchval("select count(*) from placement_request") == 0
-        assert await conn.fetchval("select count(*) from shelter") == 0
-    finally:
-        await conn.close()
+    assert await scalars(url, "select count(*) from placement_request", "select count(*) from shelter") == [0, 0]

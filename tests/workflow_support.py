@@ -21,6 +21,15 @@ async def organisations(database_url: str) -> None:
         await conn.close()
 
 
+async def scalars(database_url: str, *queries: str) -> list:
+    """The single value each query returns, read on a connection of its own."""
+    conn = await database.connect(database_url)
+    try:
+        return [await conn.fetchval(query) for query in queries]
+    finally:
+        await conn.close()
+
+
 def shelter_body(municipality: str, *, rate: int, label: str, **changes) -> dict:
     return {
         "label": label,
