@@ -59,8 +59,8 @@ class Network:
         """Entry node of each pair key (from `pair_keys`)."""
         if key.size > 100_000:  # a lookup table beats binary search on millions of pairs
             table = np.zeros(int(self.entry_keys[-1]) + 1, dtype=np.int64)
-            table[self.entry_keys] = np.arange(self.entry_keys.size)
-            return self.first_entry + table[key]
+            table[self.entry_keys] = self.first_entry + np.arange(self.entry_keys.size)
+            return table[key]
         return self.first_entry + np.searchsorted(self.entry_keys, key)
 
 
