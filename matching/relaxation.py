@@ -71,14 +71,14 @@ caches (measured on 37 million pairs, into the same output buffer: one pricing p
 chunks of 262,144, 0.45-0.49 s in chunks of a million, 0.94-1.59 s in one piece)."""
 
 
-def pair_keys(unit: np.ndarray, size: np.ndarray, shared: np.ndarray) -> np.ndarray:
+def pair_keys(unit: np.ndarray, size: np.ndarray, shared: np.ndarray, *, chunk: int = _CHUNK) -> np.ndarray:
     """unit * 64 + (household size if the unit is shared else 0): a pair's entry node key
-    (in chunks, as `_price`: measured on 37 million pairs, 0.5-0.95 s instead of 0.9-1.7 s)."""
+    (in chunks, as `price`: measured on 37 million pairs, 0.5-0.95 s instead of 0.9-1.7 s)."""
     key = np.empty(unit.size, dtype=np.int64)
-    for a in range(0, unit.size, _CHUNK):
-        part, u = key[a:a + _CHUNK], unit[a:a + _CHUNK]
+    for a in range(0, unit.size, chunk):
+        part, u = key[a:a + chunk], unit[a:a + chunk]
         np.multiply(u, _KEY, out=part, dtype=np.int64)
-        part += np.where(shared[u], size[a:a + _CHUNK], 0)
+        part += np.where(shared[u], size[a:a + chunk], 0)
     return key
 
 
@@ -268,7 +268,7 @@ def solve_relaxation(
         idx = np.flatnonzero(active)
         sol = solve_flow(net, req[idx], entry[idx], weight[idx], static_cost=static_cost)
         p = sol.potential
-        cand = _price(p, net.n_requests, req, entry, weight, active, out=rc)
+        cand = price(p, net.n_requests, req, entry, weight, active, out=rc)
         chosen = idx[sol.chosen]
         if not (rc[cand] < 0).any():
             np.maximum(rc, 0, out=rc)
@@ -299,16 +299,16 @@ def solve_relaxation(
         active[cand[take]] = True
 
 
-def _price(p: np.ndarray, n_requests: int, req: np.ndarray, entry: np.ndarray, weight: np.ndarray,
-           active: np.ndarray, out: np.ndarray) -> np.ndarray:
+def price(p: np.ndarray, n_requests: int, req: np.ndarray, entry: np.ndarray, weight: np.ndarray,
+          active: np.ndarray, out: np.ndarray, *, chunk: int = _CHUNK) -> np.ndarray:
     """Every pair's reduced cost under the potentials p (into `out`); returns the pairs outside
     `active` that price out or tie (reduced cost <= 0). The ties are the flow's alternatives: taken
     in with the negative ones, the next potentials do not price them out a round later (measured
     at 5,000 x 50,000: 5 rounds instead of 7, 9.2-9.8 s instead of 11.6-12.4 s)."""
     p_req = p[FIRST_REQUEST:FIRST_REQUEST + n_requests]
     near = []
-    for a in range(0, req.size, _CHUNK):
-        b = min(a + _CHUNK, req.size)
+    for a in range(0, req.size, chunk):
+        b = min(a + chunk, req.size)
         part = out[a:b]
         np.take(p_req, req[a:b], out=part)
         part -= p[entry[a:b]]

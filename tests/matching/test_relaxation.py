@@ -37,3 +37,29 @@ def test_pricing_from_top_k_reaches_the_full_flow_optimum(n_r, n_u, seed, k):
             np.flatnonzero(keep) == q, 10**15, 0), potentials=False)
         # with pair q forced (huge bonus), the rest weighs at most value - rc[q]
         assert forced.value - 10**15 <= priced.value - priced.reduced_cost[q] or forced.value < 10**15
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 30), st.integers(1, 80), st.integers(0, 10_000), st.integers(1, 50))
+def test_passes_in_chunks_give_what_one_pass_gives(n_r, n_u, seed, chunk):
+    """Pricing and entry keys go over the pairs in chunks (262,144 at a time in the batch, so the
+    other tests' instances fit in one): any chunk size gives the reduced costs
+    -weight + p[request] - p[entry], the pairs outside the flow's set with reduced cost <= 0, and
+    the same entry keys as one piece."""
+    p = generate_problem(MUNICIPALITIES, n_r, n_u, seed=seed, today=TODAY)
+    s = BatchSolver(p)
+    c = s.cands
+    sizes = s.sizes[c.req]
+    one_piece = rx.pair_keys(c.unit, sizes, s.shared, chunk=10**9)
+    assert (rx.pair_keys(c.unit, sizes, s.shared, chunk=chunk) == one_piece).all()
+    net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
+    entry = net.entry(c.unit, sizes, s.shared)
+    active = rx.top_k_mask(c.req, c.weight, n_r, 1)
+    pot = rx.solve_flow(net, c.req[active], entry[active], c.weight[active]).potential
+    chunked, whole = np.empty(len(c), dtype=np.int64), np.empty(len(c), dtype=np.int64)
+    near_chunked = rx.price(pot, n_r, c.req, entry, c.weight, active, out=chunked, chunk=chunk)
+    near_whole = rx.price(pot, n_r, c.req, entry, c.weight, active, out=whole, chunk=10**9)
+    expected = -c.weight + pot[rx.FIRST_REQUEST + c.req] - pot[entry]
+    assert (chunked == expected).all() and (whole == expected).all()
+    assert (near_chunked == np.flatnonzero((expected <= 0) & ~active)).all()
+    assert (near_whole == near_chunked).all()
