@@ -740,7 +740,7 @@ class BatchSolver:
         chosen = flow_pairs
         for _ in range(10):
             displaced = []
-            for p in chosen[np.argsort(-c.weight[chosen], kind="stable")].tolist():
+            for p in self._keep_order(chosen, beds, taken, caps, bounds).tolist():
                 u, r = int(c.unit[p]), int(c.req[p])
                 size, sh = int(self.sizes[r]), int(self.unit_shelter[u])
                 if (sh >= 0 and caps[sh] <= 0) or (beds[u] < size if self.shared[u] else taken[u]):
@@ -769,6 +769,35 @@ class BatchSolver:
                                        deadline=deadline)
             chosen = idx[rel.chosen]
         return fixed
+
+    def _keep_order(self, chosen, beds, taken, caps, bounds) -> np.ndarray:
+        """`chosen` in the order fix and re-solve keeps its pairs: heaviest first, except that
+        in a shared unit they overfill, the households that would lose most by moving come first
+        (their weight minus the best they get where there is room now, or all of it if nowhere).
+        Only pairs in the same unit compete (the flow keeps every intake limit), so that is the
+        only order that matters."""
+        c = self.cands
+        key = c.weight[chosen].copy()
+        sizes = self.sizes[c.req[chosen]]
+        used = np.zeros(len(self.index), dtype=np.int64)
+        np.add.at(used, c.unit[chosen], sizes)
+        contested = np.flatnonzero((self.shared & (used > beds))[c.unit[chosen]])
+        if contested.size:
+            room = beds - used
+            free = ~taken & (used == 0)
+            cap_left = caps.copy()
+            shelter = self.unit_shelter[c.unit[chosen]]
+            np.subtract.at(cap_left, shelter[shelter >= 0], 1)
+            open_shelter = np.append(cap_left > 0, True)  # index -1: no intake limit
+            # household by household: one concatenation of all their pairs measured slower
+            # (0.14-0.59 s instead of 0.08-0.22 s per repair at 5,000 x 50,000)
+            for i in contested.tolist():
+                q = int(chosen[i])
+                a, b = int(bounds[c.req[q]]), int(bounds[c.req[q] + 1])
+                v = c.unit[a:b]
+                fits = np.where(self.shared[v], room[v] >= sizes[i], free[v]) & open_shelter[self.unit_shelter[v]]
+                key[i] = c.weight[q] - (int(c.weight[a:b][fits].max()) if fits.any() else 0)
+        return chosen[np.argsort(-key, kind="stable")]
 
     def _greedy_arrival(self) -> set[int]:
         """The rule-based baseline: requests in arrival order, each taking its best-scoring

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from matching.solver import BatchSolver, solve
-from matching.types import Adult, Child, Household, Offer
+from matching.types import Adult, Child, Household, Needs, Offer
 from matching.validator import validate
 from matching_factories import GOTEBORG, TODAY, problem, request, unit, woman
 
@@ -352,3 +352,26 @@ def test_bed_prices_on_capped_pairs_keep_a_valid_bound_and_give_the_same_answer_
         optimum = _exact_optimum(BatchSolver(p))
         assert first.objective <= optimum <= first.bound, seed
         assert first.matches == second.matches
+
+
+def test_fix_and_resolve_moves_the_household_that_loses_least():
+    """The relaxation puts an acute mother with a child (2 beds) and a single woman in a wheelchair
+    (1 bed) in the same two-bed shared unit: the chained flow allows one household of 2 and two of
+    1 there. The mother has a place nearly as good elsewhere (the same, 5 cost points dearer); the
+    single woman has no other place with wheelchair access. Fix and re-solve keeps the single woman
+    and moves the mother; keeping the heaviest household first (the acute mother) would leave the
+    single woman unplaced."""
+    mother = woman(children=(Child(4, "female"),))
+    single = woman(needs=Needs(wheelchair=True))
+    reqs = [request("mother", household=mother, urgency="acute", latest_start=None),
+            request("single", household=single)]
+    units = [unit("shared", beds=2, shared=True, features=frozenset({"wheelchair"}), daily_rate=2000),
+             unit("flat", beds=2, daily_rate=2500)]
+    s = BatchSolver(problem(reqs, units))
+    net, entry = s._network()
+    rel = s._relax(net, entry, float("inf")).relaxation
+    c = s.cands
+    assert sorted(s.index.units[u].id for u in c.unit[rel.chosen]) == ["shared", "shared"]  # over-full
+    repaired = sorted(s._repair(rel.chosen, None))
+    got = {s.problem.requests[c.req[q]].id: s.index.units[c.unit[q]].id for q in repaired}
+    assert got == {"single": "shared", "mother": "flat"}
