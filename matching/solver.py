@@ -795,7 +795,9 @@ class BatchSolver:
                 q = int(chosen[i])
                 a, b = int(bounds[c.req[q]]), int(bounds[c.req[q] + 1])
                 v = c.unit[a:b]
-                fits = np.where(self.shared[v], room[v] >= sizes[i], free[v]) & open_shelter[self.unit_shelter[v]]
+                # a move within its own shelter keeps that shelter's intake as it is
+                shelter_ok = open_shelter[self.unit_shelter[v]] | (self.unit_shelter[v] == shelter[i])
+                fits = np.where(self.shared[v], room[v] >= sizes[i], free[v]) & shelter_ok
                 key[i] = c.weight[q] - (int(c.weight[a:b][fits].max()) if fits.any() else 0)
         return chosen[np.argsort(-key, kind="stable")]
 

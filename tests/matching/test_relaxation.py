@@ -28,6 +28,11 @@ def test_pricing_from_top_k_reaches_the_full_flow_optimum(n_r, n_u, seed, k):
     assert priced.value == full.value
     assert int(c.weight[priced.chosen].sum()) == full.value
     assert (priced.reduced_cost >= 0).all() and (priced.reduced_cost[priced.chosen] == 0).all()
+    # cut short after its first round (deadline already past): still an upper bound, with reduced
+    # costs that bound every pair the same way
+    cut = rx.solve_relaxation(net, c.req, entry, c.weight, rx.top_k_mask(c.req, c.weight, n_r, k), deadline=0.0)
+    assert cut.value >= full.value and (cut.reduced_cost >= 0).all()
+    assert cut.converged or int(c.weight[cut.chosen].sum()) == cut.flow_value <= full.value
     # reduced-cost bound: forcing any pair in costs at least its reduced cost
     if len(c):
         q = int(np.argmax(priced.reduced_cost))
@@ -51,7 +56,7 @@ def test_passes_in_chunks_give_what_one_pass_gives(n_r, n_u, seed, chunk):
     c = s.cands
     sizes = s.sizes[c.req]
     one_piece = rx.pair_keys(c.unit, sizes, s.shared, chunk=10**9)
-    assert (rx.pair_keys(c.unit, sizes, s.shared, chunk=chunk) == one_piece).all()
+    assert np.array_equal(rx.pair_keys(c.unit, sizes, s.shared, chunk=chunk), one_piece)
     net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
     entry = net.entry(c.unit, sizes, s.shared)
     active = rx.top_k_mask(c.req, c.weight, n_r, 1)
@@ -60,6 +65,6 @@ def test_passes_in_chunks_give_what_one_pass_gives(n_r, n_u, seed, chunk):
     near_chunked = rx.price(pot, n_r, c.req, entry, c.weight, active, out=chunked, chunk=chunk)
     near_whole = rx.price(pot, n_r, c.req, entry, c.weight, active, out=whole, chunk=10**9)
     expected = -c.weight + pot[rx.FIRST_REQUEST + c.req] - pot[entry]
-    assert (chunked == expected).all() and (whole == expected).all()
-    assert (near_chunked == np.flatnonzero((expected <= 0) & ~active)).all()
-    assert (near_whole == near_chunked).all()
+    assert np.array_equal(chunked, expected) and np.array_equal(whole, expected)
+    assert np.array_equal(near_chunked, np.flatnonzero((expected <= 0) & ~active))
+    assert np.array_equal(near_whole, near_chunked)
