@@ -254,7 +254,8 @@ def solve_relaxation(
     static_cost: np.ndarray | None = None,
 ) -> Relaxation:
     """The relaxation optimum over all pairs, starting from the pairs in `start` (bool mask;
-    None = all) and adding every pair with a negative reduced cost until none is left.
+    None = all) and adding every pair with a negative reduced cost (and those that tie at 0, see
+    `price`) until none is left.
 
     `deadline` (time.perf_counter() value): no new round starts when the last one would end
     after it; the result is then not converged but its value still a valid upper bound.

@@ -321,8 +321,9 @@ class BatchSolver:
         c, rel, upper = self.cands, progress.relaxation, progress.upper
         if not (progress.exact and progress.lower < upper and time.perf_counter() < deadline):
             return
-        if np.count_nonzero(rel.reduced_cost <= upper - progress.lower) <= self.MAX_LAGRANGE_PAIRS:
-            kept = np.flatnonzero(rel.reduced_cost <= upper - progress.lower)
+        may_improve = rel.reduced_cost <= upper - progress.lower
+        if np.count_nonzero(may_improve) <= self.MAX_LAGRANGE_PAIRS:
+            kept = np.flatnonzero(may_improve)
             prices = self._lagrangian(
                 kept, progress.lower, min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter())),
                 upper=upper, optimum=(progress.net, progress.entry, rel))
