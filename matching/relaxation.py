@@ -130,6 +130,20 @@ def build_network(
                    tails.astype(np.int64), heads.astype(np.int64), caps)
 
 
+def reachable_static_arcs(net: Network, entry: np.ndarray) -> np.ndarray:
+    """The static arcs a flow over pairs into `entry` can use: the requests' arcs, and the entry
+    chains from those entries down to their shelters and the sink."""
+    present = np.zeros(net.n_nodes, dtype=bool)
+    present[:net.first_entry] = True
+    present[entry] = True
+    for _ in range(_KEY):
+        reach = present[net.tails] & ~present[net.heads]
+        if not reach.any():
+            break
+        present[net.heads[reach]] = True
+    return np.flatnonzero(present[net.tails])
+
+
 @dataclass(frozen=True)
 class FlowResult:
     value: int
@@ -148,19 +162,9 @@ def solve_flow(
     Only the entries (and shelters) the given pairs can reach go into the flow; the
     others carry no flow and get their potentials from the same Bellman-Ford pass."""
     n_static = net.tails.size
-    present = np.zeros(net.n_nodes, dtype=bool)
-    present[:net.first_entry] = True
-    present[entry] = True
-    tails_s, heads_s = net.tails, net.heads
-    for _ in range(_KEY):  # down the entry chains to the shelter and the sink
-        reach = present[tails_s] & ~present[heads_s]
-        if not reach.any():
-            break
-        present[heads_s[reach]] = True
-    use = present[tails_s]
-    s_idx = np.flatnonzero(use)
-    tails = np.concatenate([tails_s[s_idx], FIRST_REQUEST + req.astype(np.int64)])
-    heads = np.concatenate([heads_s[s_idx], entry.astype(np.int64)])
+    s_idx = reachable_static_arcs(net, entry)
+    tails = np.concatenate([net.tails[s_idx], FIRST_REQUEST + req.astype(np.int64)])
+    heads = np.concatenate([net.heads[s_idx], entry.astype(np.int64)])
     caps = np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)])
     s_cost = np.zeros(s_idx.size, dtype=np.int64) if static_cost is None else static_cost[s_idx]
     costs = np.concatenate([s_cost, -weight.astype(np.int64)])

@@ -375,3 +375,40 @@ def test_fix_and_resolve_moves_the_household_that_loses_least():
     repaired = sorted(s._repair(rel.chosen, None))
     got = {s.problem.requests[c.req[q]].id: s.index.units[c.unit[q]].id for q in repaired}
     assert got == {"single": "shared", "mother": "flat"}
+
+
+def test_neighbourhood_search_keeps_the_fixed_requests_and_with_all_free_reaches_the_optimum(generated):
+    """Around the arrival-order greedy solution of an instance the relaxation overfills: nobody free
+    gives that solution back; half the requests free keeps the other half's pairs, passes the
+    validator and weighs at least as much; everybody free (with the work limit raised) is the exact
+    optimum."""
+    import time
+
+    import numpy as np
+
+    p = generated(40, 300, seed=9)
+    s = BatchSolver(p)
+    s.NEIGHBOURHOOD_WORK = 100.0
+    c, n = s.cands, len(p.requests)
+    start = np.array(sorted(s._greedy_arrival()), dtype=np.int64)
+    every = np.arange(len(c))
+    deadline = time.perf_counter() + 30
+    assert np.array_equal(s._neighbourhood(start, np.zeros(n, dtype=bool), every, deadline), start)
+    half = np.arange(n) % 2 == 0
+    found = s._neighbourhood(start, half, every, deadline)
+    assert validate(p, s._matches(found)) == []
+    assert int(c.weight[found].sum()) >= int(c.weight[start].sum())
+    assert np.array_equal(found[~half[c.req[found]]], start[~half[c.req[start]]])
+    best = s._neighbourhood(start, np.ones(n, dtype=bool), every, deadline)
+    assert validate(p, s._matches(best)) == []
+    assert int(c.weight[best].sum()) == _exact_optimum(s) > int(c.weight[start].sum())
+
+
+def test_lp_rounding_takes_each_requests_pair_with_the_most_flow():
+    import numpy as np
+
+    from matching.solver import _most_flow
+
+    req = np.array([0, 0, 1, 1, 2, 3, 3])
+    flow = np.array([0.3, 0.7, 1.0, 0.0, 0.0, 0.5, 0.5])
+    assert _most_flow(req, flow).tolist() == [1, 2, 5]
