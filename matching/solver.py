@@ -340,11 +340,11 @@ class BatchSolver:
             return
         # too many pairs: choose bed prices on the capped pairs, then evaluate them over every pair
         # with the priced relaxation (valid for any prices, converged or not)
-        K = self._scale(c.weight, progress.net.n_nodes)
         sub = self._kept(rel, upper - progress.lower, cap=self.MAX_LAGRANGE_PRICE_PAIRS)
-        capped = self._lagrangian(sub, progress.lower, deadline, K=K, columns=False, max_iter=self.CAPPED_STEPS)
+        capped = self._lagrangian(sub, progress.lower, deadline, max_iter=self.CAPPED_STEPS, upper=upper,
+                                  optimum=(progress.net, progress.entry, rel))
         progress.improve(capped.best_pairs, capped.best_value)
-        lk = capped.prices
+        K, lk = capped.K, capped.prices
         if lk.any() and time.perf_counter() < deadline:
             start_mask = np.zeros(len(c), dtype=bool)
             start_mask[rel.active] = True
@@ -392,21 +392,21 @@ class BatchSolver:
     MAX_LAGRANGE_PAIRS = 250_000
     MAX_LAGRANGE_PRICE_PAIRS = 50_000
     """Beyond MAX_LAGRANGE_PAIRS, bed prices are chosen on at most this many pairs (the smallest
-    reduced costs; measured at 2,000 x 20,000: 0.23 s per flow instead of ~0.6 s at 200,000) and
-    then evaluated over every pair."""
+    reduced costs, plus the relaxation's flow and the priced pairs within the gap: 145,285 at
+    5,000 x 50,000) and then evaluated over every pair by the priced relaxation. Measured at
+    5,000 x 50,000, seed 42: the LP over the 112,986 working pairs took 4.4 s; its prices lower
+    the bound over every pair by 375,112 (the 7 subgradient steps from zero prices before: by
+    nothing), and the step at them, repaired, gives a solution 500,420 short of the relaxation
+    instead of 500,522; 13.2 s for the phase, as with the 7 steps."""
     CAPPED_STEPS = 7
-    """Beyond MAX_LAGRANGE_PAIRS a step is a full flow over the capped pairs, repaired every time
-    (the repair is the cheaper part). Measured at 5,000 x 50,000, seed 42: ~1.3 s flow + ~0.4 s
-    repair per step; the best solution 7 fit points short of the relaxation after 1 step, 4 after
-    2, 2 after 4, 1 after 7 and still 1 after 10 (with every third step repaired: 7 after 3). A
-    step count, not a share of the time, so that the same input gives the same answer on a slower
-    machine too (measured: with half the time left as its limit, a slower run cut step 6's repair
-    short and ended 2 fit points short); the time limit only stops it when it would be exceeded."""
+    """Subgradient steps on the capped pairs when GLOP finds no optimum in time. A step count, not
+    a share of the time, so that the same input gives the same answer on a slower machine too
+    (measured: with half the time left as its limit, a slower run cut step 6's repair short and
+    ended 2 fit points short); the time limit only stops it when it would be exceeded."""
     CLIPPED_K = 16
     REPAIR_EVERY = 3
     """Fix and re-solve every this many subgradient steps over the kept pairs (measured at 300 x
-    3,000: the Lagrangian proof in 0.77 s instead of 1.03 s with every 10th); capped steps
-    (CAPPED_STEPS) are repaired every time."""
+    3,000: the Lagrangian proof in 0.77 s instead of 1.03 s with every 10th)."""
 
     @staticmethod
     def _scale(weight: np.ndarray, n_nodes: int) -> int:
@@ -416,8 +416,7 @@ class BatchSolver:
         return int(max(1, min(1024, (2**60) // max(1, max_w * (n_nodes + 1) * 4))))
 
     def _lagrangian(self, pairs: np.ndarray, best_val: int, deadline: float, max_iter: int = 150,
-                    K: int | None = None, columns: bool = True, upper: int | None = None,
-                    optimum: tuple[_rx.Network, np.ndarray, _rx.Relaxation] | None = None):
+                    upper: int | None = None, optimum: tuple[_rx.Network, np.ndarray, _rx.Relaxation] | None = None):
         """Upper bound on any solution within `pairs`: relax "household sizes add up to at most
         the beds" of every shared unit with a price lam[u] >= 0 per bed. For any lam,
             sum w x = sum (w - lam[u] size) x + sum lam[u] used[u] <= flow(w - lam size) + sum lam[u] beds[u]
@@ -426,9 +425,9 @@ class BatchSolver:
         A flow that fills no shared unit over its beds is feasible: it may improve the best
         solution. `optimum`: (network, entry node per candidate pair, converged relaxation) of the
         relaxation over every pair, whose optimum lies within `pairs`; its potentials then give the
-        clipped costs (`_clipper`) without solving the relaxation again. With clipped costs the steps
-        start from the LP's prices (`_lp_start`), the best there are, and stop once a step's bound is
-        the LP's."""
+        clipped costs (`_clipper`) without solving the relaxation again. With clipped costs the prices
+        come from the LP (`_lp_start`), the best there are, and one step at them gives their exact
+        bound and a repaired flow; the subgradient steps only run when GLOP finds no optimum in time."""
         c = self.cands
         n_r = len(self.problem.requests)
         u = c.unit[pairs].astype(np.int64)
@@ -440,11 +439,11 @@ class BatchSolver:
             net = _rx.build_network(c.req[pairs], u, n_r, self.beds, self.shared, self.sizes,
                                     self.unit_shelter, self.shelter_caps)
             entry = net.entry(u, sz, self.shared)
-        clipped = (upper is not None and columns and upper > best_val and w.size > 0
+        clipped = (upper is not None and upper > best_val and w.size > 0
                    and upper - best_val + 1 < int(np.abs(w).max()))
         # clipped costs: bed prices in 1/16 points (measured at 300 x 3,000, seed 42: proof in
         # 0.20 s instead of 0.28 s with 1/1024; seed 6 proven too; the smaller costs solve faster)
-        K = K or (min(self.CLIPPED_K, self._scale(w, net.n_nodes)) if clipped else self._scale(w, net.n_nodes))
+        K = min(self.CLIPPED_K, self._scale(w, net.n_nodes)) if clipped else self._scale(w, net.n_nodes)
         req_p = c.req[pairs]
         work = _rx.top_k_mask(req_p, w, n_r, self.flow_k)
         static_cost, shift, pair_cost = None, 0, None
@@ -457,11 +456,12 @@ class BatchSolver:
         best_scaled, best_rc, valid_from = None, None, None
         bound = None
         best_pairs = np.zeros(0, dtype=np.int64)
-        lp_bound = None  # no bed prices give a lower bound than the LP's (its value, in points)
+        from_lp = False
         if pair_cost is not None:
-            start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, shift, K, deadline)
+            start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, deadline)
             if start is not None:
-                lam, lp_bound, found = start
+                from_lp = True
+                lam, found = start[0] / K, start[1]
                 if int(c.weight[found].sum()) > best_val:
                     best_val, best_pairs = int(c.weight[found].sum()), found
         beds = self.beds.astype(np.float64)
@@ -475,13 +475,11 @@ class BatchSolver:
                 sol = _rx.solve_relaxation(net, req_p, entry, -pair_cost - lk[u] * sz, work,
                                            static_cost=static_cost)
                 work[sol.active] = True
-            elif columns:
+            else:
                 # column generation: the flow over a small working set, priced over `pairs`
                 # (the same optimum; measured at 300 x 3,000: ~10 ms instead of ~65 ms per step)
                 sol = _rx.solve_relaxation(net, req_p, entry, w * K - lk[u] * sz, work)
                 work[sol.active] = True
-            else:
-                sol = _rx.solve_flow(net, req_p, entry, w * K - lk[u] * sz, potentials=False)
             scaled = sol.value + shift + int((lk * self.beds).sum())
             b = scaled // K
             bound = b if bound is None else min(bound, b)
@@ -491,8 +489,8 @@ class BatchSolver:
             np.add.at(used, u[sol.chosen], sz[sol.chosen])
             g = np.where(self.shared, used - beds, 0.0)
             n_over = int((g > 0).sum())
-            # nearly feasible flows and capped steps' are always repaired
-            repair = n_over <= 3 or not columns or it % self.REPAIR_EVERY == 0
+            # nearly feasible flows are always repaired
+            repair = n_over <= 3 or it % self.REPAIR_EVERY == 0
             found, val = self._step_solution(pairs[sol.chosen], n_over, repair, deadline)
             if val > best_val:
                 best_val, best_pairs = val, found
@@ -514,8 +512,8 @@ class BatchSolver:
                     break
             if _DEBUG:
                 print("lagrangian", it, b, bound, best_val, n_over, scale)
-            if lp_bound is not None and bound <= np.floor(lp_bound + 1e-6):
-                break  # at the LP's prices: steps would only look for solutions
+            if from_lp:
+                break  # the LP's prices are the best: further steps would only look for solutions
             if restart:
                 # the Polyak steps so far aimed at a far worse solution and have shrunk: start again
                 # from the best prices. Measured at 300 x 3,000, seeds 1-10: the bound then drops on
@@ -534,9 +532,9 @@ class BatchSolver:
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
                           pairs, K, best_scaled, best_rc, valid_from)
 
-    def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, shift, K, deadline):
-        """The LP's bed prices (bed_lp.py) over the working pairs, as lam; the LP's value (points,
-        the clipped costs' shift included), which no prices beat; and the LP optimum made a solution:
+    def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline):
+        """The LP's bed prices (bed_lp.py) over the working pairs (cost units), the best there are;
+        and the LP optimum made a solution:
         each request's pair with the most flow, repaired by fix and re-solve, then improved around the
         requests the LP splits (`_neighbourhood`). None when GLOP finds no optimum in the time left.
         Measured at 300 x 3,000, seed 42: the LP's bound is the bed prices' final one at once (19
@@ -561,7 +559,7 @@ class BatchSolver:
         contested[unit_at[(flow > 1e-6) & free[req_at]]] = True
         free[c.req[rounded][contested[c.unit[rounded]]]] = True
         solution = self._neighbourhood(rounded, free, p_at, deadline)
-        return lp.prices / K, (shift - lp.objective) / K, solution
+        return lp.prices, solution
 
     NEIGHBOURHOOD_WORK = 0.05
     """CP-SAT's deterministic time for `_neighbourhood` (its own work units: the same answer on any
