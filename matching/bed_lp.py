@@ -1,7 +1,12 @@
-"""Bed prices from one linear program: the chained flow (relaxation.py) plus a beds row per shared
+"""Bed prices from a linear program: the chained flow (relaxation.py) plus a beds row per shared
 unit, solved by GLOP. The beds rows' duals are the best bed prices there are: relaxing those rows
 with prices over a flow polytope (integral) gives at best this LP's value (Lagrangian duality), and
 the LP finds them in one solve where subgradient steps need many flows.
+
+Cuts: where the LP fills a shared unit with fractions of households (one of 4 people at a quarter
+beside five singles in 6 beds), the households it puts there can only be placed so many at a time
+(5 of them, the most that fit: the smallest first). That row is valid for every solution, cuts the
+fractional point off, and its dual is one more price, per household it counts.
 
 The prices only start the bed-price steps in solver.py: every bound is still the exact integer
 flow at the (rounded) prices, so GLOP's floating point can cost quality, never validity.
@@ -9,6 +14,7 @@ flow at the (rounded) prices, so GLOP's floating point can cost quality, never v
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,47 +25,125 @@ from .relaxation import FIRST_REQUEST, SINK, SOURCE, Network, reachable_static_a
 
 
 @dataclass(frozen=True)
+class Cut:
+    """At most `most` of the pairs `members` (positions among the LP's pairs, all into one unit)."""
+
+    members: np.ndarray
+    most: int
+
+
+@dataclass(frozen=True)
 class BedLP:
     prices: np.ndarray  # per unit, its beds row's price (>= 0, in cost units)
+    plain_prices: np.ndarray  # the same in the LP without cuts
+    cuts: tuple[Cut, ...]
+    cut_prices: np.ndarray  # per cut, its row's price (>= 0, in cost units)
     pair_flow: np.ndarray  # per pair, its flow in the LP optimum (mostly 0 or 1)
     objective: float  # the optimal arc costs' sum
+
+    def pair_cut_prices(self, K: int) -> tuple[np.ndarray, int]:
+        """Per LP pair, the sum of its cuts' prices, and the cuts' share of the bound (sum of price
+        times most): both scaled by K and rounded, as the flow needs them."""
+        per_pair = np.zeros(self.pair_flow.size, dtype=np.int64)
+        constant = 0
+        for cut, price in zip(self.cuts, self.cut_prices.tolist()):
+            scaled = int(round(price * K))
+            per_pair[cut.members] += scaled
+            constant += scaled * cut.most
+        return per_pair, constant
 
 
 def solve(
     net: Network, req: np.ndarray, entry: np.ndarray, pair_cost: np.ndarray, unit: np.ndarray,
     size: np.ndarray, beds: np.ndarray, shared: np.ndarray, *, static_cost: np.ndarray | None = None,
-    time_limit: float = 10.0,
+    time_limit: float = 10.0, cut_rounds: int = 0,
 ) -> BedLP | None:
     """The LP optimum of: every request sends one unit of flow (a pair arc to a unit's entry, or its
-    arc to the sink), `net`'s capacities, arc costs `pair_cost` and `static_cost` (0 when None), and
-    sum(size) <= beds over each shared unit's pairs. None when GLOP finds no optimum within
-    `time_limit` seconds."""
+    arc to the sink), `net`'s capacities, arc costs `pair_cost` and `static_cost` (0 when None),
+    sum(size) <= beds over each shared unit's pairs, and the cuts (module docstring) found in up to
+    `cut_rounds` rounds of re-solving. None when GLOP finds no optimum within `time_limit` seconds
+    in all (none when it is not positive)."""
+    deadline = time.perf_counter() + time_limit
     s_idx = reachable_static_arcs(net, entry)
     tails = np.concatenate([net.tails[s_idx], FIRST_REQUEST + req.astype(np.int64)])
     heads = np.concatenate([net.heads[s_idx], entry.astype(np.int64)])
-    upper = np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)])
-    lower = np.where(tails == SOURCE, 1, 0)  # every request's unit of flow leaves the source
-    cost = np.concatenate([np.zeros(s_idx.size) if static_cost is None else static_cost[s_idx], pair_cost])
-    rows, cols, coef, row_lower, row_upper = _rows(net.n_nodes, tails, heads, s_idx.size, unit, size, beds, shared)
+    columns = (
+        np.where(tails == SOURCE, 1, 0),  # every request's unit of flow leaves the source
+        np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)]),
+        np.concatenate([np.zeros(s_idx.size) if static_cost is None else static_cost[s_idx], pair_cost]),
+    )
+    rows = _rows(net.n_nodes, tails, heads, s_idx.size, unit, size, beds, shared)
+    bed_units = np.unique(unit[shared[unit]])
+    n_rows = rows[4].size
+    cuts: list[Cut] = []
+    prices = []  # per round, the bed prices
+    for round_ in range(cut_rounds + 1):
+        response = _glop(columns, _with_cuts(rows, cuts, s_idx.size), deadline - time.perf_counter())
+        if response is None:
+            return None
+        # a <= row of a minimisation has a dual <= 0: the price the flow's costs leave out
+        duals = np.maximum(0.0, -np.array(response.dual_value))
+        prices.append(np.zeros(beds.size))
+        prices[-1][bed_units] = duals[n_rows - bed_units.size:n_rows]
+        flow = np.array(response.variable_value)[s_idx.size:]
+        new = [] if round_ == cut_rounds else _violated_cuts(flow, unit, size, beds, shared)
+        if not new:
+            break
+        cuts.extend(new)
+    return BedLP(prices[-1], prices[0], tuple(cuts), duals[n_rows:], flow, response.objective_value)
+
+
+def _glop(columns, rows, time_limit: float):
+    """GLOP's optimum of min cost * x over lower <= x <= upper and the rows, or None."""
+    if time_limit <= 0:
+        return None
+    lower, upper, cost = columns
+    row_of, col, coef, row_lower, row_upper = rows
     model = lp_proto.MPModelProto()
     for lo, hi, c in zip(lower.tolist(), upper.tolist(), cost.tolist()):
         model.variable.add(lower_bound=lo, upper_bound=hi, objective_coefficient=c)
-    cuts = np.searchsorted(rows, np.arange(row_upper.size + 1)).tolist()
-    cols, coef = cols.tolist(), coef.tolist()
+    cuts = np.searchsorted(row_of, np.arange(row_upper.size + 1)).tolist()
+    col, coef = col.tolist(), coef.tolist()
     for i, (lo, hi) in enumerate(zip(row_lower.tolist(), row_upper.tolist())):
-        model.constraint.add(lower_bound=lo, upper_bound=hi, var_index=cols[cuts[i]:cuts[i + 1]],
+        model.constraint.add(lower_bound=lo, upper_bound=hi, var_index=col[cuts[i]:cuts[i + 1]],
                              coefficient=coef[cuts[i]:cuts[i + 1]])
     request = lp_proto.MPModelRequest(model=model, solver_type=lp_proto.MPModelRequest.GLOP_LINEAR_PROGRAMMING,
-                                      solver_time_limit_seconds=max(0.0, time_limit))
+                                      solver_time_limit_seconds=time_limit)
     response = lp_proto.MPSolutionResponse.FromString(
         ModelSolverHelper("glop").solve_serialized_request(request.SerializeToString()))
-    if response.status != lp_proto.MPSOLVER_OPTIMAL:
-        return None
-    prices = np.zeros(beds.size)
-    bed_units = np.unique(unit[shared[unit]])
-    # a <= row of a minimisation has a dual <= 0: the price the flow's costs leave out
-    prices[bed_units] = np.maximum(0.0, -np.array(response.dual_value)[row_upper.size - bed_units.size:])
-    return BedLP(prices, np.array(response.variable_value)[s_idx.size:], response.objective_value)
+    return response if response.status == lp_proto.MPSOLVER_OPTIMAL else None
+
+
+def most_that_fit(sizes: np.ndarray, beds: int) -> int:
+    """How many of these households fit into `beds` together at most (the smallest first)."""
+    return int((np.cumsum(np.sort(sizes)) <= beds).sum())
+
+
+def _violated_cuts(flow: np.ndarray, unit, size, beds, shared) -> list[Cut]:
+    """Per shared unit the LP fills with fractions: the households it puts there, at most as many
+    as fit, when the LP has more of them than that."""
+    split = (flow > 1e-6) & (flow < 1 - 1e-6) & shared[unit]
+    cuts = []
+    for u in np.unique(unit[split]).tolist():
+        members = np.flatnonzero((unit == u) & (flow > 1e-6))
+        most = most_that_fit(size[members], int(beds[u]))
+        if flow[members].sum() > most + 1e-6:
+            cuts.append(Cut(members, most))
+    return cuts
+
+
+def _with_cuts(rows, cuts: list[Cut], n_static: int):
+    """`rows` (from `_rows`) with one more row per cut after them: sum of its members <= most."""
+    if not cuts:
+        return rows
+    row_of, col, coef, row_lower, row_upper = rows
+    first = row_upper.size
+    row_of = np.concatenate([row_of] + [np.full(cut.members.size, first + i) for i, cut in enumerate(cuts)])
+    col = np.concatenate([col] + [n_static + cut.members for cut in cuts])
+    coef = np.concatenate([coef, np.ones(sum(cut.members.size for cut in cuts))])
+    order = np.argsort(row_of, kind="stable")
+    return (row_of[order], col[order], coef[order], np.concatenate([row_lower, np.full(len(cuts), -np.inf)]),
+            np.concatenate([row_upper, [float(cut.most) for cut in cuts]]))
 
 
 def _rows(n_nodes, tails, heads, n_static, unit, size, beds, shared):

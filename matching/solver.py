@@ -62,6 +62,8 @@ class _BedPrices:
     scaled_bound: int | None = None  # K * bound before rounding down, of the best bound's flow
     reduced_cost: np.ndarray | None = None  # per pair, of the best bound's flow (scaled by K)
     valid_from: int | None = None  # clipped costs: the reduced costs hold for solutions this heavy
+    cut_prices: np.ndarray | None = None  # per pair, its LP cuts' prices (scaled by K; bed_lp.py)
+    cut_share: int = 0  # the cuts' part of K * bound: sum of price times most
 
     def could_beat(self, value: int) -> np.ndarray:
         """The pairs that may be in a solution weighing more than `value` (all of `pairs` when
@@ -342,18 +344,20 @@ class BatchSolver:
         # with the priced relaxation (valid for any prices, converged or not)
         sub = self._kept(rel, upper - progress.lower, cap=self.MAX_LAGRANGE_PRICE_PAIRS)
         capped = self._lagrangian(sub, progress.lower, deadline, max_iter=self.CAPPED_STEPS, upper=upper,
-                                  optimum=(progress.net, progress.entry, rel))
+                                  optimum=(progress.net, progress.entry, rel), cut_rounds=self.CAPPED_CUT_ROUNDS)
         progress.improve(capped.best_pairs, capped.best_value)
         K, lk = capped.K, capped.prices
-        if lk.any() and time.perf_counter() < deadline:
+        if (lk.any() or capped.cut_share) and time.perf_counter() < deadline:
             start_mask = np.zeros(len(c), dtype=bool)
             start_mask[rel.active] = True
             start_mask[sub] = True
+            priced_weight = c.weight * K - lk[c.unit] * self.sizes[c.req]
+            priced_weight[sub] -= capped.cut_prices
             priced = _rx.solve_relaxation(
-                progress.net, c.req, progress.entry, c.weight * K - lk[c.unit] * self.sizes[c.req], start_mask,
+                progress.net, c.req, progress.entry, priced_weight, start_mask,
                 deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()))
             self.stats["lagrange_priced_rounds"] = priced.rounds
-            b = (priced.value + int((lk * self.beds).sum())) // K
+            b = (priced.value + int((lk * self.beds).sum()) + capped.cut_share) // K
             progress.lag_upper = max(min(b, upper), progress.lower)
 
     def _search(self, progress: _Progress, deadline: float, workers, seed) -> _Outcome:
@@ -398,6 +402,11 @@ class BatchSolver:
     the bound over every pair by 375,112 (the 7 subgradient steps from zero prices before: by
     nothing), and the step at them, repaired, gives a solution 500,420 short of the relaxation
     instead of 500,522; 13.2 s for the phase, as with the 7 steps."""
+    CAPPED_CUT_ROUNDS = 1
+    """Rounds of cuts in the capped pairs' LP (bed_lp.py). Measured at 5,000 x 50,000, seed 42: ...
+    Not over the kept pairs (Swedish scale): there the LP covers only the working pairs, whose
+    cuts leave the kept pairs outside them unpriced; at the step's flow over every kept pair the
+    bound then dropped less (seeds 1, 5, 8, 9 at 300 x 3,000: by 0-6 points instead of 3-20)."""
     CAPPED_STEPS = 7
     """Subgradient steps on the capped pairs when GLOP finds no optimum in time. A step count, not
     a share of the time, so that the same input gives the same answer on a slower machine too
@@ -416,7 +425,8 @@ class BatchSolver:
         return int(max(1, min(1024, (2**60) // max(1, max_w * (n_nodes + 1) * 4))))
 
     def _lagrangian(self, pairs: np.ndarray, best_val: int, deadline: float, max_iter: int = 150,
-                    upper: int | None = None, optimum: tuple[_rx.Network, np.ndarray, _rx.Relaxation] | None = None):
+                    upper: int | None = None, optimum: tuple[_rx.Network, np.ndarray, _rx.Relaxation] | None = None,
+                    cut_rounds: int = 0):
         """Upper bound on any solution within `pairs`: relax "household sizes add up to at most
         the beds" of every shared unit with a price lam[u] >= 0 per bed. For any lam,
             sum w x = sum (w - lam[u] size) x + sum lam[u] used[u] <= flow(w - lam size) + sum lam[u] beds[u]
@@ -427,7 +437,8 @@ class BatchSolver:
         relaxation over every pair, whose optimum lies within `pairs`; its potentials then give the
         clipped costs (`_clipper`) without solving the relaxation again. With clipped costs the prices
         come from the LP (`_lp_start`), the best there are, and one step at them gives their exact
-        bound and a repaired flow; the subgradient steps only run when GLOP finds no optimum in time."""
+        bound and a repaired flow; the subgradient steps only run when GLOP finds no optimum in time.
+        `cut_rounds`: rounds of cuts in the LP (bed_lp.py), whose prices the flows then carry too."""
         c = self.cands
         n_r = len(self.problem.requests)
         u = c.unit[pairs].astype(np.int64)
@@ -456,12 +467,20 @@ class BatchSolver:
         best_scaled, best_rc, valid_from = None, None, None
         bound = None
         best_pairs = np.zeros(0, dtype=np.int64)
-        from_lp = False
+        no_cuts = (np.zeros(pairs.size, dtype=np.int64), 0)
+        cuts = best_cuts = no_cuts  # per pair the cuts' prices, and their share of K * bound
+        lp_steps = []  # (bed prices, cuts) of the steps at the LP's prices
         if pair_cost is not None:
-            start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, deadline)
+            start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, deadline, cut_rounds)
             if start is not None:
-                from_lp = True
-                lam, found = start[0] / K, start[1]
+                lp, at, found = start
+                lp_cuts = np.zeros(pairs.size, dtype=np.int64)
+                lp_cuts[at], share = lp.pair_cut_prices(K)
+                lp_steps.append((lp.prices / K, (lp_cuts, share)))
+                if lp.cuts:
+                    # the cuts count only the LP's own pairs: kept pairs outside them can make the
+                    # bound at its prices worse than at the prices without cuts, so both are tried
+                    lp_steps.append((lp.plain_prices / K, no_cuts))
                 if int(c.weight[found].sum()) > best_val:
                     best_val, best_pairs = int(c.weight[found].sum()), found
         beds = self.beds.astype(np.float64)
@@ -470,9 +489,11 @@ class BatchSolver:
         for it in range(max_iter):
             if time.perf_counter() > deadline:
                 break
+            if it < len(lp_steps):
+                lam, cuts = lp_steps[it]
             lk = np.round(lam * K).astype(np.int64)
             if pair_cost is not None:
-                sol = _rx.solve_relaxation(net, req_p, entry, -pair_cost - lk[u] * sz, work,
+                sol = _rx.solve_relaxation(net, req_p, entry, -pair_cost - lk[u] * sz - cuts[0], work,
                                            static_cost=static_cost)
                 work[sol.active] = True
             else:
@@ -480,7 +501,7 @@ class BatchSolver:
                 # (the same optimum; measured at 300 x 3,000: ~10 ms instead of ~65 ms per step)
                 sol = _rx.solve_relaxation(net, req_p, entry, w * K - lk[u] * sz, work)
                 work[sol.active] = True
-            scaled = sol.value + shift + int((lk * self.beds).sum())
+            scaled = sol.value + shift + int((lk * self.beds).sum()) + cuts[1]
             b = scaled // K
             bound = b if bound is None else min(bound, b)
             # clipped costs hold for solutions at least this heavy (read before re-clipping below)
@@ -501,7 +522,7 @@ class BatchSolver:
                 restart = True
             if bound < last_bound:
                 last_bound, stall = bound, 0
-                best_lk = lk
+                best_lk, best_cuts = lk, cuts
                 if isinstance(sol, _rx.Relaxation):  # priced over every pair: its reduced costs fix pairs
                     best_scaled, best_rc, valid_from = scaled, sol.reduced_cost, clipped_from
             else:
@@ -512,7 +533,7 @@ class BatchSolver:
                     break
             if _DEBUG:
                 print("lagrangian", it, b, bound, best_val, n_over, scale)
-            if from_lp:
+            if lp_steps and it + 1 >= len(lp_steps):
                 break  # the LP's prices are the best: further steps would only look for solutions
             if restart:
                 # the Polyak steps so far aimed at a far worse solution and have shrunk: start again
@@ -530,12 +551,12 @@ class BatchSolver:
             lam = np.maximum(0.0, lam + scale * max(1.0, float(b - best_val)) / gg * g)
         self.stats["lagrange_K"] = K
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
-                          pairs, K, best_scaled, best_rc, valid_from)
+                          pairs, K, best_scaled, best_rc, valid_from, *best_cuts)
 
-    def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline):
-        """The LP's bed prices (bed_lp.py) over the working pairs (cost units), the best there are;
-        and the LP optimum made a solution:
-        each request's pair with the most flow, repaired by fix and re-solve, then improved around the
+    def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, cut_rounds):
+        """The LP (bed_lp.py, with `cut_rounds` rounds of cuts) over the working pairs: its prices,
+        the best there are; the working pairs' positions within `pairs`; and its optimum made a solution: each
+        request's pair with the most flow, repaired by fix and re-solve, then improved around the
         requests the LP splits (`_neighbourhood`). None when GLOP finds no optimum in the time left.
         Measured at 300 x 3,000, seed 42: the LP's bound is the bed prices' final one at once (19
         subgradient steps before), and the solution is the optimum; the phase takes 0.09 s instead of
@@ -546,7 +567,8 @@ class BatchSolver:
         p_at = pairs[at]
         req_at, unit_at = c.req[p_at], c.unit[p_at]
         lp = bed_lp.solve(net, req_at, entry[at], pair_cost[at], unit_at, self.sizes[req_at], self.beds,
-                          self.shared, static_cost=static_cost, time_limit=deadline - time.perf_counter())
+                          self.shared, static_cost=static_cost, time_limit=deadline - time.perf_counter(),
+                          cut_rounds=cut_rounds)
         if lp is None:
             return None
         flow = lp.pair_flow
@@ -559,7 +581,7 @@ class BatchSolver:
         contested[unit_at[(flow > 1e-6) & free[req_at]]] = True
         free[c.req[rounded][contested[c.unit[rounded]]]] = True
         solution = self._neighbourhood(rounded, free, p_at, deadline)
-        return lp.prices, solution
+        return lp, at, solution
 
     NEIGHBOURHOOD_WORK = 0.05
     """CP-SAT's deterministic time for `_neighbourhood` (its own work units: the same answer on any

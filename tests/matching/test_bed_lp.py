@@ -1,6 +1,6 @@
-"""The LP's bed prices (bed_lp.py): the chained flow plus every shared unit's beds row. Its value lies
-between the integer optimum and the chained flow's; no bed prices give a lower Lagrangian bound,
-and its own prices give its value."""
+"""The LP's bed prices (bed_lp.py): the chained flow plus every shared unit's beds row (and cuts). Its
+value lies between the integer optimum and the chained flow's; no bed prices give a lower Lagrangian
+bound, and its own prices give its value."""
 
 from __future__ import annotations
 
@@ -36,6 +36,24 @@ def test_three_beds_for_households_of_two_one_and_one():
     assert lp.pair_flow == pytest.approx([0.5, 1, 1])
     at_price = rx.solve_flow(net, req, entry, weight - 5 * sizes, potentials=False).value + 5 * 3
     assert at_price == 17
+    # one round of cuts: at most 2 of the three fit together, which the LP's 2.5 breaks; with that
+    # row the LP reaches the integer optimum, and so does the flow at its prices
+    cut = bed_lp.solve(net, req, entry, -weight, unit, sizes, beds, shared, cut_rounds=1)
+    assert [(c.members.tolist(), c.most) for c in cut.cuts] == [([0, 1, 2], 2)]
+    assert cut.objective == pytest.approx(-16)
+    per_pair, share = cut.pair_cut_prices(1)
+    lam = int(round(cut.prices[0]))
+    assert rx.solve_flow(net, req, entry, weight - lam * sizes - per_pair, potentials=False).value \
+        + lam * 3 + share == 16
+
+
+def _instance(n_r, n_u, seed, price_seed):
+    """A generated instance's solver, network, entry nodes and random pair weights 0-40."""
+    s = BatchSolver(generate_problem(MUNICIPALITIES, n_r, n_u, seed=seed, today=TODAY))
+    c = s.cands
+    weight = np.random.default_rng(price_seed).integers(0, 41, size=len(c))
+    net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
+    return s, net, net.entry(c.unit, s.sizes[c.req], s.shared), weight
 
 
 def _lagrangian_bound(net, c, entry, sizes, s, weight, prices, K):
@@ -62,25 +80,32 @@ def test_no_bed_prices_beat_the_lp_and_its_own_give_its_value(n_r, n_u, seed, pr
     below a point): integer optimum <= LP value <= chained flow; the flow bound at random bed
     prices is never below the LP value (weak duality), and at the LP's own prices (to 1/1024) it
     is the LP value."""
-    p = generate_problem(MUNICIPALITIES, n_r, n_u, seed=seed, today=TODAY)
-    s = BatchSolver(p)
-    c = s.cands
+    s, net, entry, weight = _instance(n_r, n_u, seed, price_seed)
+    c, sizes = s.cands, s.sizes[s.cands.req]
     if len(c) == 0:
         return
-    rng = np.random.default_rng(price_seed)
-    weight = rng.integers(0, 41, size=len(c))
-    sizes = s.sizes[c.req]
-    net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
-    entry = net.entry(c.unit, sizes, s.shared)
+    rng = np.random.default_rng(price_seed + 1)
     lp = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared)
     value = -lp.objective
-    assert _integer_optimum(s, weight) <= value + 1e-6
+    optimum = _integer_optimum(s, weight)
+    assert optimum <= value + 1e-6
     assert value <= rx.solve_flow(net, c.req, entry, weight, potentials=False).value + 1e-6
     assert (lp.prices >= 0).all() and (lp.prices[~s.shared] == 0).all()
     K = 1024
     random_prices = np.where(s.shared, rng.uniform(0, 20, size=s.beds.size), 0.0)
     assert _lagrangian_bound(net, c, entry, sizes, s, weight, random_prices, K) >= value - 1e-6
     assert _lagrangian_bound(net, c, entry, sizes, s, weight, lp.prices, K) == pytest.approx(value, abs=0.5)
+    # with cuts: still at or above the integer optimum, never above the LP without them, and the
+    # flow at all its prices (cuts' included) bounds the optimum too
+    cut = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared, cut_rounds=2)
+    assert optimum <= -cut.objective + 1e-6 <= value + 2e-6
+    for one in cut.cuts:
+        assert bed_lp.most_that_fit(sizes[one.members], int(s.beds[c.unit[one.members[0]]])) == one.most
+        assert (c.unit[one.members] == c.unit[one.members[0]]).all()
+    per_pair, share = cut.pair_cut_prices(K)
+    lk = np.round(cut.prices * K).astype(np.int64)
+    flow = rx.solve_flow(net, c.req, entry, weight * K - lk[c.unit] * sizes - per_pair, potentials=False)
+    assert (flow.value + int((lk * s.beds).sum()) + share) / K >= optimum
 
 
 def test_every_request_sends_its_unit_of_flow_as_in_the_flow_solver():
@@ -96,3 +121,23 @@ def test_every_request_sends_its_unit_of_flow_as_in_the_flow_solver():
     flow = rx.solve_flow(net, req, entry, np.array([-2]), potentials=False, static_cost=static_cost)
     assert lp.objective == pytest.approx(2) == -flow.value
     assert lp.pair_flow == pytest.approx([1])
+
+
+def test_cuts_lower_the_lp_and_the_bound_at_its_prices_where_it_splits_households():
+    """A generated instance (20 requests, 39 units, seed 10, weights seed 2) where the LP splits
+    households over shared beds: two rounds of cuts lower its value (467.25 -> 444.67), not below
+    the integer optimum, and the flow at its prices, the cuts' included, gives a lower bound than at
+    the LP's prices without cuts."""
+    s, net, entry, weight = _instance(20, 39, 10, 2)
+    c, sizes = s.cands, s.sizes[s.cands.req]
+    plain = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared)
+    cut = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared, cut_rounds=2)
+    assert len(cut.cuts) >= 1
+    assert _integer_optimum(s, weight) <= -cut.objective + 1e-6 < -plain.objective - 10
+    K = 1024
+    lk = np.round(cut.prices * K).astype(np.int64)
+    per_pair, share = cut.pair_cut_prices(K)
+    with_cuts = rx.solve_flow(net, c.req, entry, weight * K - lk[c.unit] * sizes - per_pair, potentials=False)
+    assert (with_cuts.value + int((lk * s.beds).sum()) + share) / K == pytest.approx(-cut.objective, abs=0.5)
+    assert (with_cuts.value + int((lk * s.beds).sum()) + share) / K < \
+        _lagrangian_bound(net, c, entry, sizes, s, weight, plain.prices, K) - 10
