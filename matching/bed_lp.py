@@ -3,10 +3,11 @@ unit, solved by GLOP. The beds rows' duals are the best bed prices there are: re
 with prices over a flow polytope (integral) gives at best this LP's value (Lagrangian duality), and
 the LP finds them in one solve where subgradient steps need many flows.
 
-Cuts: where the LP fills a shared unit with fractions of households (one of 4 people at a quarter
-beside five singles in 6 beds), the households it puts there can only be placed so many at a time
-(5 of them, the most that fit: the smallest first). That row is valid for every solution, cuts the
-fractional point off, and its dual is one more price, per household it counts.
+Cuts: where a flow fills a shared unit over its beds (households of 4, 1, 1, 1, 1 and 1 in 6 beds:
+the chained flow allows one of 4 or more and six of 1 or more), those households can only be
+placed so many at a time (5 of them, the most that fit: the smallest first). That row holds for
+every solution, and keeps the LP from placing the same households with fractions (the one of 4 at
+a quarter beside the five); its dual is one more price, per household it counts.
 
 The prices only start the bed-price steps in solver.py: every bound is still the exact integer
 flow at the (rounded) prices, so GLOP's floating point can cost quality, never validity.
@@ -14,7 +15,6 @@ flow at the (rounded) prices, so GLOP's floating point can cost quality, never v
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +35,6 @@ class Cut:
 @dataclass(frozen=True)
 class BedLP:
     prices: np.ndarray  # per unit, its beds row's price (>= 0, in cost units)
-    plain_prices: np.ndarray  # the same in the LP without cuts
     cuts: tuple[Cut, ...]
     cut_prices: np.ndarray  # per cut, its row's price (>= 0, in cost units)
     pair_flow: np.ndarray  # per pair, its flow in the LP optimum (mostly 0 or 1)
@@ -56,14 +55,13 @@ class BedLP:
 def solve(
     net: Network, req: np.ndarray, entry: np.ndarray, pair_cost: np.ndarray, unit: np.ndarray,
     size: np.ndarray, beds: np.ndarray, shared: np.ndarray, *, static_cost: np.ndarray | None = None,
-    time_limit: float = 10.0, cut_rounds: int = 0,
+    time_limit: float = 10.0, seed_flow: np.ndarray | None = None,
 ) -> BedLP | None:
     """The LP optimum of: every request sends one unit of flow (a pair arc to a unit's entry, or its
     arc to the sink), `net`'s capacities, arc costs `pair_cost` and `static_cost` (0 when None),
-    sum(size) <= beds over each shared unit's pairs, and the cuts (module docstring) found in up to
-    `cut_rounds` rounds of re-solving. None when GLOP finds no optimum within `time_limit` seconds
-    in all (none when it is not positive)."""
-    deadline = time.perf_counter() + time_limit
+    sum(size) <= beds over each shared unit's pairs, and the cuts (module docstring) that
+    `seed_flow` (a flow per pair, such as the chained flow's own) breaks. None when GLOP finds no
+    optimum within `time_limit` seconds (none when it is not positive)."""
     s_idx = reachable_static_arcs(net, entry)
     tails = np.concatenate([net.tails[s_idx], FIRST_REQUEST + req.astype(np.int64)])
     heads = np.concatenate([net.heads[s_idx], entry.astype(np.int64)])
@@ -73,24 +71,18 @@ def solve(
         np.concatenate([np.zeros(s_idx.size) if static_cost is None else static_cost[s_idx], pair_cost]),
     )
     rows = _rows(net.n_nodes, tails, heads, s_idx.size, unit, size, beds, shared)
-    bed_units = np.unique(unit[shared[unit]])
+    cuts = [] if seed_flow is None else _violated_cuts(seed_flow, unit, size, beds, shared)
+    response = _glop(columns, _with_cuts(rows, cuts, s_idx.size), time_limit)
+    if response is None:
+        return None
+    # a <= row of a minimisation has a dual <= 0: the price the flow's costs leave out
+    duals = np.maximum(0.0, -np.array(response.dual_value))
     n_rows = rows[4].size
-    cuts: list[Cut] = []
-    prices = []  # per round, the bed prices
-    for round_ in range(cut_rounds + 1):
-        response = _glop(columns, _with_cuts(rows, cuts, s_idx.size), deadline - time.perf_counter())
-        if response is None:
-            return None
-        # a <= row of a minimisation has a dual <= 0: the price the flow's costs leave out
-        duals = np.maximum(0.0, -np.array(response.dual_value))
-        prices.append(np.zeros(beds.size))
-        prices[-1][bed_units] = duals[n_rows - bed_units.size:n_rows]
-        flow = np.array(response.variable_value)[s_idx.size:]
-        new = [] if round_ == cut_rounds else _violated_cuts(flow, unit, size, beds, shared)
-        if not new:
-            break
-        cuts.extend(new)
-    return BedLP(prices[-1], prices[0], tuple(cuts), duals[n_rows:], flow, response.objective_value)
+    bed_units = np.unique(unit[shared[unit]])
+    prices = np.zeros(beds.size)
+    prices[bed_units] = duals[n_rows - bed_units.size:n_rows]
+    return BedLP(prices, tuple(cuts), duals[n_rows:], np.array(response.variable_value)[s_idx.size:],
+                 response.objective_value)
 
 
 def _glop(columns, rows, time_limit: float):
@@ -120,11 +112,12 @@ def most_that_fit(sizes: np.ndarray, beds: int) -> int:
 
 
 def _violated_cuts(flow: np.ndarray, unit, size, beds, shared) -> list[Cut]:
-    """Per shared unit the LP fills with fractions: the households it puts there, at most as many
-    as fit, when the LP has more of them than that."""
-    split = (flow > 1e-6) & (flow < 1 - 1e-6) & shared[unit]
+    """Per shared unit the flow fills over its beds: the households it puts there, at most as many
+    as fit, when the flow has more of them than that."""
+    used = np.zeros(beds.size)
+    np.add.at(used, unit, size * flow)
     cuts = []
-    for u in np.unique(unit[split]).tolist():
+    for u in np.flatnonzero(shared & (used > beds + 1e-6)).tolist():
         members = np.flatnonzero((unit == u) & (flow > 1e-6))
         most = most_that_fit(size[members], int(beds[u]))
         if flow[members].sum() > most + 1e-6:

@@ -332,6 +332,9 @@ class BatchSolver:
         may_improve = rel.reduced_cost <= upper - progress.lower
         if np.count_nonzero(may_improve) <= self.MAX_LAGRANGE_PAIRS:
             kept = np.flatnonzero(may_improve)
+            # no cuts here: the LP covers only the working pairs, and a flow over every kept pair
+            # slips past cuts that count those only (measured at 300 x 3,000, seeds 1-10 and 42: no
+            # seed better, the bound on seeds 1 and 4 not lowered at all instead of by 3 and 1)
             prices = self._lagrangian(
                 kept, progress.lower, min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter())),
                 upper=upper, optimum=(progress.net, progress.entry, rel))
@@ -344,7 +347,7 @@ class BatchSolver:
         # with the priced relaxation (valid for any prices, converged or not)
         sub = self._kept(rel, upper - progress.lower, cap=self.MAX_LAGRANGE_PRICE_PAIRS)
         capped = self._lagrangian(sub, progress.lower, deadline, max_iter=self.CAPPED_STEPS, upper=upper,
-                                  optimum=(progress.net, progress.entry, rel), cut_rounds=self.CAPPED_CUT_ROUNDS)
+                                  optimum=(progress.net, progress.entry, rel), cuts=True)
         progress.improve(capped.best_pairs, capped.best_value)
         K, lk = capped.K, capped.prices
         if (lk.any() or capped.cut_share) and time.perf_counter() < deadline:
@@ -397,16 +400,12 @@ class BatchSolver:
     MAX_LAGRANGE_PRICE_PAIRS = 50_000
     """Beyond MAX_LAGRANGE_PAIRS, bed prices are chosen on at most this many pairs (the smallest
     reduced costs, plus the relaxation's flow and the priced pairs within the gap: 145,285 at
-    5,000 x 50,000) and then evaluated over every pair by the priced relaxation. Measured at
-    5,000 x 50,000, seed 42: the LP over the 112,986 working pairs took 4.4 s; its prices lower
-    the bound over every pair by 375,112 (the 7 subgradient steps from zero prices before: by
-    nothing), and the step at them, repaired, gives a solution 500,420 short of the relaxation
-    instead of 500,522; 13.2 s for the phase, as with the 7 steps."""
-    CAPPED_CUT_ROUNDS = 1
-    """Rounds of cuts in the capped pairs' LP (bed_lp.py). Measured at 5,000 x 50,000, seed 42: ...
-    Not over the kept pairs (Swedish scale): there the LP covers only the working pairs, whose
-    cuts leave the kept pairs outside them unpriced; at the step's flow over every kept pair the
-    bound then dropped less (seeds 1, 5, 8, 9 at 300 x 3,000: by 0-6 points instead of 3-20)."""
+    5,000 x 50,000), by the LP with the cuts the relaxation's flow breaks, and then evaluated over
+    every pair by the priced relaxation. Measured at 5,000 x 50,000, seed 42: one LP over the
+    112,986 working pairs (0.7 s to build, 3.7 s in GLOP); the bound over every pair 500,117 below
+    the chained flow (the beds rows alone: 375,112; the 7 subgradient steps from zero prices used
+    before: no drop), the best solution 500,200 below it (500,522 before): the optimum proven
+    within 83 cost points of the solution instead of 500,522 (a fit point)."""
     CAPPED_STEPS = 7
     """Subgradient steps on the capped pairs when GLOP finds no optimum in time. A step count, not
     a share of the time, so that the same input gives the same answer on a slower machine too
@@ -426,7 +425,7 @@ class BatchSolver:
 
     def _lagrangian(self, pairs: np.ndarray, best_val: int, deadline: float, max_iter: int = 150,
                     upper: int | None = None, optimum: tuple[_rx.Network, np.ndarray, _rx.Relaxation] | None = None,
-                    cut_rounds: int = 0):
+                    cuts: bool = False):
         """Upper bound on any solution within `pairs`: relax "household sizes add up to at most
         the beds" of every shared unit with a price lam[u] >= 0 per bed. For any lam,
             sum w x = sum (w - lam[u] size) x + sum lam[u] used[u] <= flow(w - lam size) + sum lam[u] beds[u]
@@ -438,7 +437,8 @@ class BatchSolver:
         clipped costs (`_clipper`) without solving the relaxation again. With clipped costs the prices
         come from the LP (`_lp_start`), the best there are, and one step at them gives their exact
         bound and a repaired flow; the subgradient steps only run when GLOP finds no optimum in time.
-        `cut_rounds`: rounds of cuts in the LP (bed_lp.py), whose prices the flows then carry too."""
+        `cuts`: the LP gets the cuts (bed_lp.py) that the relaxation's flow in `optimum` breaks, and
+        the flows carry their prices too."""
         c = self.cands
         n_r = len(self.problem.requests)
         u = c.unit[pairs].astype(np.int64)
@@ -467,20 +467,15 @@ class BatchSolver:
         best_scaled, best_rc, valid_from = None, None, None
         bound = None
         best_pairs = np.zeros(0, dtype=np.int64)
-        no_cuts = (np.zeros(pairs.size, dtype=np.int64), 0)
-        cuts = best_cuts = no_cuts  # per pair the cuts' prices, and their share of K * bound
-        lp_steps = []  # (bed prices, cuts) of the steps at the LP's prices
+        from_lp, cut_prices, cut_share = False, np.zeros(pairs.size, dtype=np.int64), 0
         if pair_cost is not None:
-            start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, deadline, cut_rounds)
+            relaxed = optimum[2].chosen if cuts and optimum is not None else None
+            start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed)
             if start is not None:
+                from_lp = True
                 lp, at, found = start
-                lp_cuts = np.zeros(pairs.size, dtype=np.int64)
-                lp_cuts[at], share = lp.pair_cut_prices(K)
-                lp_steps.append((lp.prices / K, (lp_cuts, share)))
-                if lp.cuts:
-                    # the cuts count only the LP's own pairs: kept pairs outside them can make the
-                    # bound at its prices worse than at the prices without cuts, so both are tried
-                    lp_steps.append((lp.plain_prices / K, no_cuts))
+                lam = lp.prices / K
+                cut_prices[at], cut_share = lp.pair_cut_prices(K)
                 if int(c.weight[found].sum()) > best_val:
                     best_val, best_pairs = int(c.weight[found].sum()), found
         beds = self.beds.astype(np.float64)
@@ -489,11 +484,9 @@ class BatchSolver:
         for it in range(max_iter):
             if time.perf_counter() > deadline:
                 break
-            if it < len(lp_steps):
-                lam, cuts = lp_steps[it]
             lk = np.round(lam * K).astype(np.int64)
             if pair_cost is not None:
-                sol = _rx.solve_relaxation(net, req_p, entry, -pair_cost - lk[u] * sz - cuts[0], work,
+                sol = _rx.solve_relaxation(net, req_p, entry, -pair_cost - lk[u] * sz - cut_prices, work,
                                            static_cost=static_cost)
                 work[sol.active] = True
             else:
@@ -501,7 +494,7 @@ class BatchSolver:
                 # (the same optimum; measured at 300 x 3,000: ~10 ms instead of ~65 ms per step)
                 sol = _rx.solve_relaxation(net, req_p, entry, w * K - lk[u] * sz, work)
                 work[sol.active] = True
-            scaled = sol.value + shift + int((lk * self.beds).sum()) + cuts[1]
+            scaled = sol.value + shift + int((lk * self.beds).sum()) + cut_share
             b = scaled // K
             bound = b if bound is None else min(bound, b)
             # clipped costs hold for solutions at least this heavy (read before re-clipping below)
@@ -522,7 +515,7 @@ class BatchSolver:
                 restart = True
             if bound < last_bound:
                 last_bound, stall = bound, 0
-                best_lk, best_cuts = lk, cuts
+                best_lk = lk
                 if isinstance(sol, _rx.Relaxation):  # priced over every pair: its reduced costs fix pairs
                     best_scaled, best_rc, valid_from = scaled, sol.reduced_cost, clipped_from
             else:
@@ -533,7 +526,7 @@ class BatchSolver:
                     break
             if _DEBUG:
                 print("lagrangian", it, b, bound, best_val, n_over, scale)
-            if lp_steps and it + 1 >= len(lp_steps):
+            if from_lp:
                 break  # the LP's prices are the best: further steps would only look for solutions
             if restart:
                 # the Polyak steps so far aimed at a far worse solution and have shrunk: start again
@@ -551,11 +544,11 @@ class BatchSolver:
             lam = np.maximum(0.0, lam + scale * max(1.0, float(b - best_val)) / gg * g)
         self.stats["lagrange_K"] = K
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
-                          pairs, K, best_scaled, best_rc, valid_from, *best_cuts)
+                          pairs, K, best_scaled, best_rc, valid_from, cut_prices, cut_share)
 
-    def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, cut_rounds):
-        """The LP (bed_lp.py, with `cut_rounds` rounds of cuts) over the working pairs: its prices,
-        the best there are; the working pairs' positions within `pairs`; and its optimum made a solution: each
+    def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed):
+        """The LP (bed_lp.py; with the cuts the flow over the pairs `relaxed` breaks, unless None)
+        over the working pairs: its prices, the best there are; the working pairs' positions within `pairs`; and its optimum made a solution: each
         request's pair with the most flow, repaired by fix and re-solve, then improved around the
         requests the LP splits (`_neighbourhood`). None when GLOP finds no optimum in the time left.
         Measured at 300 x 3,000, seed 42: the LP's bound is the bed prices' final one at once (19
@@ -568,7 +561,7 @@ class BatchSolver:
         req_at, unit_at = c.req[p_at], c.unit[p_at]
         lp = bed_lp.solve(net, req_at, entry[at], pair_cost[at], unit_at, self.sizes[req_at], self.beds,
                           self.shared, static_cost=static_cost, time_limit=deadline - time.perf_counter(),
-                          cut_rounds=cut_rounds)
+                          seed_flow=None if relaxed is None else np.isin(p_at, relaxed).astype(np.float64))
         if lp is None:
             return None
         flow = lp.pair_flow

@@ -36,9 +36,9 @@ def test_three_beds_for_households_of_two_one_and_one():
     assert lp.pair_flow == pytest.approx([0.5, 1, 1])
     at_price = rx.solve_flow(net, req, entry, weight - 5 * sizes, potentials=False).value + 5 * 3
     assert at_price == 17
-    # one round of cuts: at most 2 of the three fit together, which the LP's 2.5 breaks; with that
-    # row the LP reaches the integer optimum, and so does the flow at its prices
-    cut = bed_lp.solve(net, req, entry, -weight, unit, sizes, beds, shared, cut_rounds=1)
+    # the cut the chained flow breaks: at most 2 of the three fit together; with that row the LP
+    # reaches the integer optimum, and so does the flow at its prices
+    cut = bed_lp.solve(net, req, entry, -weight, unit, sizes, beds, shared, seed_flow=np.ones(3))
     assert [(c.members.tolist(), c.most) for c in cut.cuts] == [([0, 1, 2], 2)]
     assert cut.objective == pytest.approx(-16)
     per_pair, share = cut.pair_cut_prices(1)
@@ -54,6 +54,13 @@ def _instance(n_r, n_u, seed, price_seed):
     weight = np.random.default_rng(price_seed).integers(0, 41, size=len(c))
     net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
     return s, net, net.entry(c.unit, s.sizes[c.req], s.shared), weight
+
+
+def _chained_flow(net, c, entry, weight) -> np.ndarray:
+    """The chained flow's optimum as a flow per pair (0 or 1)."""
+    flow = np.zeros(len(c))
+    flow[rx.solve_flow(net, c.req, entry, weight, potentials=False).chosen] = 1
+    return flow
 
 
 def _lagrangian_bound(net, c, entry, sizes, s, weight, prices, K):
@@ -95,9 +102,10 @@ def test_no_bed_prices_beat_the_lp_and_its_own_give_its_value(n_r, n_u, seed, pr
     random_prices = np.where(s.shared, rng.uniform(0, 20, size=s.beds.size), 0.0)
     assert _lagrangian_bound(net, c, entry, sizes, s, weight, random_prices, K) >= value - 1e-6
     assert _lagrangian_bound(net, c, entry, sizes, s, weight, lp.prices, K) == pytest.approx(value, abs=0.5)
-    # with cuts: still at or above the integer optimum, never above the LP without them, and the
-    # flow at all its prices (cuts' included) bounds the optimum too
-    cut = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared, cut_rounds=2)
+    # with the cuts the chained flow breaks: still at or above the integer optimum, never above the
+    # LP without them, and the flow at all its prices (cuts' included) bounds the optimum too
+    cut = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared,
+                       seed_flow=_chained_flow(net, c, entry, weight))
     assert optimum <= -cut.objective + 1e-6 <= value + 2e-6
     for one in cut.cuts:
         assert bed_lp.most_that_fit(sizes[one.members], int(s.beds[c.unit[one.members[0]]])) == one.most
@@ -124,14 +132,15 @@ def test_every_request_sends_its_unit_of_flow_as_in_the_flow_solver():
 
 
 def test_cuts_lower_the_lp_and_the_bound_at_its_prices_where_it_splits_households():
-    """A generated instance (20 requests, 39 units, seed 10, weights seed 2) where the LP splits
-    households over shared beds: two rounds of cuts lower its value (467.25 -> 444.67), not below
-    the integer optimum, and the flow at its prices, the cuts' included, gives a lower bound than at
-    the LP's prices without cuts."""
+    """A generated instance (20 requests, 39 units, seed 10, weights seed 2) where the chained flow
+    overfills shared units: the cuts it breaks lower the LP's value (467.25 -> 446), not below the
+    integer optimum, and the flow at its prices, the cuts' included, gives a lower bound than at the
+    LP's prices without cuts."""
     s, net, entry, weight = _instance(20, 39, 10, 2)
     c, sizes = s.cands, s.sizes[s.cands.req]
     plain = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared)
-    cut = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared, cut_rounds=2)
+    cut = bed_lp.solve(net, c.req, entry, -weight, c.unit, sizes, s.beds, s.shared,
+                       seed_flow=_chained_flow(net, c, entry, weight))
     assert len(cut.cuts) >= 1
     assert _integer_optimum(s, weight) <= -cut.objective + 1e-6 < -plain.objective - 10
     K = 1024
