@@ -42,7 +42,7 @@ class BedLP:
 
     def pair_cut_prices(self, K: int) -> tuple[np.ndarray, int]:
         """Per LP pair, the sum of its cuts' prices, and the cuts' share of the bound (sum of price
-        times most): both scaled by K and rounded, as the flow needs them."""
+        times most): both multiplied by K (the flow's cost units per LP cost unit) and rounded."""
         per_pair = np.zeros(self.pair_flow.size, dtype=np.int64)
         constant = 0
         for cut, price in zip(self.cuts, self.cut_prices.tolist()):

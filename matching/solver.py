@@ -474,8 +474,8 @@ class BatchSolver:
             if start is not None:
                 from_lp = True
                 lp, at, found = start
-                lam = lp.prices / K
-                cut_prices[at], cut_share = lp.pair_cut_prices(K)
+                lam = lp.prices / K  # the LP ran on the flows' costs, already scaled by K
+                cut_prices[at], cut_share = lp.pair_cut_prices(1)
                 if int(c.weight[found].sum()) > best_val:
                     best_val, best_pairs = int(c.weight[found].sum()), found
         beds = self.beds.astype(np.float64)
@@ -548,9 +548,9 @@ class BatchSolver:
 
     def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed):
         """The LP (bed_lp.py; with the cuts the flow over the pairs `relaxed` breaks, unless None)
-        over the working pairs: its prices, the best there are; the working pairs' positions within `pairs`; and its optimum made a solution: each
-        request's pair with the most flow, repaired by fix and re-solve, then improved around the
-        requests the LP splits (`_neighbourhood`). None when GLOP finds no optimum in the time left.
+        over the working pairs; their positions within `pairs`; and the LP's optimum made a solution:
+        each request's pair with the most flow, repaired by fix and re-solve, then improved around
+        the requests the LP splits (`_neighbourhood`). None when GLOP finds no optimum in the time left.
         Measured at 300 x 3,000, seed 42: the LP's bound is the bed prices' final one at once (19
         subgradient steps before), and the solution is the optimum; the phase takes 0.09 s instead of
         0.27 s. The LP covers the working pairs only (the flow at its prices prices every kept pair):
