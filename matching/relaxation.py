@@ -56,12 +56,21 @@ class Network:
         return self.entry_of_key(pair_keys(unit, size, shared))
 
     def entry_of_key(self, key: np.ndarray) -> np.ndarray:
-        """Entry node of each pair key (from `pair_keys`)."""
+        """Entry node of each pair key (from `pair_keys`); RelaxationError for a key the network
+        was not built with (it would otherwise become an arc into some other node)."""
+        if key.size == 0:
+            return np.zeros(0, dtype=np.int64)
         if key.size > 100_000:  # a lookup table beats binary search on millions of pairs
-            table = np.zeros(int(self.entry_keys[-1]) + 1, dtype=np.int64)
+            table = np.full(max(int(self.entry_keys[-1]), int(key.max())) + 1, -1, dtype=np.int64)
             table[self.entry_keys] = self.first_entry + np.arange(self.entry_keys.size)
-            return table[key]
-        return self.first_entry + np.searchsorted(self.entry_keys, key)
+            node = table[key]
+            if (node < 0).any():
+                raise RelaxationError("a pair whose entry node is not in the network")
+            return node
+        at = np.searchsorted(self.entry_keys, key)
+        if (at >= self.entry_keys.size).any() or (self.entry_keys[np.minimum(at, self.entry_keys.size - 1)] != key).any():
+            raise RelaxationError("a pair whose entry node is not in the network")
+        return self.first_entry + at
 
 
 _KEY = 64  # household sizes are < 64

@@ -68,3 +68,18 @@ def test_passes_in_chunks_give_what_one_pass_gives(n_r, n_u, seed, chunk):
     assert np.array_equal(chunked, expected) and np.array_equal(whole, expected)
     assert np.array_equal(near_chunked, np.flatnonzero((expected <= 0) & ~active))
     assert np.array_equal(near_whole, near_chunked)
+
+
+def test_a_pair_whose_entry_the_network_lacks_is_an_error_not_a_stray_arc():
+    """The network built for one unit's pairs, asked for the entry of a pair into another unit
+    (few keys: binary search; over 100,000: the lookup table): an error each time, where it used
+    to become an arc into whatever node the lookup gave."""
+    import pytest
+
+    req, unit = np.array([0]), np.array([0])
+    sizes, beds, shared = np.array([1]), np.array([1, 1]), np.array([False, False])
+    net = rx.build_network(req, unit, 1, beds, shared, sizes, np.array([-1, -1]), np.zeros(0, dtype=np.int64))
+    assert net.entry(unit, sizes, shared).tolist() == [net.first_entry]
+    for n in (1, 100_001):
+        with pytest.raises(rx.RelaxationError):
+            net.entry(np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64), shared)
