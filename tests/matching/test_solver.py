@@ -237,8 +237,9 @@ def _exact_optimum(s: BatchSolver, pairs=None) -> int:
 
 def test_lagrangian_bound_from_the_relaxations_potentials_never_cuts_off_the_optimum(generated):
     """The bed-price bound on the relaxation's reduced costs (clipped, re-clipped as better solutions
-    appear, with the potentials of the relaxation over every pair) stays at or above the exact
-    optimum, and its solutions never exceed it, on instances where the relaxation overfills shared units."""
+    appear, with the potentials of the relaxation over every pair, with and without the LP's cuts)
+    stays at or above the exact optimum, and its solutions never exceed it, on instances where the
+    relaxation overfills shared units."""
     import time
 
     import numpy as np
@@ -259,10 +260,10 @@ def test_lagrangian_bound_from_the_relaxations_potentials_never_cuts_off_the_opt
         hint = s._greedy_arrival()
         lower = int(c.weight[sorted(hint)].sum())
         kept = np.flatnonzero(rel.reduced_cost <= rel.value - lower)
-        for reuse in ((net, entry, rel), None):
-            prices = s._lagrangian(kept, lower, time.perf_counter() + 10, upper=rel.value, optimum=reuse)
+        for reuse, cuts in (((net, entry, rel), False), ((net, entry, rel), True), (None, False)):
+            prices = s._lagrangian(kept, lower, time.perf_counter() + 10, upper=rel.value, optimum=reuse, cuts=cuts)
             bound, value = prices.bound, prices.best_value
-            assert max(bound, value) >= optimum, (seed, reuse is None)
+            assert max(bound, value) >= optimum, (seed, reuse is None, cuts)
             assert value <= optimum
     assert exercised >= 2
 
