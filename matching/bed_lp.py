@@ -9,8 +9,8 @@ placed so many at a time (5 of them, the most that fit: the smallest first). Tha
 every solution, and keeps the LP from placing the same households with fractions (the one of 4 at
 a quarter beside the five); its dual is one more price, per household it counts.
 
-The prices only start the bed-price steps in solver.py: every bound is still the exact integer
-flow at the (rounded) prices, so GLOP's floating point can cost quality, never validity.
+solver.py takes the prices to a min-cost flow: every bound is the exact integer flow at the
+(rounded) prices, so GLOP's floating point can cost quality, never validity.
 """
 
 from __future__ import annotations

@@ -67,8 +67,8 @@ class Network:
             if (node < 0).any():
                 raise RelaxationError("a pair whose entry node is not in the network")
             return node
-        at = np.searchsorted(self.entry_keys, key)
-        if (at >= self.entry_keys.size).any() or (self.entry_keys[np.minimum(at, self.entry_keys.size - 1)] != key).any():
+        at = np.minimum(np.searchsorted(self.entry_keys, key), self.entry_keys.size - 1)
+        if (self.entry_keys[at] != key).any():
             raise RelaxationError("a pair whose entry node is not in the network")
         return self.first_entry + at
 
