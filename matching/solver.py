@@ -552,7 +552,7 @@ class BatchSolver:
         each request's pair with the most flow, repaired by fix and re-solve, then improved around
         the requests the LP splits (`_neighbourhood`). None when GLOP finds no optimum in the time left.
         Measured at 300 x 3,000, seed 42: the LP's bound is the bed prices' final one at once (19
-        subgradient steps before), and the solution is the optimum; the phase takes 0.09 s instead of
+        subgradient steps before), and the solution is the optimum; the phase takes 0.07-0.09 s instead of
         0.27 s. The LP covers the working pairs only (the flow at its prices prices every kept pair):
         over all 17,666 kept pairs GLOP took 0.16 s instead of 0.024 s, for the same value."""
         c = self.cands
