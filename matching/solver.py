@@ -64,6 +64,8 @@ class _BedPrices:
     valid_from: int | None = None  # clipped costs: the reduced costs hold for solutions this heavy
     cut_prices: np.ndarray | None = None  # per pair, its LP cuts' prices (scaled by K; bed_lp.py)
     cut_share: int = 0  # the cuts' part of K * bound: sum of price times most
+    lp: bed_lp.BedLP | None = None  # the LP the prices came from (its costs scaled by K)
+    lp_pairs: np.ndarray | None = None  # the LP's pairs (indices into the candidate arrays)
 
     def could_beat(self, value: int) -> np.ndarray:
         """The pairs that may be in a solution weighing more than `value` (all of `pairs` when
@@ -326,7 +328,7 @@ class BatchSolver:
         """The Lagrangian bound on shared units' beds (`_lagrangian`) and its repaired flows.
         Reduced-cost fixing first: a solution using pair p weighs at most upper - rc[p], so pairs
         with rc[p] > upper - lower cannot be in any solution better than the best one."""
-        c, rel, upper = self.cands, progress.relaxation, progress.upper
+        rel, upper = progress.relaxation, progress.upper
         if not (progress.exact and progress.lower < upper and time.perf_counter() < deadline):
             return
         may_improve = rel.reduced_cost <= upper - progress.lower
@@ -349,19 +351,38 @@ class BatchSolver:
         capped = self._lagrangian(sub, progress.lower, deadline, max_iter=self.CAPPED_STEPS, upper=upper,
                                   optimum=(progress.net, progress.entry, rel), cuts=True)
         progress.improve(capped.best_pairs, capped.best_value)
-        K, lk = capped.K, capped.prices
-        if (lk.any() or capped.cut_share) and time.perf_counter() < deadline:
-            start_mask = np.zeros(len(c), dtype=bool)
-            start_mask[rel.active] = True
-            start_mask[sub] = True
-            priced_weight = c.weight * K - lk[c.unit] * self.sizes[c.req]
-            priced_weight[sub] -= capped.cut_prices
-            priced = _rx.solve_relaxation(
-                progress.net, c.req, progress.entry, priced_weight, start_mask,
-                deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()))
-            self.stats["lagrange_priced_rounds"] = priced.rounds
-            b = (priced.value + int((lk * self.beds).sum()) + capped.cut_share) // K
-            progress.lag_upper = max(min(b, upper), progress.lower)
+        if (capped.prices.any() or capped.cut_share) and time.perf_counter() < deadline:
+            progress.lag_upper = max(min(self._priced_bound(capped, sub, progress, deadline), upper), progress.lower)
+
+    def _priced_bound(self, capped: _BedPrices, sub: np.ndarray, progress: _Progress, deadline: float) -> int:
+        """The bound at the capped pairs' bed prices over every pair (the priced relaxation: valid for
+        any prices). Prices from the LP are evaluated on every pair's reduced cost clipped as in the
+        steps, so they keep 1/1024 points (`_scale`): the raw weights fit the flow's cost range only
+        with whole-point prices at 5,000 x 50,000, which cost the bound ~60 points there."""
+        c, rel, upper = self.cands, progress.relaxation, progress.upper
+        start = np.zeros(len(c), dtype=bool)
+        start[rel.active] = True
+        start[sub] = True
+        static_cost, shift, reclip = None, 0, None
+        if capped.lp is not None:
+            clip_m = upper - (capped.valid_from if capped.valid_from is not None else progress.lower) + 1
+            K = self._scale(np.array([clip_m]), progress.net.n_nodes)
+            reclip = self._clipper(np.arange(len(c)), progress.net, progress.entry, upper, K,
+                                   (progress.net, progress.entry, rel), start)
+        if reclip is not None:
+            static_cost, pair_cost, shift = reclip(clip_m)
+            lk = np.round(capped.lp.prices * (K / capped.K)).astype(np.int64)
+            cuts, cut_share = capped.lp.pair_cut_prices(K / capped.K)
+            weight = -pair_cost - lk[c.unit] * self.sizes[c.req]
+            weight[capped.lp_pairs] -= cuts
+        else:
+            K, lk, cut_share = capped.K, capped.prices, 0
+            weight = c.weight * K - lk[c.unit] * self.sizes[c.req]
+        priced = _rx.solve_relaxation(
+            progress.net, c.req, progress.entry, weight, start,
+            deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()), static_cost=static_cost)
+        self.stats["lagrange_priced_rounds"] = priced.rounds
+        return (priced.value + shift + int((lk * self.beds).sum()) + cut_share) // K
 
     def _search(self, progress: _Progress, deadline: float, workers, seed) -> _Outcome:
         """CP-SAT over the pairs reduced-cost fixing keeps, when the best solution is not yet proven
@@ -467,13 +488,14 @@ class BatchSolver:
         best_scaled, best_rc, valid_from = None, None, None
         bound = None
         best_pairs = np.zeros(0, dtype=np.int64)
-        from_lp, cut_prices, cut_share = False, np.zeros(pairs.size, dtype=np.int64), 0
+        from_lp, cut_prices, cut_share, lp, lp_pairs = False, np.zeros(pairs.size, dtype=np.int64), 0, None, None
         if pair_cost is not None:
             relaxed = optimum[2].chosen if cuts and optimum is not None else None
             start = self._lp_start(pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed)
             if start is not None:
                 from_lp = True
                 lp, at, found = start
+                lp_pairs = pairs[at]
                 lam = lp.prices / K  # the LP ran on the flows' costs, already scaled by K
                 cut_prices[at], cut_share = lp.pair_cut_prices(1)
                 if int(c.weight[found].sum()) > best_val:
@@ -544,7 +566,7 @@ class BatchSolver:
             lam = np.maximum(0.0, lam + scale * max(1.0, float(b - best_val)) / gg * g)
         self.stats["lagrange_K"] = K
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
-                          pairs, K, best_scaled, best_rc, valid_from, cut_prices, cut_share)
+                          pairs, K, best_scaled, best_rc, valid_from, cut_prices, cut_share, lp, lp_pairs)
 
     def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed):
         """The LP (bed_lp.py; with the cuts the flow over the pairs `relaxed` breaks, unless None)
