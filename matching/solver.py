@@ -422,11 +422,11 @@ class BatchSolver:
     """Beyond MAX_LAGRANGE_PAIRS, bed prices are chosen on at most this many pairs (the smallest
     reduced costs, plus the relaxation's flow and the priced pairs within the gap: 145,285 at
     5,000 x 50,000), by the LP with the cuts the relaxation's flow breaks, and then evaluated over
-    every pair by the priced relaxation. Measured at 5,000 x 50,000, seed 42: one LP over the
-    112,986 working pairs (0.3 s to build, 3.6 s in GLOP); the bound over every pair 500,117 below
-    the chained flow (the beds rows alone: 375,112; the 7 subgradient steps from zero prices used
-    before: no drop), the best solution 500,200 below it (500,522 before): the optimum proven
-    within 83 cost points of the solution instead of 500,522 (a fit point)."""
+    every pair by the priced relaxation (`_priced_bound`). Measured at 5,000 x 50,000, seed 42: one
+    LP over the 112,986 working pairs (0.3 s to build, 3.6 s in GLOP); the bound over every pair
+    500,169 below the chained flow (the beds rows alone: 375,112; the 7 subgradient steps from zero
+    prices used before: no drop), the best solution 500,200 below it (500,522 before): the optimum
+    proven within 31 cost points of the solution instead of 500,522 (a fit point)."""
     CAPPED_STEPS = 7
     """Subgradient steps on the capped pairs when GLOP finds no optimum in time. A step count, not
     a share of the time, so that the same input gives the same answer on a slower machine too
@@ -668,7 +668,8 @@ class BatchSolver:
         costs, constant), all scaled by K, or None when the relaxation over `pairs` does not reach
         `upper`; marks the relaxation's pairs in `work`."""
         c = self.cands
-        req_p, w = c.req[pairs], c.weight[pairs]
+        every = pairs.size == len(c)  # all pairs (no copies of 37 million at European scale)
+        req_p, w = (c.req, c.weight) if every else (c.req[pairs], c.weight[pairs])
         if optimum is not None:
             rel = optimum[2]
             x_chosen = np.searchsorted(pairs, rel.chosen)
@@ -684,15 +685,15 @@ class BatchSolver:
             return None
         p = rel.potential
         rc_s_full = p[net.tails] - p[net.heads]
-        rc_p_full = -w + p[_rx.FIRST_REQUEST + req_p] - p[entry]
-        x_p = np.zeros(w.size, dtype=np.int64)
-        x_p[x_chosen] = 1
+        rc_p_full = np.empty(w.size, dtype=np.int64)
+        _rx.price(p, len(self.problem.requests), req_p, entry, w, np.ones(w.size, dtype=bool), out=rc_p_full)
 
         def clipped(M: int):
             rc_s = np.clip(rc_s_full, -M, M)
             rc_p = np.clip(rc_p_full, -M, M)
-            shift = K * (upper + int((rc_s * rel.static_flows).sum()) + int((rc_p * x_p).sum()))
-            return rc_s * K, rc_p * K, shift
+            shift = K * (upper + int((rc_s * rel.static_flows).sum()) + int(rc_p[x_chosen].sum()))
+            rc_p *= K
+            return rc_s * K, rc_p, shift
 
         return clipped
 
