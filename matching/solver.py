@@ -62,9 +62,7 @@ class _BedPrices:
     scaled_bound: int | None = None  # K * bound before rounding down, of the best bound's flow
     reduced_cost: np.ndarray | None = None  # per pair, of the best bound's flow (scaled by K)
     valid_from: int | None = None  # clipped costs: the reduced costs hold for solutions this heavy
-    cut_prices: np.ndarray | None = None  # per pair, its LP cuts' prices (scaled by K; bed_lp.py)
-    cut_share: int = 0  # the cuts' part of K * bound: sum of price times most
-    lp: bed_lp.BedLP | None = None  # the LP the prices came from (its costs scaled by K)
+    lp: bed_lp.BedLP | None = None  # the LP the prices came from (its costs scaled by K), cuts' prices included
     lp_pairs: np.ndarray | None = None  # the LP's pairs (indices into the candidate arrays)
 
     def could_beat(self, value: int) -> np.ndarray:
@@ -351,7 +349,7 @@ class BatchSolver:
         capped = self._lagrangian(sub, progress.lower, deadline, max_iter=self.CAPPED_STEPS, upper=upper,
                                   optimum=(progress.net, progress.entry, rel), cuts=True)
         progress.improve(capped.best_pairs, capped.best_value)
-        if (capped.prices.any() or capped.cut_share) and time.perf_counter() < deadline:
+        if (capped.prices.any() or capped.lp is not None) and time.perf_counter() < deadline:
             progress.lag_upper = max(min(self._priced_bound(capped, sub, progress, deadline), upper), progress.lower)
 
     def _priced_bound(self, capped: _BedPrices, sub: np.ndarray, progress: _Progress, deadline: float) -> int:
@@ -566,7 +564,7 @@ class BatchSolver:
             lam = np.maximum(0.0, lam + scale * max(1.0, float(b - best_val)) / gg * g)
         self.stats["lagrange_K"] = K
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
-                          pairs, K, best_scaled, best_rc, valid_from, cut_prices, cut_share, lp, lp_pairs)
+                          pairs, K, best_scaled, best_rc, valid_from, lp, lp_pairs)
 
     def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed):
         """The LP (bed_lp.py; with the cuts the flow over the pairs `relaxed` breaks, unless None)
