@@ -33,7 +33,8 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from .candidates import Candidates, UnitIndex, all_candidates
-from . import bed_lp, relaxation as _rx
+from . import bed_lp, exact, relaxation as _rx
+from .arrays import groups
 from .rules import RuleContext, explain_exclusions
 from .scoring import Weights, priority, score
 from .types import Match, Problem, Result, Unmatched
@@ -57,7 +58,7 @@ class _BedPrices:
     best_pairs: np.ndarray  # the best feasible solution it found
     best_value: int
     prices: np.ndarray  # bed price per unit of the best bound, scaled by K
-    pairs: np.ndarray
+    pairs: np.ndarray | None  # None: every candidate pair
     K: int
     scaled_bound: int | None = None  # K * bound before rounding down, of the best bound's flow
     reduced_cost: np.ndarray | None = None  # per pair, of the best bound's flow (scaled by K)
@@ -73,7 +74,8 @@ class _BedPrices:
             return self.pairs
         if self.valid_from is not None and value < self.valid_from:
             raise ValueError("the clipped reduced costs say nothing about solutions this light")
-        return self.pairs[self.reduced_cost <= self.scaled_bound - self.K * (value + 1)]
+        could = self.reduced_cost <= self.scaled_bound - self.K * (value + 1)
+        return np.flatnonzero(could) if self.pairs is None else self.pairs[could]
 
 
 @dataclass
@@ -169,7 +171,7 @@ class BatchSolver:
         bad_labels = set(label[n_r + self._over_full(chosen)].tolist())
         chosen_label = label[c.req[chosen]]
         parts = []
-        for lbl, at in _groups(pair_label):
+        for lbl, at in groups(pair_label):
             in_part = chosen[chosen_label == lbl]
             parts.append(_Part(pairs[at], in_part, int(c.weight[in_part].sum()), lbl in bad_labels))
         return parts
@@ -195,16 +197,16 @@ class BatchSolver:
         req, unit = c.req[pairs], c.unit[pairs]
         size = self.sizes[req]
         m = {}
-        for r, at in _groups(req):
+        for r, at in groups(req):
             m[r] = model.new_bool_var("")
             model.add(cp_model.LinearExpr.sum(x_vars[at].tolist()) == m[r])
-        for u, at in _groups(unit):
+        for u, at in groups(unit):
             if not self.shared[u]:
                 model.add_at_most_one(x_vars[at].tolist())
             elif int(size[at].sum()) > beds[u]:
                 model.add(cp_model.LinearExpr.weighted_sum(x_vars[at].tolist(), size[at].tolist()) <= int(beds[u]))
         shelter = self.unit_shelter[unit]
-        for s, at in _groups(shelter):
+        for s, at in groups(shelter):
             if s >= 0 and np.unique(req[at]).size > shelter_caps[s]:
                 model.add(cp_model.LinearExpr.sum(x_vars[at].tolist()) <= int(shelter_caps[s]))
         return x, m
@@ -350,13 +352,17 @@ class BatchSolver:
                                   optimum=(progress.net, progress.entry, rel), cuts=True)
         progress.improve(capped.best_pairs, capped.best_value)
         if (capped.prices.any() or capped.lp is not None) and time.perf_counter() < deadline:
-            progress.lag_upper = max(min(self._priced_bound(capped, sub, progress, deadline), upper), progress.lower)
+            priced = self._priced_bound(capped, sub, progress, deadline)
+            progress.lag_upper = max(min(priced.bound, upper), progress.lower)
+            if priced.bound < upper:
+                progress.prices = priced  # its reduced costs fix pairs for the search
 
-    def _priced_bound(self, capped: _BedPrices, sub: np.ndarray, progress: _Progress, deadline: float) -> int:
+    def _priced_bound(self, capped: _BedPrices, sub: np.ndarray, progress: _Progress, deadline: float) -> _BedPrices:
         """The bound at the capped pairs' bed prices over every pair (the priced relaxation: valid for
-        any prices). Prices from the LP are evaluated on every pair's reduced cost clipped as in the
-        steps, so they keep 1/1024 points (`_scale`): the raw weights fit the flow's cost range only
-        with whole-point prices at 5,000 x 50,000, which cost the bound ~60 points there."""
+        any prices), with every pair's reduced cost under them when the prices came from the LP.
+        Those prices are evaluated on every pair's reduced cost clipped as in the steps, so they keep
+        1/1024 points (`_scale`): the raw weights fit the flow's cost range only with whole-point
+        prices at 5,000 x 50,000, which cost the bound ~60 points there."""
         c, rel, upper = self.cands, progress.relaxation, progress.upper
         start = np.zeros(len(c), dtype=bool)
         start[rel.active] = True
@@ -380,7 +386,10 @@ class BatchSolver:
             progress.net, c.req, progress.entry, weight, start,
             deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()), static_cost=static_cost)
         self.stats["lagrange_priced_rounds"] = priced.rounds
-        return (priced.value + shift + int((lk * self.beds).sum()) + cut_share) // K
+        scaled = priced.value + shift + int((lk * self.beds).sum()) + cut_share
+        valid_from = upper - clip_m + 1 if reclip is not None else None
+        return _BedPrices(scaled // K, capped.best_pairs, capped.best_value, lk, None, K, scaled,
+                          priced.reduced_cost, valid_from)
 
     def _search(self, progress: _Progress, deadline: float, workers, seed) -> _Outcome:
         """CP-SAT over the pairs reduced-cost fixing keeps, when the best solution is not yet proven
@@ -389,6 +398,7 @@ class BatchSolver:
         exact, rel = progress.exact, progress.relaxation
         parts: list[_Part] = []
         chosen, objective, bound, proven, used_cp_sat = [best], lower, upper, False, False
+        used_mip = False
         if lower >= lag_upper or (exact and lower >= upper):  # the best solution meets a bound: optimal
             parts = self._parts(best, rel.chosen)
             bound, proven = lower, True
@@ -403,17 +413,45 @@ class BatchSolver:
                 parts = ([_Part(kept, rel.chosen[np.isin(rel.chosen, kept)], lag_upper, True)] if single
                          else self._parts(kept, rel.chosen))
                 chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
-        # otherwise too many pairs for CP-SAT, no time left or pricing cut short: the best solution,
-        # under the relaxation's bound
+            elif single and self._mip_fits(kept.size, lower, lag_upper, deadline):
+                done = self._complete(kept, best, deadline, seed)
+                chosen, objective, used_mip = [done.pairs], done.value, True
+                if done.proven:
+                    bound, proven = done.value, True
+        # otherwise too many pairs for CP-SAT or the MIP, no time left or pricing cut short: the
+        # best solution, under the relaxation's bound
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         if int(self.cands.weight[picked].sum()) < lower:  # never worse than the best solution seen
             picked, objective = best, lower
         bound = min(bound, lag_upper)
         proven = proven or objective >= bound
         proof = "" if not proven else (
-            "cp_sat" if used_cp_sat else "lagrangian" if lag_upper < upper and objective >= lag_upper
+            "cp_sat" if used_cp_sat else "mip" if used_mip and bound < lag_upper else "lagrangian" if lag_upper < upper and objective >= lag_upper
             else "relaxation")
         return _Outcome(picked, objective, bound, proven, proof, len(parts))
+
+    MIP_SECONDS_PER_PAIR = 2e-4
+    """The exact completion (exact.py) starts only with at least this much time left per kept pair:
+    measured at 5,000 x 50,000, seed 42, FIXME."""
+
+    def _mip_fits(self, kept: int, lower: int, bound: int, deadline: float) -> bool:
+        """Whether the exact completion may run: the priority level is proven (it holds the MIP's
+        priority row; its lower levels are then small numbers) and the time left is enough."""
+        same_priority = self._split(bound)[0] == self._split(lower)[0]
+        return same_priority and deadline - time.perf_counter() >= self.MIP_SECONDS_PER_PAIR * kept
+
+    def _exact_batch(self) -> exact.Batch:
+        c = self.cands
+        prio = np.array([self._priority(r) for r in range(len(self.problem.requests))], dtype=np.int64)
+        return exact.Batch(c.req, c.unit, c.weight, self.sizes, prio, self.weights.priority, self.beds,
+                           self.shared, self.unit_shelter, self.shelter_caps)
+
+    def _complete(self, kept: np.ndarray, best: np.ndarray, deadline: float, seed: int) -> exact.Completion:
+        """The exact completion (exact.py) over the kept pairs."""
+        done = exact.complete(self._exact_batch(), kept, best, deadline, seed=seed)
+        self.stats.update({"mip_rounds": done.rounds, "mip_contested_units": done.contested,
+                           "mip_model_pairs": done.model_pairs})
+        return done
 
     MAX_LAGRANGE_PAIRS = 250_000
     MAX_LAGRANGE_PRICE_PAIRS = 50_000
@@ -1065,15 +1103,6 @@ def _most_flow(req: np.ndarray, flow: np.ndarray) -> np.ndarray:
     first = np.r_[True, req[order][1:] != req[order][:-1]]
     top = order[first]
     return np.sort(top[flow[top] > 1e-6])
-
-
-def _groups(keys: np.ndarray):
-    """(key, positions with that key) for each distinct key, in ascending key order."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
-    for at in np.split(order, cuts) if order.size else []:
-        yield int(keys[at[0]]), at
 
 
 def _components(a: np.ndarray, b: np.ndarray, n_nodes: int) -> np.ndarray:

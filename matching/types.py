@@ -253,7 +253,8 @@ class Result(msgspec.Struct, frozen=True):
     """(bound - objective) / max(1, bound); 0.0 when proven optimal."""
     proof: str
     """How optimality was shown: "relaxation" (flow optimum met every side rule), "lagrangian"
-    (a solution met the Lagrangian bound on shared beds), "cp_sat", or "" if not proven."""
+    (a solution met the Lagrangian bound on shared beds), "cp_sat", "mip" (the exact completion of
+    exact.py, for batches too large for CP-SAT), or "" if not proven."""
     components: int
     wall_time_s: float
     weights: tuple[int, int, int] = (0, 0, 1)
