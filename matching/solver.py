@@ -377,11 +377,11 @@ class BatchSolver:
             static_cost, pair_cost, shift = reclip(clip_m)
             lk = np.round(capped.lp.prices * (K / capped.K)).astype(np.int64)
             cuts, cut_share = capped.lp.pair_cut_prices(K / capped.K)
-            weight = -pair_cost - lk[c.unit] * self.sizes[c.req]
+            weight = self._charge_beds(np.negative(pair_cost, out=pair_cost), lk)  # pair_cost is not needed after
             weight[capped.lp_pairs] -= cuts
         else:
             K, lk, cut_share = capped.K, capped.prices, 0
-            weight = c.weight * K - lk[c.unit] * self.sizes[c.req]
+            weight = self._charge_beds(c.weight * K, lk)
         priced = _rx.solve_relaxation(
             progress.net, c.req, progress.entry, weight, start,
             deadline=time.perf_counter() + 0.4 * (deadline - time.perf_counter()), static_cost=static_cost)
@@ -390,6 +390,15 @@ class BatchSolver:
         valid_from = upper - clip_m + 1 if reclip is not None else None
         return _BedPrices(scaled // K, capped.best_pairs, capped.best_value, lk, None, K, scaled,
                           priced.reduced_cost, valid_from)
+
+    def _charge_beds(self, weight: np.ndarray, prices: np.ndarray) -> np.ndarray:
+        """Each pair's weight less its beds at its unit's bed price, in place and chunk by chunk:
+        whole-array temporaries of 37 million pairs took 2.3 s at 5,000 x 50,000."""
+        c = self.cands
+        for a in range(0, weight.size, _rx.CHUNK):
+            b = a + _rx.CHUNK
+            weight[a:b] -= prices[c.unit[a:b]] * self.sizes[c.req[a:b]]
+        return weight
 
     def _search(self, progress: _Progress, deadline: float, workers, seed) -> _Outcome:
         """CP-SAT over the pairs reduced-cost fixing keeps, when the best solution is not yet proven
@@ -708,7 +717,11 @@ class BatchSolver:
         c = self.cands
         every = pairs.size == len(c)  # all pairs (no copies of 37 million at European scale)
         req_p, w = (c.req, c.weight) if every else (c.req[pairs], c.weight[pairs])
-        if optimum is not None:
+        if optimum is not None and every:
+            rel = optimum[2]
+            x_chosen = rel.chosen
+            work[rel.active] = True
+        elif optimum is not None:
             rel = optimum[2]
             x_chosen = np.searchsorted(pairs, rel.chosen)
             in_pairs = np.zeros(len(c), dtype=bool)
