@@ -113,6 +113,33 @@ def complete(batch: Batch, kept: np.ndarray, best: np.ndarray, deadline: float, 
     return Completion(best, value, False, rounds, int(contested.sum()), model_pairs)
 
 
+def best_assignment(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: int = 0,
+                    all_placeable: bool = False) -> np.ndarray | None:
+    """The optimum over `pairs` alone (indices into the batch's arrays): each request on at most one
+    of them, under the batch's beds, intake and one household per unshared unit; lexicographic as
+    scoring.py (the priority level by a MIP of its own, then fit and cost with that level held).
+    `all_placeable`: the caller knows a solution that places every request of `pairs` (so every
+    optimum does: the first MIP is skipped). None when HiGHS finds nothing before `deadline`."""
+    slot = np.full(batch.sizes.size, NO_SLOT, dtype=np.int64)
+    target = 0
+    if not all_placeable:
+        target = _most_priority(batch, pairs, deadline, seed)
+        if target is None:
+            return None
+    got = _solve_folded(batch, pairs, np.zeros(0, dtype=np.int64), slot, target, all_placeable, deadline, seed)
+    return None if got is None else got[0]
+
+
+def _most_priority(batch: Batch, pairs: np.ndarray, deadline: float, seed: int) -> int | None:
+    """The highest priority level (scoring.py) that requests can reach over `pairs` together."""
+    req = batch.req[pairs]
+    rows = _Rows()
+    rows.per_group(req, np.ones(pairs.size), 1.0)
+    _side_rows(rows, batch, req, batch.unit[pairs], batch.shelter_caps)
+    x = _mip(pairs.size, batch.priority[req].astype(np.float64), rows, deadline, seed)
+    return None if x is None else int(batch.priority[req[x[0] > 0.5]].sum())
+
+
 def _slots(batch: Batch, kept: np.ndarray, contested: np.ndarray) -> np.ndarray:
     """Per request, its private slot's weight: its best kept pair into a unit outside C (NO_SLOT if none)."""
     folded = kept[~contested[batch.unit[kept]]]
