@@ -25,10 +25,9 @@ Usage:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -664,7 +663,7 @@ class BatchSolver:
         # free request that has a pair, so does every optimum (the priority level is known)
         placed = np.zeros(len(self.problem.requests), dtype=bool)
         placed[c.req[solution]] = True
-        batch = dataclasses.replace(self._exact_batch(), beds=beds, shelter_caps=caps)
+        batch = replace(self._exact_batch(), beds=beds, shelter_caps=caps)
         found = exact.best_assignment(batch, loose, deadline, all_placeable=bool(placed[c.req[loose]].all()))
         if found is None:
             return solution
