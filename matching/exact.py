@@ -120,24 +120,28 @@ def best_assignment(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: i
     scoring.py (the priority level by a MIP of its own, then fit and cost with that level held).
     `all_placeable`: the caller knows a solution that places every request of `pairs` (so every
     optimum does: the first MIP is skipped). None when HiGHS finds nothing before `deadline`."""
-    slot = np.full(batch.sizes.size, NO_SLOT, dtype=np.int64)
     target = 0
     if not all_placeable:
-        target = _most_priority(batch, pairs, deadline, seed)
-        if target is None:
+        most = _best_of(batch, pairs, batch.priority[batch.req[pairs]], batch.shelter_caps, deadline, seed)
+        if most is None:
             return None
-    got = _solve_folded(batch, pairs, np.zeros(0, dtype=np.int64), slot, target, all_placeable, deadline, seed)
+        target = int(batch.priority[batch.req[most]].sum())
+    no_slots = np.zeros(0, dtype=np.int64)
+    got = _solve_folded(batch, pairs, no_slots, no_slots, target, all_placeable, deadline, seed)
     return None if got is None else got[0]
 
 
-def _most_priority(batch: Batch, pairs: np.ndarray, deadline: float, seed: int) -> int | None:
-    """The highest priority level (scoring.py) that requests can reach over `pairs` together."""
+def _best_of(batch: Batch, pairs: np.ndarray, value: np.ndarray, caps: np.ndarray, deadline: float,
+             seed: int) -> np.ndarray | None:
+    """The pairs of most total `value` (one per pair) with each request on at most one, under the
+    batch's beds and one household per unshared unit and the intake `caps`; None when HiGHS finds
+    nothing in time."""
     req = batch.req[pairs]
     rows = _Rows()
     rows.per_group(req, np.ones(pairs.size), 1.0)
-    _side_rows(rows, batch, req, batch.unit[pairs], batch.shelter_caps)
-    x = _mip(pairs.size, batch.priority[req].astype(np.float64), rows, deadline, seed)
-    return None if x is None else int(batch.priority[req[x[0] > 0.5]].sum())
+    _side_rows(rows, batch, req, batch.unit[pairs], caps)
+    x = _mip(pairs.size, value.astype(np.float64), rows, deadline, seed)
+    return None if x is None else pairs[x[0] > 0.5]
 
 
 def _slots(batch: Batch, kept: np.ndarray, contested: np.ndarray) -> np.ndarray:
@@ -220,15 +224,9 @@ def _realise(batch: Batch, kept, contested, slot, chosen, on_slot, deadline, see
     if on_slot.size == 0:
         return np.zeros(0, dtype=np.int64), on_slot
     options = _claims(batch, kept, contested, slot, on_slot)
-    req = batch.req[options]
-    caps = _intake_left(batch, chosen)
-    rows = _Rows()
-    rows.per_group(req, np.ones(options.size), 1.0)
-    _side_rows(rows, batch, req, batch.unit[options], caps)
-    x = _mip(options.size, np.ones(options.size), rows, deadline, seed)
-    if x is None:
+    given = _best_of(batch, options, np.ones(options.size), _intake_left(batch, chosen), deadline, seed)
+    if given is None:
         return None, None
-    given = options[x[0] > 0.5]
     return given, np.setdiff1d(on_slot, batch.req[given])
 
 

@@ -140,8 +140,8 @@ def test_best_assignment_holds_the_priority_level_first():
 
 @pytest.mark.parametrize("seed", [3, 11])
 def test_best_assignment_is_the_exact_optimum(generated, seed):
-    # over every pair of a small generated instance, with and without the priority MIP, the value
-    # is CP-SAT's lexicographic optimum and the assignment passes the validator
+    # over every pair of a small generated instance (the priority level by its own MIP first), the
+    # value is CP-SAT's lexicographic optimum and the assignment passes the validator
     from test_solver import _exact_optimum
 
     p = generated(30, 200, seed=seed)
