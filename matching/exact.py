@@ -114,21 +114,29 @@ def complete(batch: Batch, kept: np.ndarray, best: np.ndarray, deadline: float, 
 
 
 def best_assignment(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: int = 0,
-                    all_placeable: bool = False) -> np.ndarray | None:
+                    all_placeable: bool = False, level: int | None = None) -> np.ndarray | None:
     """The optimum over `pairs` alone (indices into the batch's arrays): each request on at most one
     of them, under the batch's beds, intake and one household per unshared unit; lexicographic as
-    scoring.py (the priority level by a MIP of its own, then fit and cost with that level held).
-    `all_placeable`: the caller knows a solution that places every request of `pairs` (so every
-    optimum does: the first MIP is skipped). None when HiGHS finds nothing before `deadline`."""
-    target = 0
-    if not all_placeable:
-        most = _best_of(batch, pairs, batch.priority[batch.req[pairs]], batch.shelter_caps, deadline, seed)
+    scoring.py (the priority level by a MIP of its own, `most_priority`, then fit and cost with that
+    level held). The first MIP is skipped when the caller knows the best priority level over
+    `pairs` (`level`), or a solution that places every request of `pairs` (`all_placeable`: then
+    every optimum does). None when HiGHS finds nothing before `deadline`."""
+    target = 0 if level is None else level
+    if not all_placeable and level is None:
+        most = most_priority(batch, pairs, deadline, seed=seed)
         if most is None:
             return None
         target = int(batch.priority[batch.req[most]].sum())
     no_slots = np.zeros(0, dtype=np.int64)
     got = _solve_folded(batch, pairs, no_slots, no_slots, target, all_placeable, deadline, seed)
     return None if got is None else got[0]
+
+
+def most_priority(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: int = 0) -> np.ndarray | None:
+    """A solution over `pairs` of the highest priority level (scoring.py's first level: the
+    households placed, weighted by urgency and waiting time), its fit and cost left to chance; None
+    when HiGHS finds nothing before `deadline`."""
+    return _best_of(batch, pairs, batch.priority[batch.req[pairs]], batch.shelter_caps, deadline, seed)
 
 
 def _best_of(batch: Batch, pairs: np.ndarray, value: np.ndarray, caps: np.ndarray, deadline: float,
@@ -296,6 +304,9 @@ def _mip(n: int, objective: np.ndarray, rows: _Rows, deadline: float, seed: int)
     # the objective is integral: an absolute gap below 1 proves the optimum; the default
     # relative gap (1e-4 of ~5e10 at 5,000 requests) would not
     solver.set_solver_specific_parameters(f"output_flag=false,mip_rel_gap=0,mip_abs_gap=0.5,random_seed={seed}")
+    left = deadline - time.perf_counter()  # after building the model
+    if left <= 0:
+        return None  # (a limit of 0 would not stop HiGHS)
     solver.set_time_limit_in_seconds(left)
     solver.solve(model)
     if not solver.has_solution():

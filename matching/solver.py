@@ -413,13 +413,15 @@ class BatchSolver:
             parts = self._parts(best, rel.chosen)
             bound, proven = lower, True
         elif time.perf_counter() < deadline and exact:
-            kept = np.flatnonzero(rel.reduced_cost <= upper - lower)
-            self.stats["kept_pairs"] = int(kept.size)
-            single = progress.prices is not None and progress.prices.reduced_cost is not None
-            if single:
-                kept = self._fixed_by_prices(kept, progress.prices, best, lower)
-                self.stats["kept_pairs_under_bed_prices"] = int(kept.size)
-            if kept.size <= self.MAX_CP_SAT_PAIRS:
+            kept, single = self._search_pairs(progress)
+            if kept.size > self.MAX_CP_SAT_PAIRS and not self._priority_proven(lower, lag_upper):
+                self._placements(kept, progress, deadline)
+                if progress.lower > lower:
+                    chosen, objective, best, lower = [progress.best], progress.lower, progress.best, progress.lower
+                    kept, single = self._search_pairs(progress)
+            if lower >= lag_upper:
+                pass  # the placements met the bound
+            elif kept.size <= self.MAX_CP_SAT_PAIRS:
                 parts = ([_Part(kept, rel.chosen[np.isin(rel.chosen, kept)], lag_upper, True)] if single
                          else self._parts(kept, rel.chosen))
                 chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
@@ -440,6 +442,101 @@ class BatchSolver:
             else "relaxation")
         return _Outcome(picked, objective, bound, proven, proof, len(parts))
 
+    def _search_pairs(self, progress: _Progress) -> tuple[np.ndarray, bool]:
+        """The pairs reduced-cost fixing keeps for the search, and whether the bed prices fixed
+        them too (then they form one part under the bed-price bound)."""
+        rel, lower = progress.relaxation, progress.lower
+        kept = np.flatnonzero(rel.reduced_cost <= progress.upper - lower)
+        self.stats["kept_pairs"] = int(kept.size)
+        single = progress.prices is not None and progress.prices.reduced_cost is not None
+        if single:
+            kept = self._fixed_by_prices(kept, progress.prices, progress.best, lower)
+            self.stats["kept_pairs_under_bed_prices"] = int(kept.size)
+        return kept, single
+
+    PLACEMENT_PAIRS = 6
+    PLACEMENT_SHARE = 0.5
+    """`_placements` starts from each request's this many best pairs, and takes at most this share of
+    the time left (half for the priority level, half for fit and cost). Measured on scarce instances
+    (fewer places than households), seed 1, 60 s limit:
+      - 2,000 x 2,000 (369,373 kept pairs): the earlier phases ended 14 priority points below the bed
+        prices' bound. 6 pairs each (11,993 pairs) reach it in 2.4 s (3 pairs each: 8 points short;
+        6 ranked by the relaxation's reduced costs instead of the bed prices': no gain). Then CP-SAT
+        proves the optimum: the batch ends optimal in 28.5-30 s instead of feasible in 4.3 s. HiGHS
+        over all kept pairs proves the same priority level in 112 s.
+      - 3,000 x 6,000 (2.4 million kept pairs, no bed prices): 88 priority points more (264,114; the
+        relaxation's bound is 264,174), 1.8 s for the level (12 pairs each: the same), the batch
+        36.5 s; with a 20 s limit the same level, no time left for fit, 15.8 s.
+      - 2,000 x 2,000, seed 2: the level was already the best (HiGHS over all 570,693 kept pairs,
+        189 s), 28 points below the bound; the placements find nothing and the batch takes 20.7 s
+        instead of 3.7 s: the price of looking."""
+
+    def _placements(self, kept: np.ndarray, progress: _Progress, deadline: float) -> None:
+        """For batches too large for CP-SAT whose priority level is still open (more households
+        placed, or more urgent ones, outweigh any fit): a higher priority level over a few of each
+        request's kept pairs (`_highest_level`), then the best fit at it (`_fit_level`); HiGHS
+        (exact.py), within PLACEMENT_SHARE of the time left."""
+        share = self.PLACEMENT_SHARE * (deadline - time.perf_counter())
+        halfway, until = time.perf_counter() + share / 2, time.perf_counter() + share
+        batch = self._exact_batch()
+        most, among = self._highest_level(batch, kept, progress, halfway)
+        if most is not None:
+            self.stats["placement_pairs"] = int(among.size)
+            self._fit_level(batch, most, among, progress, until)
+
+    def _highest_level(self, batch: exact.Batch, kept: np.ndarray, progress: _Progress, until: float):
+        """The highest priority level over each request's k best kept pairs (by reduced cost: the
+        bed prices' where they price every pair, else the relaxation's) and the best solution's, k
+        from PLACEMENT_PAIRS doubled until the level meets the bound, every kept pair is in, or the
+        next MIP (about twice the last one's time) would not end by `until`: (solution, its pairs),
+        or (None, None) when none beats the best solution's level."""
+        c = self.cands
+        order = -self._reduced_costs(progress, kept)
+        goal, k, step = self._split(progress.lag_upper)[0], self.PLACEMENT_PAIRS, 0.0
+        most, among, level = None, None, self._level(progress.best)
+        while time.perf_counter() + 2.5 * step < until and level < goal:
+            started = time.perf_counter()
+            mask = _rx.top_k_mask(c.req[kept], order, len(self.problem.requests), k)
+            pairs = np.union1d(kept[mask], progress.best)
+            found = exact.most_priority(batch, pairs, until)
+            if found is not None and self._level(found) > level:
+                most, among, level = found, pairs, self._level(found)  # the fewest pairs: quickest to fit
+            if mask.all():
+                break
+            k, step = 2 * k, time.perf_counter() - started
+        return most, among
+
+    def _fit_level(self, batch: exact.Batch, most: np.ndarray, among: np.ndarray, progress: _Progress,
+                   until: float) -> None:
+        """The best fit and cost at `most`'s priority level within the pairs `among`: first for the
+        same households (quick: each is placed once), then over every choice of households at the
+        level (HiGHS may find none in time: at 3,000 x 6,000 it did not); `most` itself when neither
+        finds anything."""
+        c = self.cands
+        placed = np.zeros(len(self.problem.requests), dtype=bool)
+        placed[c.req[most]] = True
+        for subset, known in ((among[placed[c.req[among]]], {"all_placeable": True}),
+                              (among, {"level": self._level(most)})):
+            found = exact.best_assignment(batch, subset, until, **known)
+            if found is not None:
+                progress.improve(found, int(c.weight[found].sum()))
+        progress.improve(most, int(c.weight[most].sum()))
+
+    def _level(self, pairs: np.ndarray) -> int:
+        """The priority level of a solution (its pairs)."""
+        return int(self._priorities[self.cands.req[pairs]].sum())
+
+    @staticmethod
+    def _reduced_costs(progress: _Progress, pairs: np.ndarray) -> np.ndarray:
+        prices = progress.prices
+        if prices is not None and prices.reduced_cost is not None and prices.pairs is None:
+            return prices.reduced_cost[pairs]
+        return progress.relaxation.reduced_cost[pairs]
+
+    def _priority_proven(self, lower: int, bound: int) -> bool:
+        """Whether a solution of weight `lower` has the best priority level under `bound`."""
+        return self._split(bound)[0] == self._split(lower)[0]
+
     MIP_SECONDS_PER_PAIR = 4e-4
     """The exact completion (exact.py) starts only with at least this much time left per kept pair:
     at 5,000 x 50,000, seed 42, over 4.57 million kept pairs it proved the optimum in 1,228 s (9
@@ -451,8 +548,7 @@ class BatchSolver:
     def _mip_fits(self, kept: int, lower: int, bound: int, deadline: float) -> bool:
         """Whether the exact completion may run: the priority level is proven (it holds the MIP's
         priority row; its lower levels are then small numbers) and the time left is enough."""
-        same_priority = self._split(bound)[0] == self._split(lower)[0]
-        return same_priority and deadline - time.perf_counter() >= self.MIP_SECONDS_PER_PAIR * kept
+        return self._priority_proven(lower, bound) and deadline - time.perf_counter() >= self.MIP_SECONDS_PER_PAIR * kept
 
     def _exact_batch(self) -> exact.Batch:
         c = self.cands

@@ -359,6 +359,27 @@ def test_bed_prices_on_capped_pairs_keep_a_valid_bound_and_give_the_same_answer_
         assert first.matches == second.matches
 
 
+def test_placements_reach_the_best_priority_level_where_cp_sat_cannot_run(generated):
+    """Scarce places (150 households, 200 units), down the path of batches too large for CP-SAT
+    (forced: no pairs for CP-SAT, no exact completion). Without the placements step the batch ends
+    at a lower priority level than CP-SAT proves over every pair (households it could have placed
+    wait); with it, at that level. Both solutions pass the validator."""
+    p = generated(150, 200, seed=5)
+    reference = BatchSolver(p).solve(30, workers=1, seed=0)
+    assert reference.status == "optimal"
+    levels = {}
+    for share in (0.0, BatchSolver.PLACEMENT_SHARE):
+        s = BatchSolver(p)
+        s.MAX_CP_SAT_PAIRS, s.MIP_SECONDS_PER_PAIR, s.PLACEMENT_SHARE = 0, 1e9, share
+        result = s.solve(30, workers=1, seed=0)
+        assert validate(p, result.matches) == []
+        levels[share] = s._split(result.objective)[0]
+    best = s._split(reference.objective)[0]
+    assert levels[0.0] < best
+    assert levels[BatchSolver.PLACEMENT_SHARE] == best
+    assert s.stats["placement_pairs"] > 0
+
+
 def test_fix_and_resolve_moves_the_household_that_loses_least():
     """The relaxation puts an acute mother with a child (2 beds) and a single woman in a wheelchair
     (1 bed) in the same two-bed shared unit: the chained flow allows one household of 2 and two of
