@@ -118,9 +118,10 @@ def best_assignment(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: i
     """The optimum over `pairs` alone (indices into the batch's arrays): each request on at most one
     of them, under the batch's beds, intake and one household per unshared unit; lexicographic as
     scoring.py (the priority level by a MIP of its own, `most_priority`, then fit and cost with that
-    level held). The first MIP is skipped when the caller knows the best priority level over
-    `pairs` (`level`), or a solution that places every request of `pairs` (`all_placeable`: then
-    every optimum does). None when HiGHS finds nothing before `deadline`."""
+    level held). The first MIP is skipped when the caller gives the level to hold (`level`: the
+    result is the optimum among solutions of that level), or knows a solution that places every
+    request of `pairs` (`all_placeable`: then every optimum does). Cut short by `deadline`: the best
+    solution HiGHS found at the level it holds; None when it found none."""
     target = 0 if level is None else level
     if not all_placeable and level is None:
         most = most_priority(batch, pairs, deadline, seed=seed)
@@ -134,8 +135,8 @@ def best_assignment(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: i
 
 def most_priority(batch: Batch, pairs: np.ndarray, deadline: float, *, seed: int = 0) -> np.ndarray | None:
     """A solution over `pairs` of the highest priority level (scoring.py's first level: the
-    households placed, weighted by urgency and waiting time), its fit and cost left to chance; None
-    when HiGHS finds nothing before `deadline`."""
+    households placed, weighted by urgency and waiting time), its fit and cost left to chance. Cut
+    short by `deadline`: the best HiGHS found, or None."""
     return _best_of(batch, pairs, batch.priority[batch.req[pairs]], batch.shelter_caps, deadline, seed)
 
 

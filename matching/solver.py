@@ -402,8 +402,10 @@ class BatchSolver:
         return weight
 
     def _search(self, progress: _Progress, deadline: float, workers, seed) -> _Outcome:
-        """CP-SAT over the pairs reduced-cost fixing keeps, when the best solution is not yet proven
-        and they are few enough; then the outcome under the best bound."""
+        """When the best solution is not yet proven: over the pairs reduced-cost fixing keeps, the
+        placements first where they are too many for CP-SAT and the priority level is open; then
+        CP-SAT when they are few enough, else the exact completion when the time allows it. The
+        outcome under the best bound."""
         best, lower, upper, lag_upper = progress.best, progress.lower, progress.upper, progress.lag_upper
         exact, rel = progress.exact, progress.relaxation
         parts: list[_Part] = []
@@ -418,9 +420,9 @@ class BatchSolver:
                 self._placements(kept, progress, deadline)
                 if progress.lower > lower:
                     chosen, objective, best, lower = [progress.best], progress.lower, progress.best, progress.lower
-                    kept, single = self._search_pairs(progress)
-            if lower >= lag_upper:
-                pass  # the placements met the bound
+                    kept, single = self._search_pairs(progress, "_after_placements")
+            if lower >= lag_upper:  # the placements met the bound
+                parts = self._parts(best, rel.chosen)
             elif kept.size <= self.MAX_CP_SAT_PAIRS:
                 parts = ([_Part(kept, rel.chosen[np.isin(rel.chosen, kept)], lag_upper, True)] if single
                          else self._parts(kept, rel.chosen))
@@ -430,8 +432,8 @@ class BatchSolver:
                 chosen, objective, used_mip = [done.pairs], done.value, True
                 if done.proven:
                     bound, proven = done.value, True
-        # otherwise too many pairs for CP-SAT or the MIP, no time left or pricing cut short: the
-        # best solution, under the relaxation's bound
+        # otherwise too many pairs for CP-SAT and too little time for the exact completion, no time
+        # left or pricing cut short: the best solution, under the best bound
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         if int(self.cands.weight[picked].sum()) < lower:  # never worse than the best solution seen
             picked, objective = best, lower
@@ -442,16 +444,17 @@ class BatchSolver:
             else "relaxation")
         return _Outcome(picked, objective, bound, proven, proof, len(parts))
 
-    def _search_pairs(self, progress: _Progress) -> tuple[np.ndarray, bool]:
+    def _search_pairs(self, progress: _Progress, stage: str = "") -> tuple[np.ndarray, bool]:
         """The pairs reduced-cost fixing keeps for the search, and whether the bed prices fixed
-        them too (then they form one part under the bed-price bound)."""
+        them too (then they form one part under the bed-price bound); counted in stats with the
+        suffix `stage`."""
         rel, lower = progress.relaxation, progress.lower
         kept = np.flatnonzero(rel.reduced_cost <= progress.upper - lower)
-        self.stats["kept_pairs"] = int(kept.size)
+        self.stats["kept_pairs" + stage] = int(kept.size)
         single = progress.prices is not None and progress.prices.reduced_cost is not None
         if single:
             kept = self._fixed_by_prices(kept, progress.prices, progress.best, lower)
-            self.stats["kept_pairs_under_bed_prices"] = int(kept.size)
+            self.stats["kept_pairs_under_bed_prices" + stage] = int(kept.size)
         return kept, single
 
     PLACEMENT_PAIRS = 6
@@ -462,7 +465,7 @@ class BatchSolver:
       - 2,000 x 2,000 (369,373 kept pairs): the earlier phases ended 14 priority points below the bed
         prices' bound. 6 pairs each (11,993 pairs) reach it in 2.4 s (3 pairs each: 8 points short;
         6 ranked by the relaxation's reduced costs instead of the bed prices': no gain). Then CP-SAT
-        proves the optimum: the batch ends optimal in 28.5-30 s instead of feasible in 4.3 s. HiGHS
+        proves the optimum: the batch ends optimal in 28.5-32 s instead of feasible in 4.3 s. HiGHS
         over all kept pairs proves the same priority level in 112 s.
       - 3,000 x 6,000 (2.4 million kept pairs, no bed prices): 88 priority points more (264,114; the
         relaxation's bound is 264,174), 1.8 s for the level (12 pairs each: the same), the batch
@@ -488,8 +491,9 @@ class BatchSolver:
         """The highest priority level over each request's k best kept pairs (by reduced cost: the
         bed prices' where they price every pair, else the relaxation's) and the best solution's, k
         from PLACEMENT_PAIRS doubled until the level meets the bound, every kept pair is in, or the
-        next MIP (about twice the last one's time) would not end by `until`: (solution, its pairs),
-        or (None, None) when none beats the best solution's level."""
+        next MIP (over about twice the pairs: taken as 2.5 times the last one's time) would not end
+        by `until`: (solution, the pairs it was chosen from), or (None, None) when none beats the
+        best solution's level."""
         c = self.cands
         order = -self._reduced_costs(progress, kept)
         goal, k, step = self._split(progress.lag_upper)[0], self.PLACEMENT_PAIRS, 0.0
@@ -528,6 +532,8 @@ class BatchSolver:
 
     @staticmethod
     def _reduced_costs(progress: _Progress, pairs: np.ndarray) -> np.ndarray:
+        """The `pairs`' reduced costs under the bed prices where those price every pair, else the
+        relaxation's (the two are in different units: for ranking within one call only)."""
         prices = progress.prices
         if prices is not None and prices.reduced_cost is not None and prices.pairs is None:
             return prices.reduced_cost[pairs]

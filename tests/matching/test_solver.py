@@ -363,7 +363,8 @@ def test_placements_reach_the_best_priority_level_where_cp_sat_cannot_run(genera
     """Scarce places (150 households, 200 units), down the path of batches too large for CP-SAT
     (forced: no pairs for CP-SAT, no exact completion). Without the placements step the batch ends
     at a lower priority level than CP-SAT proves over every pair (households it could have placed
-    wait); with it, at that level. Both solutions pass the validator."""
+    wait); with it, at that level, and its fit at that level reaches CP-SAT's optimum too, under a
+    bound that still holds. Both solutions pass the validator."""
     p = generated(150, 200, seed=5)
     reference = BatchSolver(p).solve(30, workers=1, seed=0)
     assert reference.status == "optimal"
@@ -374,6 +375,7 @@ def test_placements_reach_the_best_priority_level_where_cp_sat_cannot_run(genera
         result = s.solve(30, workers=1, seed=0)
         assert validate(p, result.matches) == []
         levels[share] = s._split(result.objective)[0]
+    assert result.objective == reference.objective <= result.bound  # the run with placements
     best = s._split(reference.objective)[0]
     assert levels[0.0] < best
     assert levels[BatchSolver.PLACEMENT_SHARE] == best
