@@ -382,6 +382,26 @@ def test_placements_reach_the_best_priority_level_where_cp_sat_cannot_run(genera
     assert s.stats["placement_pairs"] > 0
 
 
+def test_after_the_placements_cp_sat_proves_the_optimum_over_the_pairs_left(generated):
+    """The same instance: the placements' better solution leaves fewer pairs under the bed prices.
+    With CP-SAT's limit between the counts before and after, CP-SAT runs after the placements and
+    proves the optimum CP-SAT finds over every pair."""
+    p = generated(150, 200, seed=5)
+    probe = BatchSolver(p)
+    probe.MAX_CP_SAT_PAIRS, probe.MIP_SECONDS_PER_PAIR = 0, 1e9
+    probe.solve(30, workers=1, seed=0)
+    before = probe.stats["kept_pairs_under_bed_prices"]
+    after = probe.stats["kept_pairs_under_bed_prices_after_placements"]
+    assert after < before
+    s = BatchSolver(p)
+    s.MAX_CP_SAT_PAIRS, s.MIP_SECONDS_PER_PAIR = after, 1e9
+    result = s.solve(30, workers=1, seed=0)
+    assert validate(p, result.matches) == []
+    assert "placement_pairs" in s.stats
+    assert result.status == "optimal" and result.proof == "cp_sat"
+    assert result.objective == BatchSolver(p).solve(30, workers=1, seed=0).objective
+
+
 def test_fix_and_resolve_moves_the_household_that_loses_least():
     """The relaxation puts an acute mother with a child (2 beds) and a single woman in a wheelchair
     (1 bed) in the same two-bed shared unit: the chained flow allows one household of 2 and two of
