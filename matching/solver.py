@@ -408,30 +408,33 @@ class BatchSolver:
         outcome under the best bound."""
         best, lower, upper, lag_upper = progress.best, progress.lower, progress.upper, progress.lag_upper
         exact, rel = progress.exact, progress.relaxation
-        parts: list[_Part] = []
-        chosen, objective, bound, proven, used_cp_sat = [best], lower, upper, False, False
-        used_mip = False
-        if lower >= lag_upper or (exact and lower >= upper):  # the best solution meets a bound: optimal
-            parts = self._parts(best, rel.chosen)
-            bound, proven = lower, True
-        elif time.perf_counter() < deadline and exact:
+
+        def meets_bound(value: int) -> bool:
+            return value >= lag_upper or (exact and value >= upper)
+
+        kept = None
+        if not meets_bound(lower) and time.perf_counter() < deadline and exact:
             kept, single = self._search_pairs(progress)
             if kept.size > self.MAX_CP_SAT_PAIRS and not self._priority_proven(lower, lag_upper):
                 self._placements(kept, progress, deadline)
                 if progress.lower > lower:
-                    chosen, objective, best, lower = [progress.best], progress.lower, progress.best, progress.lower
+                    best, lower = progress.best, progress.lower
                     kept, single = self._search_pairs(progress, "_after_placements")
-            if lower >= lag_upper:  # the placements met the bound
-                parts = self._parts(best, rel.chosen)
-            elif kept.size <= self.MAX_CP_SAT_PAIRS:
-                parts = ([_Part(kept, rel.chosen[np.isin(rel.chosen, kept)], lag_upper, True)] if single
-                         else self._parts(kept, rel.chosen))
-                chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
-            elif single and self._mip_fits(kept.size, lower, lag_upper, deadline):
-                done = self._complete(kept, best, deadline, seed)
-                chosen, objective, used_mip = [done.pairs], done.value, True
-                if done.proven:
-                    bound, proven = done.value, True
+        parts: list[_Part] = []
+        chosen, objective, bound, proven, used_cp_sat = [best], lower, upper, False, False
+        used_mip = False
+        if meets_bound(lower):  # the best solution meets a bound: optimal
+            parts = self._parts(best, rel.chosen)
+            bound, proven = lower, True
+        elif kept is not None and kept.size <= self.MAX_CP_SAT_PAIRS:
+            parts = ([_Part(kept, rel.chosen[np.isin(rel.chosen, kept)], lag_upper, True)] if single
+                     else self._parts(kept, rel.chosen))
+            chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
+        elif kept is not None and single and self._mip_fits(kept.size, lower, lag_upper, deadline):
+            done = self._complete(kept, best, deadline, seed)
+            chosen, objective, used_mip = [done.pairs], done.value, True
+            if done.proven:
+                bound, proven = done.value, True
         # otherwise too many pairs for CP-SAT and too little time for the exact completion, no time
         # left or pricing cut short: the best solution, under the best bound
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
@@ -462,17 +465,17 @@ class BatchSolver:
     """`_placements` starts from each request's this many best pairs, and takes at most this share of
     the time left (half for the priority level, half for fit and cost). Measured on scarce instances
     (fewer places than households), seed 1, 60 s limit:
-      - 2,000 x 2,000 (369,373 kept pairs): the earlier phases ended 14 priority points below the bed
-        prices' bound. 6 pairs each (11,993 pairs) reach it in 2.4 s (3 pairs each: 8 points short;
-        6 ranked by the relaxation's reduced costs instead of the bed prices': no gain). Then CP-SAT
-        proves the optimum: the batch ends optimal in 28.5-32 s instead of feasible in 4.3 s. HiGHS
-        over all kept pairs proves the same priority level in 112 s.
+      - 2,000 x 2,000 (371,102 kept pairs): the earlier phases ended 14 priority points below the
+        bed prices' bound. 6 pairs each (11,637-11,993 pairs) reach it, 3.8 s in all (3 pairs each:
+        6 points short; 6 ranked by the relaxation's reduced costs instead of the bed prices': no
+        gain). Then CP-SAT proves the optimum: the batch ends optimal in 28.5-34 s instead of
+        feasible in 4.3 s. HiGHS over all 371,102 kept pairs proves the same level in 112 s.
       - 3,000 x 6,000 (2.4 million kept pairs, no bed prices): 88 priority points more (264,114; the
-        relaxation's bound is 264,174), 1.8 s for the level (12 pairs each: the same), the batch
-        36.5 s; with a 20 s limit the same level, no time left for fit, 15.8 s.
+        relaxation's bound is 264,174), 1.8 s for the level (12, 24 and 48 pairs each: the same),
+        the batch 36.5 s; with a 20 s limit the same level, no time left for fit, 15.8-17.4 s.
       - 2,000 x 2,000, seed 2: the level was already the best (HiGHS over all 570,693 kept pairs,
-        189 s), 28 points below the bound; the placements find nothing and the batch takes 20.7 s
-        instead of 3.7 s: the price of looking."""
+        189 s), 28 points below the bound; the placements find nothing and the batch takes
+        14.1-20.7 s instead of 3.7 s: the price of looking."""
 
     def _placements(self, kept: np.ndarray, progress: _Progress, deadline: float) -> None:
         """For batches too large for CP-SAT whose priority level is still open (more households
