@@ -12,20 +12,7 @@ from matching import exact
 from matching.solver import BatchSolver
 from matching.types import Child, Needs
 from matching.validator import validate
-from matching_factories import TODAY, problem, request, unit, woman
-
-
-def pairs_of(solver: BatchSolver, placement: dict[str, str]) -> np.ndarray:
-    """Candidate pair indices of {request id: unit id}."""
-    c, reqs, units = solver.cands, solver.problem.requests, solver.index.units
-    want = {(i, next(j for j, u in enumerate(units) if u.id == placement[r.id]))
-            for i, r in enumerate(reqs) if r.id in placement}
-    return np.array(sorted(p for p in range(len(c)) if (int(c.req[p]), int(c.unit[p])) in want), dtype=np.int64)
-
-
-def as_placement(solver: BatchSolver, pairs: np.ndarray) -> dict[str, str]:
-    c = solver.cands
-    return {solver.problem.requests[int(c.req[p])].id: solver.index.units[int(c.unit[p])].id for p in pairs}
+from matching_factories import TODAY, as_placement, pairs_of, problem, request, unit, woman
 
 
 def complete(solver: BatchSolver, best: dict[str, str], **kw) -> exact.Completion:
