@@ -17,6 +17,8 @@
     Solve        hinted with the best solution (repaired relaxation, greedy, bed-price flows or
                  the previous solution); stops as soon as it reaches the relaxation bound;
                  under the time limit returns the best solution found and its gap to the bound
+    Too large    for CP-SAT: placements first where the priority level is open; then the exact
+                 completion (exact.py) when the time allows it, else slot flows (slots.py)
 
 Usage:
     result = solve(problem, time_limit=10.0)                      # or
@@ -480,9 +482,13 @@ class BatchSolver:
         """For batches too large for CP-SAT and the exact completion: the slot flow (slots.py), over
         the pairs at reduced cost 0 under the bed prices, while it improves the best solution. It
         moves households along chains of any length, each shared unit split as the best solution
-        splits it. Tried and not kept (same instance): a MIP neighbourhood around the shared units
-        after the flows (500,181 after 4.3 s more; with the holders in full limited shelters free
-        too, 500,180 after 6-8 s more; the optimum is 500,179)."""
+        splits it. Tried and not kept at 5,000 x 50,000, seed 42 (the optimum is 500,179 short of the
+        relaxation): after the flows, MIP neighbourhoods that free the households of the shared units
+        with room or with several households (500,181 in 1.3 s more, then nothing), of every shared
+        unit (500,181, 2-4 s), and with those in full limited shelters too (500,180, 6-8 s); one
+        sequence of flows and two MIPs reached 500,179 in 6.4 s, the same steps in other orders
+        stopped at 500,180-500,181. CP-SAT on the largest of these neighbourhoods (73,079 pairs, the
+        solution as hint, 2 workers, 5 s) found nothing."""
         tight = progress.prices.tight()
         batch = self._exact_batch()
         self.stats["polish_flows"] = 0
