@@ -109,7 +109,7 @@ def complete(batch: Batch, kept: np.ndarray, best: np.ndarray, deadline: float, 
                 best, value = solution, found
             return Completion(best, value, optimal, rounds, int(contested.sum()), model_pairs)
         contested |= _disputed(batch, _claims(batch, kept, contested, slot, on_slot), unmet,
-                               _intake_left(batch, chosen))
+                               intake_left(batch, chosen))
         if _DEBUG:
             print(f"exact: round {rounds}, {pairs.size:,} pairs, {on_slot.size} on slots, {unmet.size} unmet, "
                   f"{int(contested.sum()):,} contested units", flush=True)
@@ -236,13 +236,20 @@ def _realise(batch: Batch, kept, contested, slot, chosen, on_slot, deadline, see
     if on_slot.size == 0:
         return np.zeros(0, dtype=np.int64), on_slot
     options = _claims(batch, kept, contested, slot, on_slot)
-    given = _best_of(batch, options, np.ones(options.size), _intake_left(batch, chosen), deadline, seed)
+    given = _best_of(batch, options, np.ones(options.size), intake_left(batch, chosen), deadline, seed)
     if given is None:
         return None, None
     return given, np.setdiff1d(on_slot, batch.req[given])
 
 
-def _intake_left(batch: Batch, chosen: np.ndarray) -> np.ndarray:
+def beds_left(batch: Batch, chosen: np.ndarray) -> np.ndarray:
+    """Per unit, its beds left beside the pairs `chosen`."""
+    beds = batch.beds.copy()
+    np.subtract.at(beds, batch.unit[chosen], batch.sizes[batch.req[chosen]])
+    return beds
+
+
+def intake_left(batch: Batch, chosen: np.ndarray) -> np.ndarray:
     """Per limited shelter, today's intake left beside the pairs `chosen`."""
     caps = batch.shelter_caps.copy()
     shelter = batch.unit_shelter[batch.unit[chosen]]

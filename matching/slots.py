@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .exact import Batch
+from .exact import Batch, beds_left
 
 ANY_SIZE = np.iinfo(np.int64).max
 
@@ -69,8 +69,7 @@ def _slots(batch: Batch, pairs: np.ndarray, solution: np.ndarray) -> tuple[np.nd
     reached = np.zeros(n_units, dtype=bool)
     reached[batch.unit[pairs]] = True
     holders = solution[batch.shared[batch.unit[solution]]]
-    used = np.bincount(batch.unit[solution], weights=batch.sizes[batch.req[solution]], minlength=n_units)
-    free = batch.beds - used.astype(np.int64)
+    free = beds_left(batch, solution)
     roomy = np.flatnonzero(batch.shared & reached & (free > 0))
     unshared = np.flatnonzero(~batch.shared & reached)
     unit = np.concatenate([batch.unit[holders], roomy, unshared])

@@ -80,11 +80,9 @@ class _BedPrices:
         could = self.reduced_cost <= self.scaled_bound - self.K * (value + 1)
         return np.flatnonzero(could) if self.pairs is None else self.pairs[could]
 
-    def tight(self) -> np.ndarray | None:
+    def tight(self) -> np.ndarray:
         """The pairs at reduced cost 0 (or below: clipping) under the prices: those the bound's
-        flow could use at no loss. None when the reduced costs are unknown."""
-        if self.reduced_cost is None:
-            return None
+        flow could use at no loss (the reduced costs must be known)."""
         at = np.flatnonzero(self.reduced_cost <= 0)
         return at if self.pairs is None else self.pairs[at]
 
@@ -821,15 +819,10 @@ class BatchSolver:
 
     def _left_after(self, chosen: np.ndarray):
         """(free beds per unit, intake left per limited shelter, unit taken) once `chosen` is placed."""
-        c = self.cands
-        beds = self.beds.copy()
-        np.subtract.at(beds, c.unit[chosen], self.sizes[c.req[chosen]])
-        caps = self.shelter_caps.copy()
-        shelter = self.unit_shelter[c.unit[chosen]]
-        np.subtract.at(caps, shelter[shelter >= 0], 1)
+        batch = self._exact_batch()
         taken = np.zeros(len(self.index), dtype=bool)
-        taken[c.unit[chosen]] = True
-        return beds, caps, taken
+        taken[self.cands.unit[chosen]] = True
+        return exact.beds_left(batch, chosen), exact.intake_left(batch, chosen), taken
 
     def _fits(self, pairs: np.ndarray, beds: np.ndarray, caps: np.ndarray, taken: np.ndarray) -> np.ndarray:
         """Per pair, whether its household fits into what is left (`_left_after`)."""
