@@ -83,3 +83,42 @@ def test_a_pair_whose_entry_the_network_lacks_is_an_error_not_a_stray_arc():
     for n in (1, 100_001):
         with pytest.raises(rx.RelaxationError):
             net.entry(np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64), shared)
+
+
+def test_a_flow_on_clipped_reduced_costs_is_kept_only_when_the_true_costs_prove_it():
+    """Requests A and B, unshared units 1 and 2; A-1 weighs 1,000, A-2 1, B-1 998 (B fits unit 1
+    only). The optimum places A alone in unit 1 (1,000 against 999 for both placed). On costs
+    clipped to +-1 around zero potentials every pair costs the same, so the solver places both:
+    the true costs' potentials do not settle, and the flow is refused (None), where it used to
+    be returned. Near the optimum's own potentials the clipped flow is the optimum."""
+    req, unit, weight = np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([1_000, 1, 998])
+    sizes, beds, shared = np.array([1, 1]), np.array([1, 1]), np.array([False, False])
+    net = rx.build_network(req, unit, 2, beds, shared, sizes, np.array([-1, -1]), np.zeros(0, dtype=np.int64))
+    entry = net.entry(unit, sizes[req], shared)
+    cold = rx.solve_flow(net, req, entry, weight)
+    assert cold.value == 1_000 and cold.chosen.tolist() == [0]
+    assert rx.solve_flow(net, req, entry, weight, near=(np.zeros(net.n_nodes, dtype=np.int64), 1)) is None
+    near = rx.solve_flow(net, req, entry, weight, near=(cold.potential, rx.NEAR_MIN_CLIP))
+    assert near.value == 1_000 and near.chosen.tolist() == [0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 30), st.integers(1, 80), st.integers(0, 10_000), st.integers(1, 50))
+def test_a_flow_near_a_smaller_flows_potentials_is_the_optimum_or_refused(n_r, n_u, seed, clip):
+    """Each request's best pair first, then every pair on reduced costs under that flow's
+    potentials clipped to +-clip: the optimum over every pair (the full flow's value, potentials
+    that price every pair at >= 0) or None, never a worse flow."""
+    p = generate_problem(MUNICIPALITIES, n_r, n_u, seed=seed, today=TODAY)
+    s = BatchSolver(p)
+    c = s.cands
+    net = rx.build_network(c.req, c.unit, n_r, s.beds, s.shared, s.sizes, s.unit_shelter, s.shelter_caps)
+    entry = net.entry(c.unit, s.sizes[c.req], s.shared)
+    full = rx.solve_flow(net, c.req, entry, c.weight)
+    first = rx.top_k_mask(c.req, c.weight, n_r, 1)
+    pot = rx.solve_flow(net, c.req[first], entry[first], c.weight[first]).potential
+    near = rx.solve_flow(net, c.req, entry, c.weight, near=(pot, clip))
+    if near is not None:
+        assert near.value == full.value == int(c.weight[near.chosen].sum())
+        rc = np.empty(len(c), dtype=np.int64)
+        rx.price(near.potential, n_r, c.req, entry, c.weight, np.zeros(len(c), dtype=bool), out=rc)
+        assert (rc[np.setdiff1d(np.arange(len(c)), near.chosen)] >= 0).all()
