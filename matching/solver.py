@@ -439,7 +439,10 @@ class BatchSolver:
                      else self._parts(kept, rel.chosen))
             chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
         elif kept is not None and single and self._mip_fits(kept.size, lower, lag_upper, deadline):
-            done = self._complete(kept, best, deadline, seed)
+            # the slot flows first (seconds, against minutes for the completion): should the
+            # completion be cut short, the batch keeps their solution
+            self._polish(progress, deadline)
+            done = self._complete(kept, progress.best, deadline, seed)
             chosen, objective, used_mip = [done.pairs], done.value, True
             if done.proven:
                 bound, proven = done.value, True
