@@ -168,12 +168,12 @@ NEAR_MAX_CLIP = 10**8
 +-clip (`solve_flow`'s `near`), clip = NEAR_CLIP_FACTOR times the steepest new pair's reduced
 cost, at least NEAR_MIN_CLIP; above NEAR_MAX_CLIP (new pairs of requests the last flow left out:
 their reduced cost is their priority, ~1e12) on the true costs. Measured at 5,000 x 50,000,
-seed 42: rounds 4 and 5 of the relaxation (clip 1,000) 1.3-1.4 s instead of 2.8-3.2 s, the
-priced relaxation's rounds 2 and 3 (clip 4,096 and 1,364) 1.0-1.1 s instead of 1.8-2.0 s;
+seed 42: rounds 4 and 5 of the relaxation (clip 1,000) 0.7-1.4 s instead of 2.8-3.2 s, the
+priced relaxation's rounds 2 and 3 (clip 4,096 and 1,364) 1.0-1.3 s instead of 1.8-2.0 s;
 rounds 2 and 3 of the relaxation have 1,960 and 147 requests left out before them."""
 MAX_CHECK_ROUNDS = 200
 """Bellman-Ford rounds that check a flow on clipped costs against the true ones (measured: the
-optimal flows' potentials take 13-47 rounds at 5,000 x 50,000)."""
+optimal flows' potentials took 1-47 rounds at 5,000 x 50,000)."""
 
 
 def solve_flow(
@@ -187,7 +187,8 @@ def solve_flow(
     solver then runs on the reduced costs under them (the same optimal flows: a potential shifts
     every flow's cost by one constant) clipped to +-clip, which the cost-scaling solver finishes
     in fewer phases; the flow is kept only if the true costs' potentials prove it optimal within
-    MAX_CHECK_ROUNDS, else None (the caller solves again without `near`).
+    MAX_CHECK_ROUNDS (checked with or without `potentials`), else None (the caller solves again
+    without `near`).
 
     Only the entries (and shelters) the given pairs can reach go into the flow; the
     others carry no flow and get their potentials from the same Bellman-Ford pass."""
@@ -214,7 +215,7 @@ def solve_flow(
     chosen = np.flatnonzero(flows[s_idx.size:] > 0)
     value = -int(costs @ flows)
     pot = None
-    if potentials:
+    if potentials or near is not None:
         all_flows = np.zeros(n_static + req.size, dtype=np.int64)
         all_flows[s_idx] = flows[:s_idx.size]
         all_flows[n_static:] = flows[s_idx.size:]
@@ -229,7 +230,7 @@ def solve_flow(
         )
         if pot is None:
             return None
-    return FlowResult(value, chosen, pot, all_flows[:n_static] if potentials else None)
+    return FlowResult(value, chosen, pot, None if pot is None else all_flows[:n_static])
 
 
 def _request_offsets(tails: np.ndarray, costs: np.ndarray, net: Network) -> np.ndarray:

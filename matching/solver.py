@@ -438,17 +438,16 @@ class BatchSolver:
             parts = ([_Part(kept, rel.chosen[np.isin(rel.chosen, kept)], lag_upper, True)] if single
                      else self._parts(kept, rel.chosen))
             chosen, objective, bound, proven, used_cp_sat = self._solve_parts(parts, best, deadline, workers, seed)
-        elif kept is not None and single and self._mip_fits(kept.size, lower, lag_upper, deadline):
-            # the slot flows first (seconds, against minutes for the completion): should the
-            # completion be cut short, the batch keeps their solution
-            self._polish(progress, deadline)
-            done = self._complete(kept, progress.best, deadline, seed)
-            chosen, objective, used_mip = [done.pairs], done.value, True
-            if done.proven:
-                bound, proven = done.value, True
         elif kept is not None and single:
+            # the slot flows first (seconds, against minutes for the exact completion): where the
+            # completion does not run or is cut short, the batch keeps their solution
             self._polish(progress, deadline)
             chosen, objective = [progress.best], progress.lower
+            if self._mip_fits(kept.size, progress.lower, lag_upper, deadline):
+                done = self._complete(kept, progress.best, deadline, seed)
+                chosen, objective, used_mip = [done.pairs], done.value, True
+                if done.proven:
+                    bound, proven = done.value, True
         # otherwise too many pairs for CP-SAT and too little time for the exact completion, no time
         # left or pricing cut short: the best solution, under the best bound
         picked = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
@@ -477,14 +476,15 @@ class BatchSolver:
     POLISH_FLOWS = 3
     """`_polish` solves at most this many slot flows: a count, so that the same input gives the same
     answer on a slower machine. Measured at 5,000 x 50,000, seed 42 (0.6 s each): 500,196 short of
-    the relaxation before, then 500,188, 500,185 and 500,183; a fourth finds nothing."""
+    the relaxation before, then 500,188, 500,185 and 500,183; a fourth finds nothing. On a slower
+    machine with a fresh install (same day): 500,191 before, 500,188 after 2 flows (the search phase 3.7 s)."""
 
     def _polish(self, progress: _Progress, deadline: float) -> None:
-        """For batches too large for CP-SAT and the exact completion: the slot flow (slots.py), over
-        the pairs at reduced cost 0 under the bed prices, while it improves the best solution. It
-        moves households along chains of any length, each shared unit split as the best solution
-        splits it. Tried and not kept at 5,000 x 50,000, seed 42 (the optimum is 500,179 short of the
-        relaxation): after the flows, MIP neighbourhoods that free the households of the shared units
+        """For batches too large for CP-SAT, before the exact completion or instead of it: the slot
+        flow (slots.py), over the pairs at reduced cost 0 under the bed prices, while it improves the
+        best solution. It moves households along chains of any length, each shared unit split as the
+        best solution splits it. Tried and not kept at 5,000 x 50,000, seed 42 (the optimum is
+        500,179 short of the relaxation): after the flows, MIP neighbourhoods that free the households of the shared units
         with room or with several households (500,181 in 1.3 s more, then nothing), of every shared
         unit (500,181, 2-4 s), and with those in full limited shelters too (500,180, 6-8 s); one
         sequence of flows and two MIPs reached 500,179 in 6.4 s, the same steps in other orders

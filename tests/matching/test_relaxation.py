@@ -98,6 +98,9 @@ def test_a_flow_on_clipped_reduced_costs_is_kept_only_when_the_true_costs_prove_
     cold = rx.solve_flow(net, req, entry, weight)
     assert cold.value == 1_000 and cold.chosen.tolist() == [0]
     assert rx.solve_flow(net, req, entry, weight, near=(np.zeros(net.n_nodes, dtype=np.int64), 1)) is None
+    # the check runs even when the caller asks for no potentials
+    assert rx.solve_flow(net, req, entry, weight, potentials=False,
+                         near=(np.zeros(net.n_nodes, dtype=np.int64), 1)) is None
     near = rx.solve_flow(net, req, entry, weight, near=(cold.potential, rx.NEAR_MIN_CLIP))
     assert near.value == 1_000 and near.chosen.tolist() == [0]
 
