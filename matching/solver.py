@@ -80,10 +80,10 @@ class _BedPrices:
         could = self.reduced_cost <= self.scaled_bound - self.K * (value + 1)
         return np.flatnonzero(could) if self.pairs is None else self.pairs[could]
 
-    def tight(self) -> np.ndarray:
-        """The pairs at reduced cost 0 (or below: clipping) under the prices: those the bound's
-        flow could use at no loss (the reduced costs must be known)."""
-        at = np.flatnonzero(self.reduced_cost <= 0)
+    def within(self, points: int) -> np.ndarray:
+        """The pairs whose reduced cost under the prices is at most `points` (0: those the bound's
+        flow could use at no loss; below 0: clipping); the reduced costs must be known."""
+        at = np.flatnonzero(self.reduced_cost <= points * self.K)
         return at if self.pairs is None else self.pairs[at]
 
 
@@ -474,34 +474,45 @@ class BatchSolver:
         return kept, single
 
     POLISH_FLOWS = 3
-    """`_polish` solves at most this many slot flows: a count, so that the same input gives the same
-    answer on a slower machine. Measured at 5,000 x 50,000, seed 42 (0.6 s each): 500,196 short of
-    the relaxation before, then 500,188, 500,185 and 500,183; a fourth finds nothing. On a slower
-    machine with a fresh install (same day): 500,191 before, 500,188 after 2 flows (the search phase 3.7 s)."""
+    POLISH_POINTS = (0, 1)
+    """`_polish` solves at most POLISH_FLOWS slot flows over the pairs within each of POLISH_POINTS
+    cost points of reduced cost under the bed prices, in that order: counts, so that the same input
+    gives the same answer on a slower machine. Measured at 5,000 x 50,000, seed 42 (the optimum is
+    500,179 short of the relaxation), on the fresh install of 2026-12-03: 500,192 short before; over
+    the 181,205 pairs at reduced cost 0, 500,185 and 500,183 (0.5-0.6 s each; a third flow finds
+    nothing); then over the 370,604 within one point, 500,182 (0.9-1.2 s; a second finds nothing).
+    Wider sets from there (2 or 3 points: 1.4-1.8 s per flow) and flows within one point from the
+    start (500,184) do no better. At 2,000 x 20,000, seeds 1-3: one point more on seeds 1 and 2 from
+    the wider flows (0.1-0.2 s each). The last session's machine: 500,196 before, then 500,188,
+    500,185 and 500,183 at reduced cost 0."""
 
     def _polish(self, progress: _Progress, deadline: float) -> None:
         """For batches too large for CP-SAT, before the exact completion or instead of it: the slot
-        flow (slots.py), over the pairs at reduced cost 0 under the bed prices, while it improves the
-        best solution. It moves households along chains of any length, each shared unit split as the
-        best solution splits it. Tried and not kept at 5,000 x 50,000, seed 42 (the optimum is
-        500,179 short of the relaxation): after the flows, MIP neighbourhoods that free the households of the shared units
-        with room or with several households (500,181 in 1.3 s more, then nothing), of every shared
-        unit (500,181, 2-4 s), and with those in full limited shelters too (500,180, 6-8 s); one
-        sequence of flows and two MIPs reached 500,179 in 6.4 s, the same steps in other orders
-        stopped at 500,180-500,181. CP-SAT on the largest of these neighbourhoods (73,079 pairs, the
-        solution as hint, 2 workers, 5 s) found nothing."""
-        tight = progress.prices.tight()
+        flow (slots.py), over the pairs at reduced cost 0 under the bed prices while it improves the
+        best solution, then over those within a point. It moves households along chains of any
+        length, each shared unit split as the best solution splits it. Tried and not kept at 5,000 x
+        50,000, seed 42 (the optimum is 500,179 short of the relaxation): after the flows, MIP
+        neighbourhoods that free the households of the shared units with room or with several
+        households (500,181 in 1.3 s more, then nothing; over the pairs within a point, 500,181 in
+        8.9 s), of every shared unit (500,181, 2-4 s), and with those in full limited shelters too
+        (500,180, 6-8 s); one sequence of flows and two MIPs reached 500,179 in 6.4 s, the same steps
+        in other orders stopped at 500,180-500,181. CP-SAT on the largest of these neighbourhoods
+        (73,079 pairs, the solution as hint, 2 workers, 5 s) found nothing. Re-splitting one shared
+        unit (a slot of 2 into two of 1, two slots into one, each of the 2,575 such changes a tie
+        makes possible) and then the slot flow: no gain in the ~850 of them tried (0.6 s each)."""
         batch = self._exact_batch()
         self.stats["polish_flows"] = 0
-        for _ in range(self.POLISH_FLOWS):
-            if time.perf_counter() >= deadline:
-                return
-            found = slots.best_in_slots(batch, tight, progress.best)
-            self.stats["polish_flows"] += 1
-            value = int(self.cands.weight[found].sum())
-            if value <= progress.lower:
-                return
-            progress.improve(found, value)
+        for points in self.POLISH_POINTS:
+            pairs = progress.prices.within(points)
+            for _ in range(self.POLISH_FLOWS):
+                if time.perf_counter() >= deadline:
+                    return
+                found = slots.best_in_slots(batch, pairs, progress.best)
+                self.stats["polish_flows"] += 1
+                value = int(self.cands.weight[found].sum())
+                if value <= progress.lower:
+                    break
+                progress.improve(found, value)
 
     PLACEMENT_PAIRS = 6
     PLACEMENT_SHARE = 0.5
