@@ -68,6 +68,7 @@ class _BedPrices:
     valid_from: int | None = None  # clipped costs: the reduced costs hold for solutions this heavy
     lp: bed_lp.BedLP | None = None  # the LP the prices came from (its costs scaled by K), cuts' prices included
     lp_pairs: np.ndarray | None = None  # the LP's pairs (indices into the candidate arrays)
+    flow_pairs: np.ndarray | None = None  # the pairs of the best bound's flow (indices into the candidate arrays)
 
     def could_beat(self, value: int) -> np.ndarray:
         """The pairs that may be in a solution weighing more than `value` (all of `pairs` when
@@ -398,7 +399,7 @@ class BatchSolver:
         scaled = priced.value + shift + int((lk * self.beds).sum()) + cut_share
         valid_from = upper - clip_m + 1 if reclip is not None else None
         return _BedPrices(scaled // K, capped.best_pairs, capped.best_value, lk, None, K, scaled,
-                          priced.reduced_cost, valid_from)
+                          priced.reduced_cost, valid_from, capped.lp, capped.lp_pairs, priced.chosen)
 
     def _charge_beds(self, weight: np.ndarray, prices: np.ndarray) -> np.ndarray:
         """Each pair's weight less its beds at its unit's bed price, in place and chunk by chunk:
@@ -474,45 +475,80 @@ class BatchSolver:
         return kept, single
 
     POLISH_FLOWS = 3
-    POLISH_POINTS = (0, 1)
-    """`_polish` solves at most POLISH_FLOWS slot flows over the pairs within each of POLISH_POINTS
-    cost points of reduced cost under the bed prices, in that order: counts, so that the same input
-    gives the same answer on a slower machine. Measured at 5,000 x 50,000, seed 42 (the optimum is
-    500,179 short of the relaxation), on the fresh install of 2026-12-03: 500,192 short before; over
-    the 181,205 pairs at reduced cost 0, 500,185 and 500,183 (0.5-0.6 s each; a third flow finds
-    nothing); then over the 370,604 within one point, 500,182 (0.9-1.2 s; a second finds nothing).
-    Wider sets from there (2 or 3 points: 1.4-1.8 s per flow) and flows within one point from the
-    start (500,184) do no better. At 2,000 x 20,000, seeds 1-3: one point more on seeds 1 and 2 from
-    the wider flows (0.1-0.2 s each). The last session's machine: 500,196 before, then 500,188,
-    500,185 and 500,183 at reduced cost 0."""
+    POLISH_NEAR_FLOWS = 1
+    POLISH_ROUNDS = 3
+    """`_polish` solves at most POLISH_FLOWS slot flows over the pairs at reduced cost 0 under the bed
+    prices at a time, POLISH_NEAR_FLOWS over those within a point, and at most POLISH_ROUNDS
+    relaxation-induced neighbourhoods: counts, so that the same input gives the same answer on a
+    slower machine. Measured at 5,000 x 50,000, seed 42 (the optimum is 500,179 short of the
+    relaxation), on the fresh install of 2026-12-03 evening: 500,192 short before; over the 181,205
+    pairs at reduced cost 0, 500,185 and 500,183 (0.5-0.6 s each; a third flow finds nothing); over
+    the 370,604 within a point, 500,182 (0.9-1.2 s; a second flow there finds nothing); the
+    neighbourhood, 500,180 (0.4-0.7 s); a flow at reduced cost 0, **500,179**: the optimum; a second
+    neighbourhood finds nothing. The order matters: the neighbourhood before the flow within a point
+    ends at 500,181-500,182. At 2,000 x 20,000, seeds 1-3: the flows within a point add 1, 1 and 0
+    points (0.1-0.2 s each)."""
 
     def _polish(self, progress: _Progress, deadline: float) -> None:
-        """For batches too large for CP-SAT, before the exact completion or instead of it: the slot
-        flow (slots.py), over the pairs at reduced cost 0 under the bed prices while it improves the
-        best solution, then over those within a point. It moves households along chains of any
-        length, each shared unit split as the best solution splits it. Tried and not kept at 5,000 x
-        50,000, seed 42 (the optimum is 500,179 short of the relaxation): after the flows, MIP
-        neighbourhoods that free the households of the shared units with room or with several
-        households (500,181 in 1.3 s more, then nothing; over the pairs within a point, 500,181 in
+        """For batches too large for CP-SAT, before the exact completion or instead of it: slot flows
+        (slots.py) over the pairs at reduced cost 0 under the bed prices while they improve the best
+        solution, one over those within a point, then the relaxation-induced neighbourhood (`_rins`)
+        and again flows at reduced cost 0, while the neighbourhood improves. A slot flow moves
+        households along chains of any length, each shared unit split as the best solution splits
+        it; the neighbourhood re-splits shared units. Tried and not kept at 5,000 x 50,000, seed 42:
+        after the flows, MIP neighbourhoods that free the households of the shared units with room or
+        with several households (500,181 in 1.3 s more, then nothing; over the pairs within a point,
         8.9 s), of every shared unit (500,181, 2-4 s), and with those in full limited shelters too
-        (500,180, 6-8 s); one sequence of flows and two MIPs reached 500,179 in 6.4 s, the same steps
-        in other orders stopped at 500,180-500,181. CP-SAT on the largest of these neighbourhoods
-        (73,079 pairs, the solution as hint, 2 workers, 5 s) found nothing. Re-splitting one shared
-        unit (a slot of 2 into two of 1, two slots into one, each of the 2,575 such changes a tie
-        makes possible) and then the slot flow: no gain in the ~850 of them tried (0.6 s each)."""
+        (500,180, 6-8 s); CP-SAT on the largest of these (73,079 pairs, the solution as hint, 2
+        workers, 5 s) found nothing. Re-splitting one shared unit (a slot of 2 into two of 1, two
+        slots into one: each of the 2,575 such changes a tie makes possible) and then the slot flow:
+        no gain in the ~850 of them tried (0.6 s each)."""
         batch = self._exact_batch()
-        self.stats["polish_flows"] = 0
-        for points in self.POLISH_POINTS:
-            pairs = progress.prices.within(points)
-            for _ in range(self.POLISH_FLOWS):
-                if time.perf_counter() >= deadline:
-                    return
-                found = slots.best_in_slots(batch, pairs, progress.best)
-                self.stats["polish_flows"] += 1
-                value = int(self.cands.weight[found].sum())
-                if value <= progress.lower:
-                    break
-                progress.improve(found, value)
+        self.stats["polish_flows"] = self.stats["polish_rins"] = 0
+        ties = progress.prices.within(0)
+        self._slot_flows(batch, ties, self.POLISH_FLOWS, progress, deadline)
+        self._slot_flows(batch, progress.prices.within(1), self.POLISH_NEAR_FLOWS, progress, deadline)
+        for _ in range(self.POLISH_ROUNDS):
+            if time.perf_counter() >= deadline or not self._rins(progress, deadline):
+                return
+            self._slot_flows(batch, ties, self.POLISH_FLOWS, progress, deadline)
+
+    def _slot_flows(self, batch: exact.Batch, pairs: np.ndarray, count: int, progress: _Progress,
+                    deadline: float) -> None:
+        """At most `count` slot flows over `pairs`, each from the best solution, while they improve it."""
+        for _ in range(count):
+            if time.perf_counter() >= deadline:
+                return
+            found = slots.best_in_slots(batch, pairs, progress.best)
+            self.stats["polish_flows"] += 1
+            value = int(self.cands.weight[found].sum())
+            if value <= progress.lower:
+                return
+            progress.improve(found, value)
+
+    def _rins(self, progress: _Progress, deadline: float) -> bool:
+        """The relaxation-induced neighbourhood (RINS, Danna, Rothberg and Le Pape 2005) of the best
+        solution, with the bed-price LP as the relaxation: the requests whose pair in the best
+        solution the LP takes whole keep it, the others are free over the pairs the LP uses and those
+        of the bound's flow at the LP's prices (`_neighbourhood`: a MIP solved to its optimum).
+        Whether it improved the best solution. Measured at 5,000 x 50,000, seed 42, after the slot
+        flows: 3,371 free requests over 8,656 pairs, 0.4-0.7 s; the LP's support alone (6,811
+        pairs, 0.14 s) ends a point lower, with each free request's 8 best pairs at reduced cost 0
+        too (24,787 pairs) 2.8-3 s, every LP column (78,444) 15 s."""
+        prices = progress.prices
+        if prices.lp is None or prices.flow_pairs is None:
+            return False
+        flow = prices.lp.pair_flow
+        whole = prices.lp_pairs[flow > 1 - 1e-6]
+        best = progress.best
+        free = np.zeros(len(self.problem.requests), dtype=bool)
+        free[self.cands.req[best[~np.isin(best, whole)]]] = True
+        pairs = np.union1d(prices.lp_pairs[flow > 1e-6], prices.flow_pairs)
+        found = self._neighbourhood(best, free, pairs, deadline)
+        self.stats["polish_rins"] += 1
+        value = int(self.cands.weight[found].sum())
+        progress.improve(found, value)
+        return value > int(self.cands.weight[best].sum())
 
     PLACEMENT_PAIRS = 6
     PLACEMENT_SHARE = 0.5
@@ -693,7 +729,7 @@ class BatchSolver:
             static_cost, pair_cost, shift = reclip(clip_m)
         lam = np.zeros(len(self.index))
         best_lk = np.zeros(len(self.index), dtype=np.int64)
-        best_scaled, best_rc, valid_from = None, None, None
+        best_scaled, best_rc, valid_from, best_flow = None, None, None, None
         bound = None
         best_pairs = np.zeros(0, dtype=np.int64)
         from_lp, cut_prices, cut_share, lp, lp_pairs = False, np.zeros(pairs.size, dtype=np.int64), 0, None, None
@@ -747,7 +783,7 @@ class BatchSolver:
                 last_bound, stall = bound, 0
                 best_lk = lk
                 if isinstance(sol, _rx.Relaxation):  # priced over every pair: its reduced costs fix pairs
-                    best_scaled, best_rc, valid_from = scaled, sol.reduced_cost, clipped_from
+                    best_scaled, best_rc, valid_from, best_flow = scaled, sol.reduced_cost, clipped_from, pairs[sol.chosen]
             else:
                 stall += 1
                 if stall % 5 == 0:  # Polyak steps overshoot: halve them
@@ -774,7 +810,7 @@ class BatchSolver:
             lam = np.maximum(0.0, lam + scale * max(1.0, float(b - best_val)) / gg * g)
         self.stats["lagrange_K"] = K
         return _BedPrices(bound if bound is not None else 2**62, np.sort(best_pairs), best_val, best_lk,
-                          pairs, K, best_scaled, best_rc, valid_from, lp, lp_pairs)
+                          pairs, K, best_scaled, best_rc, valid_from, lp, lp_pairs, best_flow)
 
     def _lp_start(self, pairs, net, entry, work, pair_cost, static_cost, deadline, relaxed):
         """The LP (bed_lp.py; with the cuts the flow over the pairs `relaxed` breaks, unless None)

@@ -403,15 +403,17 @@ def test_after_the_placements_cp_sat_proves_the_optimum_over_the_pairs_left(gene
 
 
 @pytest.mark.parametrize(("size", "seed", "without", "short"), [
-    ((150, 200), 18, {"POLISH_FLOWS": 0}, 6),  # no slot flows at all
-    ((500, 5000), 7, {"POLISH_POINTS": (0,)}, 3),  # slot flows over the ties only, none within a point
+    ((150, 200), 18, {"POLISH_FLOWS": 0, "POLISH_NEAR_FLOWS": 0, "POLISH_ROUNDS": 0}, 6),  # no polish at all
+    ((500, 5000), 7, {"POLISH_NEAR_FLOWS": 0, "POLISH_ROUNDS": 0}, 3),  # slot flows over the ties only
+    ((500, 5000), 4, {"POLISH_ROUNDS": 0}, 3),  # slot flows only, no relaxation-induced neighbourhood
 ])
-def test_slot_flows_polish_the_capped_path_to_the_optimum(generated, size, seed, without, short):
+def test_polish_brings_the_capped_path_to_the_optimum(generated, size, seed, without, short):
     """The path for too many pairs for CP-SAT and the exact completion (forced: caps of 0 and 200
     pairs, no CP-SAT, no completion), on instances where it ends `short` cost points below CP-SAT's
-    proven optimum with the slot flows cut down to `without`. With them all (over the pairs at
-    reduced cost 0 under the bed prices, then over those within a point) it reaches that optimum,
-    passes the validator and keeps its bound; a second run gives the same matches."""
+    proven optimum with the polish (`_polish`) cut down to `without`. With all of it (slot flows over
+    the pairs at reduced cost 0 under the bed prices and within a point, the relaxation-induced
+    neighbourhood) it reaches that optimum, passes the validator and keeps its bound; a second run
+    gives the same matches."""
     p = generated(*size, seed=seed)
     reference = BatchSolver(p).solve(30, workers=1, seed=0)
     assert reference.status == "optimal"
@@ -425,7 +427,7 @@ def test_slot_flows_polish_the_capped_path_to_the_optimum(generated, size, seed,
         assert validate(p, result.matches) == []
         assert result.objective <= reference.objective <= result.bound
         results.append(result)
-    assert s.stats["polish_flows"] >= 2  # the last run: at least one flow per stage
+    assert s.stats["polish_flows"] >= 2 and s.stats["polish_rins"] >= 1  # the last run: every step ran
     assert results[0].objective == reference.objective - short
     assert results[1].objective == reference.objective
     assert results[2].matches == results[1].matches
