@@ -493,7 +493,7 @@ class BatchSolver:
         """For batches too large for CP-SAT, before the exact completion or instead of it: slot flows
         (slots.py) over the pairs at reduced cost 0 under the bed prices while they improve the best
         solution, one over those within a point, then the relaxation-induced neighbourhood (`_rins`)
-        and again flows at reduced cost 0, while the neighbourhood improves. A slot flow moves
+        and one flow at reduced cost 0 in turn, while each improves. A slot flow moves
         households along chains of any length, each shared unit split as the best solution splits
         it; the neighbourhood re-splits shared units. Tried and not kept at 5,000 x 50,000, seed 42:
         after the flows, MIP neighbourhoods that free the households of the shared units with room or
@@ -509,22 +509,25 @@ class BatchSolver:
         self._slot_flows(batch, ties, self.POLISH_FLOWS, progress, deadline)
         self._slot_flows(batch, progress.prices.within(1), self.POLISH_NEAR_FLOWS, progress, deadline)
         for _ in range(self.POLISH_ROUNDS):
-            if time.perf_counter() >= deadline or not self._rins(progress, deadline):
+            # each step starts from the other's solution: once one finds nothing, the other has
+            # already run on the solution it would get
+            if not (self._rins(progress, deadline) and self._slot_flows(batch, ties, 1, progress, deadline)):
                 return
-            self._slot_flows(batch, ties, self.POLISH_FLOWS, progress, deadline)
 
     def _slot_flows(self, batch: exact.Batch, pairs: np.ndarray, count: int, progress: _Progress,
-                    deadline: float) -> None:
-        """At most `count` slot flows over `pairs`, each from the best solution, while they improve it."""
+                    deadline: float) -> bool:
+        """At most `count` slot flows over `pairs`, each from the best solution, while they improve
+        it; whether the last one did."""
         for _ in range(count):
             if time.perf_counter() >= deadline:
-                return
+                return False
             found = slots.best_in_slots(batch, pairs, progress.best)
             self.stats["polish_flows"] += 1
             value = int(self.cands.weight[found].sum())
             if value <= progress.lower:
-                return
+                return False
             progress.improve(found, value)
+        return True
 
     def _rins(self, progress: _Progress, deadline: float) -> bool:
         """The relaxation-induced neighbourhood (RINS, Danna, Rothberg and Le Pape 2005) of the best
@@ -536,7 +539,7 @@ class BatchSolver:
         pairs, 0.14 s) ends a point lower, with each free request's 8 best pairs at reduced cost 0
         too (24,787 pairs) 2.8-3 s, every LP column (78,444) 15 s."""
         prices = progress.prices
-        if prices.lp is None or prices.flow_pairs is None:
+        if prices.lp is None or prices.flow_pairs is None or time.perf_counter() >= deadline:
             return False
         flow = prices.lp.pair_flow
         whole = prices.lp_pairs[flow > 1 - 1e-6]
