@@ -509,8 +509,8 @@ class BatchSolver:
         self._slot_flows(batch, ties, self.POLISH_FLOWS, progress, deadline)
         self._slot_flows(batch, progress.prices.within(1), self.POLISH_NEAR_FLOWS, progress, deadline)
         for _ in range(self.POLISH_ROUNDS):
-            # each step starts from the other's solution: once one finds nothing, the other has
-            # already run on the solution it would get
+            # in turn while each improves: a step that finds nothing hands the other step back the
+            # solution that step has just produced
             if not (self._rins(progress, deadline) and self._slot_flows(batch, ties, 1, progress, deadline)):
                 return
 
