@@ -509,8 +509,8 @@ class BatchSolver:
         self._slot_flows(batch, ties, self.POLISH_FLOWS, progress, deadline)
         self._slot_flows(batch, progress.prices.within(1), self.POLISH_NEAR_FLOWS, progress, deadline)
         for _ in range(self.POLISH_ROUNDS):
-            # in turn while each improves: a step that finds nothing hands the other step back the
-            # solution that step has just produced
+            # in turn while each improves: RINS starts from a slot flow's solution, the flow from RINS's,
+            # so a step that finds nothing leaves the other nothing new to start from
             if not (self._rins(progress, deadline) and self._slot_flows(batch, ties, 1, progress, deadline)):
                 return
 
