@@ -66,7 +66,7 @@ class _BedPrices:
     scaled_bound: int | None = None  # K * bound before rounding down, of the best bound's flow
     reduced_cost: np.ndarray | None = None  # per pair, of the best bound's flow (scaled by K)
     valid_from: int | None = None  # clipped costs: the reduced costs hold for solutions this heavy
-    lp: bed_lp.BedLP | None = None  # the LP the prices came from (its costs scaled by K), cuts' prices included
+    lp: bed_lp.BedLP | None = None  # the LP the prices came from, cuts' prices included (costs scaled by its own steps' K)
     lp_pairs: np.ndarray | None = None  # the LP's pairs (indices into the candidate arrays)
     flow_pairs: np.ndarray | None = None  # the pairs of the best bound's flow (indices into the candidate arrays)
 
@@ -106,9 +106,12 @@ class _Progress:
         """The relaxation converged: its reduced costs fix pairs, its per-part values are bounds."""
         return self.relaxation.converged
 
-    def improve(self, pairs: np.ndarray, value: int) -> None:
-        if value > self.lower:
-            self.best, self.lower = pairs, value
+    def improve(self, pairs: np.ndarray, value: int) -> bool:
+        """Take `pairs` (weighing `value`) as the best solution if it is better; whether it was."""
+        if value <= self.lower:
+            return False
+        self.best, self.lower = pairs, value
+        return True
 
 
 @dataclass
@@ -523,10 +526,8 @@ class BatchSolver:
                 return False
             found = slots.best_in_slots(batch, pairs, progress.best)
             self.stats["polish_flows"] += 1
-            value = int(self.cands.weight[found].sum())
-            if value <= progress.lower:
+            if not progress.improve(found, int(self.cands.weight[found].sum())):
                 return False
-            progress.improve(found, value)
         return True
 
     def _rins(self, progress: _Progress, deadline: float) -> bool:
@@ -549,9 +550,7 @@ class BatchSolver:
         pairs = np.union1d(prices.lp_pairs[flow > 1e-6], prices.flow_pairs)
         found = self._neighbourhood(best, free, pairs, deadline)
         self.stats["polish_rins"] += 1
-        value = int(self.cands.weight[found].sum())
-        progress.improve(found, value)
-        return value > int(self.cands.weight[best].sum())
+        return progress.improve(found, int(self.cands.weight[found].sum()))
 
     PLACEMENT_PAIRS = 6
     PLACEMENT_SHARE = 0.5
