@@ -12,8 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from skyddat_boende import database, migrations
-from skyddat_boende.config import REPO_SQL_DIR
+# The test process is a development process: it runs the development token issuer, whose module refuses
+# to be imported otherwise. Servers and commands the tests start get their own SB_ENV (tests/helpers.py).
+os.environ["SB_ENV"] = "development"
+
+from skyddat_boende import database, migrations  # noqa: E402
+from skyddat_boende.config import REPO_SQL_DIR  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
