@@ -97,7 +97,8 @@ def create_app(
                 await migrations.migrate(conn, app.state.migrations)
             finally:
                 await conn.close()
-        app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max, service_role=True)
+        app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max, service_role=True,
+                                                    require_service_role=not settings.development)
         http = httpx.AsyncClient(follow_redirects=False)
         app.state.verifier = TokenVerifier(
             issuers, http, allow_development=settings.development,

@@ -29,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return args.run(settings, args) or 0
-    except (ConfigError, database.DatabaseUnavailable, migrations.MigrationError, CommandError) as exc:
+    except (ConfigError, database.DatabaseUnavailable, database.ServiceRoleMissing, migrations.MigrationError,
+            CommandError) as exc:
         print(f"skyddat-boende: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -147,6 +148,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     async def prepare(conn, url) -> tuple[str, list[str]]:
         await migrations.migrate(conn, found)
+        if not settings.development:  # the app's pool checks too; here it ends in one line, not a failed start
+            await database.check_service_role(conn, required=True)
         if not args.demo:
             return url, []
         from skyddat_boende import demo_data
