@@ -1,8 +1,9 @@
 """Who may call what: bearer-token authentication, role and scope rules, rate limits.
 
 Every `/api` operation declares its rule with `secured(...)`; the router's `authorize` guard
-authenticates the caller, applies the per-client rate limit and checks the rule. An operation
-without a rule is refused (deny by default). Which *objects* a caller sees is decided in the
+applies the client address's rate limit, authenticates the caller, applies the caller's rate
+limit (skyddat_boende/rate_limits.py) and checks the rule. An operation without a rule is refused
+(deny by default). Which *objects* a caller sees is decided in the
 repositories, always filtered by the caller's organisation: another organisation's object is
 simply not found (404), so its existence is not confirmed.
 """
@@ -10,8 +11,6 @@ simply not found (404), so its existence is not confirmed.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,32 +82,6 @@ def actor_of(principal: Principal) -> audit.Actor:
     )
 
 
-class RateLimiter:
-    """A token bucket per client (issuer + client id, and the person for people), in this process's memory."""
-
-    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}
-
-    def retry_after(self, key: tuple[str, str]) -> int:
-        """0 when the call may go ahead (and is counted); else whole seconds to wait."""
-        now = self.clock()
-        tokens, last = self.buckets.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self.buckets[key] = (tokens - 1, now)
-            return 0
-        self.buckets[key] = (tokens, now)
-        return max(1, math.ceil((1 - tokens) / self.rate))
-
-
-def rate_limit_key(principal: Principal) -> tuple[str, str]:
-    """A partner system is one client; people sharing a client (the web login) each count alone."""
-    return principal.issuer, principal.client_id if principal.is_machine else f"{principal.client_id} {principal.subject}"
-
-
 def bearer_token(connection: ASGIConnection) -> str | None:
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -133,17 +106,23 @@ async def authenticate(connection: ASGIConnection) -> Principal:
 
 
 async def authorize(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """The guard of every `/api` operation."""
+    """The guard of every `/api` operation: the client address's rate limit before the token is even read
+    (so floods of missing or invalid tokens are refused cheaply), then the caller's."""
+    host = connection.client.host if connection.client else None
+    _refuse_if_waiting(await connection.app.state.rate_limiter.address_wait(host))
     await admit(connection, handler, await authenticate(connection))
+
+
+def _refuse_if_waiting(wait: int) -> None:
+    if wait:
+        raise TooManyRequestsException("Too many requests.", headers={"Retry-After": str(wait)})
 
 
 async def admit(connection: ASGIConnection, handler: BaseRouteHandler, principal: Principal) -> None:
     """Given a verified caller, apply the rate limit and the handler's rule (the API's bearer token and the
     web pages' session token both end here, so both follow the same rules)."""
     connection.scope["user"] = principal
-    wait = connection.app.state.rate_limiter.retry_after(rate_limit_key(principal))
-    if wait:
-        raise TooManyRequestsException("Too many requests.", headers={"Retry-After": str(wait)})
+    _refuse_if_waiting(await connection.app.state.rate_limiter.client_wait(principal))
     rule: Access | None = handler.opt.get("access")
     if rule is None or not rule.allows(principal):
         await record_denial(connection, principal, handler_action(handler), "operation", None)

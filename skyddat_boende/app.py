@@ -16,8 +16,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from skyddat_boende import __version__, database, idempotency, migrations, web
-from skyddat_boende.access import RateLimiter, authorize
+from skyddat_boende import __version__, database, idempotency, migrations, rate_limits, web
+from skyddat_boende.access import authorize
 from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
@@ -97,19 +97,23 @@ def create_app(
                 await migrations.migrate(conn, app.state.migrations)
             finally:
                 await conn.close()
-        app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max, service_role=True)
+        app.state.pool = await database.create_pool(url, max_size=settings.db_pool_max, service_role=True,
+                                                    require_service_role=not settings.development)
         http = httpx.AsyncClient(follow_redirects=False)
         app.state.verifier = TokenVerifier(
             issuers, http, allow_development=settings.development,
             min_refresh_interval=settings.jwks_min_refresh_seconds,
         )
-        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.rate_limiter = rate_limits.RateLimiter(
+            app.state.pool, per_address=settings.rate_limit_per_address_per_minute,
+            per_client=settings.rate_limit_per_minute)
         app.state.webhook_worker = WebhookWorker(app.state.pool, allow_loopback_http=settings.development)
         app.state.webhook_worker.start()
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
         app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
                                         housekeeping=[idempotency.forget_expired_keys, outbox.forget_finished,
+                                                      rate_limits.forget_ended_windows,
                                                       *pages.housekeeping])
         app.state.scheduler.start()
         try:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from skyddat_boende import database, migrations
 from skyddat_boende.config import ConfigError, Settings, load_settings
-from skyddat_boende.identity.dev_issuer import DEFAULT_AUDIENCE as DEV_AUDIENCE
 from skyddat_boende.identity.principal import ROLES
 
 DEFAULT_OPENAPI_PATH = Path("api_docs/openapi.json")
@@ -30,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return args.run(settings, args) or 0
-    except (ConfigError, database.DatabaseUnavailable, migrations.MigrationError, CommandError) as exc:
+    except (ConfigError, database.DatabaseUnavailable, database.ServiceRoleMissing, migrations.MigrationError,
+            CommandError) as exc:
         print(f"skyddat-boende: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -142,10 +142,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from skyddat_boende.app import create_app
     from skyddat_boende.logs import configure_logging
 
+    if args.demo and not settings.development:  # before touching the database it names
+        raise CommandError("--demo runs a development token issuer and needs SB_ENV=development")
     found = migrations.discover(settings.sql_dir)
 
     async def prepare(conn, url) -> tuple[str, list[str]]:
         await migrations.migrate(conn, found)
+        if not settings.development:  # the app's pool checks too; here it ends in one line, not a failed start
+            await database.check_service_role(conn, required=True)
         if not args.demo:
             return url, []
         from skyddat_boende import demo_data
@@ -179,21 +183,30 @@ def load_trusted_issuers_or_fail(settings: Settings) -> list:
         raise ConfigError(f"trusted issuers: {exc}") from None
 
 
+def _development_issuer_module(settings: Settings, what: str):
+    """The development issuer's module, which refuses to be imported outside SB_ENV=development; checked
+    here too so that a settings object (not only the environment) says development."""
+    if not settings.development:
+        raise CommandError(f"{what} needs SB_ENV=development")
+    from skyddat_boende.identity import dev_issuer
+
+    return dev_issuer
+
+
 def _start_demo_issuer(settings: Settings, issuers: list, operators: list[str], base_url: str):
     """The demo's development issuer on localhost, trusted by this process only; its login page offers
     test personas (social workers in Malmö and Stockholm, staff at the demo's busiest operators)."""
     from skyddat_boende.identity import TrustedIssuer
-    from skyddat_boende.identity.dev_issuer import DevIssuer, demo_personas
 
-    if not settings.development:
-        raise CommandError("--demo runs a development token issuer and needs SB_ENV=development")
-    issuer = DevIssuer(settings.dev_keys_dir, "127.0.0.1", DEV_ISSUER_PORT, personas=demo_personas(operators))
+    dev = _development_issuer_module(settings, "--demo runs a development token issuer and")
+    issuer = dev.DevIssuer(settings.dev_keys_dir, "127.0.0.1", DEV_ISSUER_PORT,
+                           personas=dev.demo_personas(operators))
     try:
         issuer.start()
     except OSError as exc:
         raise CommandError(f"cannot start the development issuer on port {DEV_ISSUER_PORT}: {exc.strerror}") from None
     issuer.announce()
-    issuers.append(TrustedIssuer(**issuer.trusted_issuer_config(DEV_AUDIENCE)))
+    issuers.append(TrustedIssuer(**issuer.trusted_issuer_config(dev.DEFAULT_AUDIENCE)))
     print(f"development issuer at {issuer.url}; log in at {base_url}/ or get a token:\n"
           "  TOKEN=$(SB_ENV=development .venv/bin/skyddat-boende token --role social_worker --org kommun-1280)\n"
           f"  curl -H \"Authorization: Bearer $TOKEN\" {base_url}/api/me", file=sys.stderr)
@@ -271,27 +284,23 @@ def _batch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _dev_issuer(settings: Settings, args: argparse.Namespace) -> int:
-    from skyddat_boende.identity.dev_issuer import serve_dev_issuer
-
-    if not settings.development:
-        raise CommandError("the development issuer runs only with SB_ENV=development")
+    dev = _development_issuer_module(settings, "the development issuer")
 
     def ready(issuer) -> None:
         print(f"development issuer at {issuer.url}")
         print("trust it with: SB_ENV=development SB_TRUSTED_ISSUERS='"
-              + json.dumps([issuer.trusted_issuer_config(DEV_AUDIENCE)]) + "'")
+              + json.dumps([issuer.trusted_issuer_config(dev.DEFAULT_AUDIENCE)]) + "'")
 
-    serve_dev_issuer("127.0.0.1", args.port, settings.dev_keys_dir, on_ready=ready)
+    dev.serve_dev_issuer("127.0.0.1", args.port, settings.dev_keys_dir, on_ready=ready)
     return 0
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
-    from skyddat_boende.identity.dev_issuer import issue_token
-
+    dev = _development_issuer_module(settings, "a development token")
     if args.role is None and not args.scope:
         raise CommandError("a partner-system token (no --role) needs at least one --scope")
     try:
-        print(issue_token(settings.dev_keys_dir, None, DEV_AUDIENCE, args.role, args.org, scopes=args.scope,
+        print(dev.issue_token(settings.dev_keys_dir, None, dev.DEFAULT_AUDIENCE, args.role, args.org, scopes=args.scope,
                           lifetime=args.lifetime))
     except ValueError as exc:
         raise CommandError(str(exc)) from None

@@ -33,6 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     embedded_database: Literal["auto", "never"] = "auto"
     trusted_issuers_json: str = "[]"
     rate_limit_per_minute: int = 600
+    """Calls per minute per client (issuer + client id, and the person for people), across all processes."""
+    rate_limit_per_address_per_minute: int = 3000
+    """Calls per minute per client address (an IPv6 /64), counted before the token is read."""
     jwks_min_refresh_seconds: int = 30
     stale_after_hours: int = 24
     offer_hold_minutes: int = 120
@@ -106,6 +109,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         stale_after_hours=_int(env, "SB_STALE_AFTER_HOURS", defaults.stale_after_hours, 1, 24 * 30),
         jwks_min_refresh_seconds=_int(env, "SB_JWKS_MIN_REFRESH_SECONDS", defaults.jwks_min_refresh_seconds, 0, 3600),
         rate_limit_per_minute=_int(env, "SB_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute, 1, 1_000_000),
+        rate_limit_per_address_per_minute=_int(env, "SB_RATE_LIMIT_PER_ADDRESS_PER_MINUTE",
+                                               defaults.rate_limit_per_address_per_minute, 1, 1_000_000),
         session_secret=_session_secret(env),
         session_minutes=_int(env, "SB_SESSION_MINUTES", defaults.session_minutes, 5, 24 * 60),
         public_url=_public_url(env),

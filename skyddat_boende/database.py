@@ -85,10 +85,16 @@ async def connect(url: str) -> asyncpg.Connection:
 SERVICE_ROLE = "skyddat_app"
 
 
-async def create_pool(url: str, max_size: int = 10, *, service_role: bool = False) -> asyncpg.Pool:
+class ServiceRoleMissing(Exception):
+    """The restricted role of sql/0009 is not available to the connecting user, and the caller requires it."""
+
+
+async def create_pool(url: str, max_size: int = 10, *, service_role: bool = False,
+                      require_service_role: bool = False) -> asyncpg.Pool:
     """A pool; with `service_role`, every connection runs as the restricted role of sql/0009 when the
-    connecting user may take it on (else as the connecting user, with a warning)."""
-    role = await _usable_role(url) if service_role else None
+    connecting user may take it on. Without the role: `ServiceRoleMissing` if `require_service_role`
+    (production), else a warning and the connecting user's rights (development)."""
+    role = await _usable_role(url, required=require_service_role) if service_role else None
 
     async def init(conn: asyncpg.Connection) -> None:
         await _init_connection(conn)
@@ -104,18 +110,33 @@ async def create_pool(url: str, max_size: int = 10, *, service_role: bool = Fals
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe(url)}: {_reason(exc)}") from None
 
 
-async def _usable_role(url: str) -> str | None:
+async def check_service_role(conn: asyncpg.Connection, *, required: bool) -> bool:
+    """Whether the connecting user may run as the restricted role. Missing: `ServiceRoleMissing` when
+    `required`, else a warning. The owner it would otherwise run as can read shelter addresses directly."""
+    usable = await conn.fetchval(
+        "select exists (select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, $1, 'member')",
+        SERVICE_ROLE,
+    )
+    if usable:
+        return True
+    if required:
+        user = await conn.fetchval("select current_user")
+        raise ServiceRoleMissing(
+            f"the restricted database role {SERVICE_ROLE} is missing or not granted to {user}, so the service "
+            f"would run with the owner's rights (which include reading shelter addresses); have an administrator "
+            f"run `create role {SERVICE_ROLE} nologin; grant {SERVICE_ROLE} to {user}` before migrating, "
+            f"or set SB_ENV=development to run without it")
+    log.warning("running as the connecting database user: the restricted service role is not available",
+                extra={"role": SERVICE_ROLE})
+    return False
+
+
+async def _usable_role(url: str, *, required: bool) -> str | None:
     conn = await connect(url)
     try:
-        usable = await conn.fetchval(
-            "select exists (select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, $1, 'member')",
-            SERVICE_ROLE,
-        )
+        usable = await check_service_role(conn, required=required)
     finally:
         await conn.close()
-    if not usable:
-        log.warning("running as the connecting database user: the restricted service role is not available",
-                    extra={"role": SERVICE_ROLE})
     return SERVICE_ROLE if usable else None
 
 

@@ -12,8 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from skyddat_boende import database, migrations
-from skyddat_boende.config import REPO_SQL_DIR
+# The test process is a development process: it runs the development token issuer, whose module refuses
+# to be imported otherwise. Servers and commands the tests start get their own SB_ENV (tests/helpers.py).
+os.environ["SB_ENV"] = "development"
+
+from skyddat_boende import database, migrations  # noqa: E402
+from skyddat_boende.config import REPO_SQL_DIR  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,6 +107,9 @@ def make_app(database_url: str, issuer, **settings):
     from skyddat_boende.identity import TrustedIssuer
 
     trusted = [TrustedIssuer(**issuer.trusted_issuer_config())] if issuer is not None else []
+    # rate limits live in the database and every in-process call comes from one address ("testclient"):
+    # tests that are not about rate limits must not trip over each other's counts
+    settings = {"rate_limit_per_minute": 1_000_000, "rate_limit_per_address_per_minute": 1_000_000, **settings}
     return create_app(Settings(environment="development", **settings), database_url=database_url,
                       trusted_issuers=trusted)
 

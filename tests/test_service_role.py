@@ -3,10 +3,19 @@ service must never do."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from urllib.parse import urlsplit
+
 import asyncpg
 import pytest
+from litestar.testing import AsyncTestClient
 
-from skyddat_boende import database
+from skyddat_boende import database, migrations
+from skyddat_boende.app import create_app
+from skyddat_boende.config import REPO_SQL_DIR, Settings
+from tests.helpers import cli, free_port
 
 
 @pytest.fixture
@@ -46,3 +55,75 @@ async def test_the_service_role_can_still_do_its_work(pool):
             "insert into audit_event (actor_issuer, actor_subject, action, object_type, outcome) "
             "values ('https://idp.example', 'u', 'test.append', 'batch', 'succeeded')")
         assert await conn.fetchval("select count(*) from placement_address(gen_random_uuid(), 'kommun-1280')") == 0
+
+
+@pytest.fixture
+async def owner_without_service_role(server_url):
+    """A database migrated by a login role that is not a member of skyddat_app (as on a managed PostgreSQL
+    whose migrating user may not create or grant roles): sql/0009 leaves the role unset up there."""
+    suffix = uuid.uuid4().hex[:10]
+    user, name = f"sbtest_owner_{suffix}", f"sbtest_norole_{suffix}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'create role "{user}" login')
+    await admin.execute(f'create database "{name}" owner "{user}"')
+    parts = urlsplit(database.database_url_for(server_url, name))
+    host = parts.netloc.rpartition("@")[2]
+    url = parts._replace(netloc=f"{user}@{host}").geturl()
+    conn = await database.connect(url)
+    try:
+        await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
+        assert not await conn.fetchval("select pg_has_role(current_user, 'skyddat_app', 'member')")
+    finally:
+        await conn.close()
+    try:
+        yield url
+    finally:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.execute(f'drop role if exists "{user}"')
+        await admin.close()
+
+
+async def test_production_refuses_to_start_without_the_service_role(owner_without_service_role):
+    # Input: a production app whose database user cannot take on skyddat_app (it owns every table, so it
+    # could read shelter addresses directly).
+    app = create_app(Settings(environment="production"), database_url=owner_without_service_role,
+                     trusted_issuers=[])
+    with pytest.raises(Exception) as refused:
+        async with AsyncTestClient(app=app) as client:
+            await client.get("/health")
+    assert "skyddat_app" in _messages(refused.value)
+
+
+async def test_serve_in_production_ends_with_one_line_without_the_service_role(owner_without_service_role):
+    # Input: `skyddat-boende serve` with SB_ENV=production as that user: exit 2, a one-line reason.
+    result = await asyncio.to_thread(cli, "serve", "--port", str(free_port()),
+                                     env={"DATABASE_URL": owner_without_service_role, "SB_ENV": "production"},
+                                     timeout=30)
+    assert result.returncode == 2
+    assert "skyddat_app is missing" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_development_warns_and_runs_without_the_service_role(owner_without_service_role):
+    # Input: the same database in development: the service starts, and says it runs as the owner.
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())  # Litestar re-configures the root
+    logger = logging.getLogger("skyddat_boende.database")
+    logger.addHandler(handler)
+    try:
+        app = create_app(Settings(environment="development"), database_url=owner_without_service_role,
+                         trusted_issuers=[])
+        async with AsyncTestClient(app=app) as client:
+            assert (await client.get("/health")).status_code == 200
+    finally:
+        logger.removeHandler(handler)
+    assert any("restricted service role is not available" in message for message in warnings)
+
+
+def _messages(exc: BaseException) -> str:
+    """The exception's text and its causes' (the lifespan may wrap it)."""
+    parts = []
+    while exc is not None:
+        parts.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    return " ".join(parts)

@@ -1,6 +1,8 @@
 """A development OpenID issuer: discovery + JWKS on localhost, and tokens.
 
-For local use and tests only. It binds only to a loopback address, keeps its
+For local use and tests only: importing it outside SB_ENV=development raises
+`DevelopmentOnly`, so a production process can neither serve it nor mint with
+it. It binds only to a loopback address, keeps its
 private signing keys as JWK JSON in a directory of its own (mode 0700, files
 0600), and mints RFC 9068 access tokens (``typ: at+jwt``). A service trusts it
 only through a `TrustedIssuer` with ``development: true``, which
@@ -42,6 +44,18 @@ from joserfc.jwk import ECKey, JWKRegistry, Key, RSAKey
 
 from .issuers import is_loopback_host, is_valid_organisation_id
 from .principal import NATIONAL_FOLLOWUP, ROLES, SHELTER_STAFF, SOCIAL_WORKER
+
+
+class DevelopmentOnly(ImportError):
+    """This module mints tokens; a process not started with SB_ENV=development must not have it."""
+
+
+
+if os.environ.get("SB_ENV") != "development":
+    # Refused at import, before anything below is defined: a production install ships this file, so the
+    # environment is what keeps it inert there (the CLI's dev-issuer, token and --demo all import it).
+    raise DevelopmentOnly("the development token issuer is for development only; set SB_ENV=development")
+
 
 KEYS_FILE: Final = "keys.json"
 ISSUER_FILE: Final = "issuer.json"
