@@ -24,6 +24,7 @@ from litestar.openapi.spec import Operation
 from skyddat_boende import audit
 from skyddat_boende.identity import InvalidToken, Principal, TokenVerifier
 from skyddat_boende.identity.principal import NATIONAL_FOLLOWUP, SOCIAL_WORKER
+from skyddat_boende.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,19 @@ def actor_of(principal: Principal) -> audit.Actor:
     )
 
 
+class AmbiguousCredentials(Problem):
+    status, slug, title = 400, "ambiguous-credentials", "More than one Authorization header"
+
+
 def bearer_token(connection: ASGIConnection) -> str | None:
-    header = connection.headers.get("authorization", "")
+    """The bearer token, None without one; 400 for several Authorization headers, or several joined by a
+    comma on the way (which one a proxy or another framework would pick differs, so none is chosen:
+    RFC 6750 §3.1 invalid_request; a bearer token never contains a comma)."""
+    headers = connection.headers.getall("authorization", [])
+    if len(headers) > 1 or any("," in header for header in headers):
+        raise AmbiguousCredentials("Send exactly one Authorization header.",
+                                   headers={"WWW-Authenticate": f'{REALM}, error="invalid_request"'})
+    header = headers[0] if headers else ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

@@ -25,7 +25,7 @@ from skyddat_boende.health import HealthController
 from skyddat_boende.matchmaking import adapter as matchmaking_adapter
 from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
-from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
+from skyddat_boende.openapi_page import PlainHtmlRenderPlugin, schema_router
 from skyddat_boende.problems import exception_handlers
 from skyddat_boende.webhooks import outbox
 from skyddat_boende.webhooks.delivery import WebhookWorker
@@ -139,7 +139,7 @@ def create_app(
             title="skyddat-boende",
             version=__version__,
             description=DESCRIPTION,
-            path="/schema",
+            openapi_router=schema_router("/schema"),
             render_plugins=[PlainHtmlRenderPlugin(), JsonRenderPlugin(path="/openapi.json")],
             components=Components(
                 security_schemes={

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from litestar import Request, Response
 
 from skyddat_boende.problems import Problem
@@ -13,6 +15,19 @@ class PreconditionRequired(Problem):
 
 class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "Changed since you read it"
+
+
+#: Versions are PostgreSQL integers counting up from 1: a larger number can never be current.
+MAX_VERSION = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def version_number(text: str) -> int | None:
+    """The version in `text` (ASCII digits, 1 to MAX_VERSION), or None when it cannot be one of ours."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    version = int(text)
+    return version if 1 <= version <= MAX_VERSION else None
 
 
 def etag(version: int) -> str:
@@ -27,9 +42,10 @@ def required_version(request: Request) -> int:
     value = header.strip()
     if value.startswith("W/"):
         value = value[2:]
-    if not (value.startswith('"v') and value.endswith('"') and value[2:-1].isdigit() and len(value) < 14):
+    version = version_number(value[2:-1]) if value.startswith('"v') and value.endswith('"') else None
+    if version is None:
         raise PreconditionFailed("If-Match does not match the current ETag; read the object again.")
-    return int(value[2:-1])
+    return version
 
 
 def tagged(content, *, status_code: int = 200, location: str | None = None) -> Response:

@@ -1,14 +1,24 @@
-"""The rendered API reference at /schema: plain server-side HTML, no JavaScript, nothing from a CDN."""
+"""The rendered API reference at /schema: plain server-side HTML, no JavaScript, nothing from a CDN.
+Its router carries the pages' security headers (`schema_router`); the style is a static file, since
+the Content-Security-Policy allows no inline style."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Router
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
+from skyddat_boende.web.common import security_headers_middleware
+
 METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def schema_router(path: str) -> Router:
+    """The router Litestar adds the reference and the JSON document to: the same security headers as
+    every page (CSP, frame-ancestors and X-Frame-Options, nosniff, Referrer-Policy, no-store)."""
+    return Router(path, route_handlers=[], include_in_schema=False, middleware=[security_headers_middleware])
 
 
 class PlainHtmlRenderPlugin(OpenAPIRenderPlugin):
@@ -32,8 +42,7 @@ class PlainHtmlRenderPlugin(OpenAPIRenderPlugin):
         page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(info.get("title", "API"))}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}table{{border-collapse:collapse;width:100%}}
-td,th{{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}}code{{font-size:.95em}}</style>
+<link rel="stylesheet" href="/static/schema.css">
 </head><body>
 <h1>{escape(info.get("title", "API"))} <small>{escape(info.get("version", ""))}</small></h1>
 <p>{escape(info.get("description", ""))}</p>

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -13,6 +14,7 @@ from skyddat_boende.config import Settings
 from skyddat_boende.identity import TrustedIssuer
 from skyddat_boende.identity.dev_issuer import DevIssuer
 from tests.conftest import make_app
+from tests.helpers import running_server
 
 
 async def test_missing_token_is_401_with_bearer_challenge(client):
@@ -125,3 +127,35 @@ async def test_national_figures_and_audit_metadata_only_for_national_bodies(clie
     # the statistics scope alone does not open the audit metadata
     stats_only = tokens.headers(None, "nat-uppfoljning", "statistics:read")
     assert (await client.get("/api/audit-events", headers=stats_only)).status_code == 403
+
+
+
+def _two_authorization_headers(valid: str, second: str) -> list[tuple[str, str]]:
+    return [("Authorization", valid), ("Authorization", valid if second == "same" else second)]
+
+
+def _assert_ambiguous(response) -> None:
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/ambiguous-credentials")
+    assert 'error="invalid_request"' in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("second", ["same", "Bearer not.a.token", "Basic dXNlcjpwYXNz"])
+async def test_authorization_headers_joined_by_a_comma_are_400(client, tokens, second):
+    """Input: GET /api/me with a valid bearer header and a second Authorization value (the same one, a
+    garbage token, Basic credentials) joined into one header, as a proxy may join repeated headers."""
+    valid = tokens.social_worker()["Authorization"]
+    _assert_ambiguous(await client.get("/api/me", headers={"Authorization": f"{valid}, " + (
+        valid if second == "same" else second)}))
+    assert (await client.get("/api/me", headers={"Authorization": valid})).status_code == 200
+
+
+def test_two_authorization_headers_are_400_on_the_real_server(database_url, tokens):
+    """Input: GET /api/me over real HTTP with two Authorization headers (a valid one and the same again,
+    a garbage token, Basic credentials): neither is chosen silently. (The in-process test client joins
+    repeated headers, so only a real server sees them apart.)"""
+    valid = tokens.social_worker()["Authorization"]
+    with running_server({"DATABASE_URL": database_url}) as base:
+        for second in ("same", "Bearer not.a.token", "Basic dXNlcjpwYXNz"):
+            _assert_ambiguous(httpx.get(base + "/api/me", headers=_two_authorization_headers(valid, second)))

@@ -8,6 +8,7 @@ import pytest
 
 from skyddat_boende import database
 from tests import factories
+from tests.web_support import csrf_token, logged_in
 
 SHELTER = {
     "label": "Testboendet",
@@ -218,3 +219,72 @@ async def test_social_worker_cannot_touch_capacity(client, tokens):
     response = await client.get("/api/shelters", headers=tokens.social_worker())
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+BAD_IF_MATCH = ['"v2147483648"', 'W/"v2147483648"', '"v9999999999"', '"v0"', '"v-1"', '"v1.5"', '"v\u00b2"',
+                '"v\uff11"', '"v"', "garbage"]
+
+
+async def _placement_in(database_url: str, unit_id: str) -> uuid.UUID:
+    conn = await database.connect(database_url)
+    try:
+        municipality = await factories.municipality_org(conn, "1280")
+        offer = await factories.offer(conn, await factories.request(conn, municipality), uuid.UUID(unit_id))
+        return await factories.accept(conn, offer)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("if_match", BAD_IF_MATCH)
+async def test_if_match_beyond_a_database_integer_or_garbage_is_412_never_500(
+    client, tokens, operators, database_url, if_match
+):
+    """Input: If-Match with a version above 2^31-1 (the database's integer), zero, negative, a fraction,
+    non-ASCII digits and garbage, on PATCH shelter, PATCH unit, PUT address and PATCH placement: 412 and
+    nothing changed (before: the version reached PostgreSQL and overflowed, a 500)."""
+    mine, _ = operators
+    staff = tokens.staff(mine)
+    shelter = await _shelter(client, staff)
+    unit = (await client.post(f"/api/shelters/{shelter['id']}/units", json={"label": "A", "beds": 2},
+                              headers=staff)).json()
+    placement_id = await _placement_in(database_url, unit["id"])
+    writes = [
+        ("PATCH", f"/api/shelters/{shelter['id']}", {"daily_rate_sek": 1}),
+        ("PATCH", f"/api/units/{unit['id']}", {"beds": 9}),
+        ("PUT", f"/api/shelters/{shelter['id']}/address", SHELTER["address"] | {"city": "Annanstans"}),
+        ("PATCH", f"/api/placements/{placement_id}", {"planned_end_date": "2030-01-01"}),
+    ]
+    for method, url, body in writes:
+        response = await client.request(method, url, json=body, headers=staff | {"If-Match": if_match.encode()})
+        assert response.status_code == 412, (method, url, response.status_code)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"/api/shelters/{shelter['id']}", headers=staff)).json()["version"] == 1
+    assert (await client.get(f"/api/units/{unit['id']}", headers=staff)).json()["beds"] == 2
+    assert (await client.get(f"/api/placements/{placement_id}", headers=staff)).json()["planned_end_date"] is None
+
+
+async def test_web_unit_status_form_with_an_overflowing_version_is_400_never_500(
+    database_url, issuer, tokens, operators
+):
+    """Input: the staff board's status form posted with version=2147483648 (and 99999999999, -1, a
+    non-ASCII digit): a 400 page, the unit unchanged (before: the number reached PostgreSQL, a 500)."""
+    mine, _ = operators
+    staff = tokens.staff(mine)
+    token = staff["Authorization"].removeprefix("Bearer ")
+    async with logged_in(database_url, issuer, token) as client:
+        shelter = await _shelter(client, staff)
+        unit = (await client.post(f"/api/shelters/{shelter['id']}/units",
+                                  json={"label": "A", "beds": 2, "status": "out_of_service"}, headers=staff)).json()
+        csrf = await csrf_token(client, "/boende")
+        for version in ("2147483648", "99999999999", "-1", "\u0661"):
+            response = await client.post(f"/boende/enheter/{unit['id']}/status",
+                                         data={"_csrf_token": csrf, "status": "available", "version": version},
+                                         follow_redirects=False)
+            assert response.status_code == 400, (version, response.status_code)
+            assert "text/html" in response.headers["content-type"]
+        assert (await client.get(f"/api/units/{unit['id']}", headers=staff)).json()["status"] == "out_of_service"
+        fine = await client.post(f"/boende/enheter/{unit['id']}/status",
+                                 data={"_csrf_token": csrf, "status": "available", "version": "1"},
+                                 follow_redirects=False)
+        assert fine.status_code == 303
+        assert (await client.get(f"/api/units/{unit['id']}", headers=staff)).json()["status"] == "available"

@@ -7,11 +7,13 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 
 from skyddat_boende import database, migrations
 from skyddat_boende.app import create_app
 from skyddat_boende.config import REPO_SQL_DIR, Settings
+from skyddat_boende.web.common import SECURITY_HEADERS
 from tests.helpers import running_server
 
 PROBLEM = "application/problem+json"
@@ -79,6 +81,21 @@ async def test_schema_page_and_document(client):
     document = (await client.get("/schema/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     assert "/health" in document["paths"]
+
+
+@pytest.mark.parametrize("path", ["/schema", "/schema/openapi.json", "/schema/no-such-page"])
+async def test_schema_pages_carry_the_pages_security_headers(client, path):
+    """Input: GET on the API reference, its JSON document and an unknown path under /schema: each answer
+    has the headers every HTML page has (before, /schema had none), and the reference's style still loads
+    under that policy (from /static, not inline)."""
+    response = await client.get(path)
+    expected = dict((name.decode(), value.decode()) for name, value in SECURITY_HEADERS)
+    for name, value in expected.items():
+        assert response.headers.get(name) == value, (path, name)
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    if path == "/schema":
+        assert "<style" not in response.text and 'href="/static/schema.css"' in response.text
+        assert (await client.get("/static/schema.css")).status_code == 200
 
 
 def test_real_http_server_serves_health_ready_and_limits_body(database_url):

@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from skyddat_boende import database
 from skyddat_boende.webhooks import outbox
 from skyddat_boende.webhooks.delivery import MAX_ATTEMPTS, deliver_due
-from skyddat_boende.webhooks.destinations import normalised_url
+from skyddat_boende.webhooks.destinations import checked_url, normalised_url, pinned_destination
 from tests import factories
 from tests.conftest import make_app
 from tests.webhook_support import Receiver, verify
@@ -321,6 +321,17 @@ async def test_social_worker_and_shelter_staff_get_403(api, tokens, orgs, receiv
         assert created.status_code == 403
 
 
+#: 127.0.0.1 and ::1 as resolvers and IPv6 also spell them; the last is a name (a full-width digit) that
+#: the resolver maps to 127.0.0.1 (IDNA folds it to ASCII), found only by resolving it at registration.
+LOOPBACK_SPELLINGS = [
+    "https://127.1/hooks", "https://0x7f.0.0.1/hooks", "https://0177.0.0.1/hooks", "https://2130706433/hooks",
+    "https://0x7f000001/hooks", "https://127.0.0.1./hooks", "https://[::ffff:127.0.0.1]/hooks",
+    "https://[::ffff:7f00:1]/hooks", "https://[::127.0.0.1]/hooks", "https://[0:0:0:0:0:0:0:1]/hooks",
+    "https://[64:ff9b::7f00:1]/hooks", "https://[2002:7f00:1::]/hooks", "https://[::ffff:0:7f00:1]/hooks",
+    "https://10.1/hooks", "https://0/hooks", "https://127.0.0.\uff11/hooks",
+]
+
+
 @pytest.mark.parametrize(
     ("url", "what"),
     [
@@ -333,6 +344,7 @@ async def test_social_worker_and_shelter_staff_get_403(api, tokens, orgs, receiv
         ("https://partner.example/hooks#frag", "a fragment"),
         ("ftp://partner.example/hooks", "another scheme"),
         ("https://partner.example/" + "a" * 500, "longer than 500 characters"),
+        *[(url, "loopback in another spelling") for url in LOOPBACK_SPELLINGS],
     ],
 )
 async def test_bad_destination_urls_are_refused(api, tokens, orgs, url, what):
@@ -415,11 +427,29 @@ async def test_the_apps_background_worker_delivers(hooks_url, issuer, tokens, or
     assert verify(created["secret"], *receiver.requests[0][:2])
 
 
+@pytest.mark.parametrize("url", LOOPBACK_SPELLINGS)
+async def test_registration_and_delivery_judge_every_spelling_alike(url):
+    """Input: each loopback spelling, at registration (checked_url, with and without the development
+    allowance for loopback http) and at delivery (pinned_destination): refused by both."""
+    for allow in (False, True):
+        with pytest.raises(ValueError):
+            await checked_url(url, allow_loopback_http=allow)
+        with pytest.raises(ValueError):
+            await checked_url(url.replace("https://", "http://"), allow_loopback_http=allow)
+    assert await pinned_destination(url, allow_loopback_http=False) is None
+
+
+async def test_registration_keeps_public_addresses_and_unresolved_names():
+    """Input: public addresses (also as a decimal number and in IPv6), and a name that does not resolve
+    here (accepted: each delivery resolves it again)."""
+    for url in ("https://8.8.8.8/h", "https://134744072/h", "https://[2001:4860:4860::8888]/h",
+                "https://partner.example/h"):
+        assert await checked_url(url, allow_loopback_http=False) == url
+
+
 async def test_delivery_connects_to_the_checked_address_not_a_second_lookup():
     """DNS rebinding: the name is resolved once and the request goes to that checked address, with the
     name kept for Host and TLS. Tried: a public address literal, private and loopback literals."""
-    from skyddat_boende.webhooks.destinations import pinned_destination
-
     public = await pinned_destination("https://8.8.8.8:8443/hook?x=1", allow_loopback_http=False)
     assert public is not None
     assert public.url == "https://8.8.8.8:8443/hook?x=1" and public.host == "8.8.8.8"

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from skyddat_boende.access import secured
@@ -159,19 +159,34 @@ class SocialWorkerPages(Controller):
         return back(f"/socialtjanst/arenden/{request_id}")
 
     @get("/placeringar/{placement_id:uuid}/adress", name="social_address", **SOCIAL)
-    async def address(
-        self, db: Db, request: Request, placement_id: FromPath[uuid.UUID], purpose: FromQuery[str | None] = None
-    ) -> Template:
-        """First the reason (kept in the audit trail with the read), then the address."""
-        placement = await placements.get(db, request.user.organisation_id, True, False, placement_id)
-        if placement is None or purpose not in ADDRESS_PURPOSES:
-            if placement is None:
-                raise await not_found(request, "shelter_address", placement_id)
-            return page(request, "social/address.html", address=None, purposes=ADDRESS_PURPOSES,
-                        placement_id=placement_id, request_id=placement.request_id, section="requests")
+    async def address_reason(self, db: Db, request: Request, placement_id: FromPath[uuid.UUID]) -> Template:
+        """First the reason; the address only on the form's POST. A link (another site's too) can make a
+        browser send a GET, so a GET never reads the address nor records a read, whatever its query."""
+        placement = await _own_placement(db, request, placement_id)
+        return _address_page(request, placement, None)
+
+    @post("/placeringar/{placement_id:uuid}/adress", name="social_read_address", **SOCIAL)
+    async def address(self, db: Db, request: Request, placement_id: FromPath[uuid.UUID]) -> Template:
+        """The read, with the reason from the form body (kept in the audit trail, never in a URL)."""
+        placement = await _own_placement(db, request, placement_id)
+        purpose = (await request.form()).get("purpose")
+        if purpose not in ADDRESS_PURPOSES:
+            return _address_page(request, placement, None, status_code=400)
         found = await placement_service.read_address(db, request, placement_id, purpose)
-        return page(request, "social/address.html", address=found, request_id=placement.request_id,
-                    section="requests")
+        return _address_page(request, placement, found)
+
+
+async def _own_placement(db, request: Request, placement_id: uuid.UUID):
+    placement = await placements.get(db, request.user.organisation_id, True, False, placement_id)
+    if placement is None:
+        raise await not_found(request, "shelter_address", placement_id)
+    return placement
+
+
+def _address_page(request: Request, placement, address, status_code: int = 200) -> Template:
+    return page(request, "social/address.html", status_code=status_code, address=address,
+                purposes=ADDRESS_PURPOSES, placement_id=placement.id, request_id=placement.request_id,
+                section="requests")
 
 
 async def _form(db, request: Request, values: dict[str, str], errors: list[str]) -> Template:

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from skyddat_boende.access import secured
 from skyddat_boende.capacity import repository as capacity
 from skyddat_boende.capacity.schemas import UnitStatus, UnitUpdate
+from skyddat_boende.conditional import version_number
 from skyddat_boende.dependencies import Db
 from skyddat_boende.geography import repository as geography
 from skyddat_boende.identity.principal import SHELTER_STAFF
@@ -69,11 +70,11 @@ class ShelterStaffPages(Controller):
     @post("/enheter/{unit_id:uuid}/status", name="staff_unit_status", **STAFF)
     async def set_status(self, db: Db, request: Request, unit_id: FromPath[uuid.UUID]) -> Redirect:
         form = await request.form()
-        status, version = form.get("status"), form.get("version", "")
-        if status not in UNIT_STATUSES or not str(version).isdigit():
-            raise Problem("Unknown status.")
+        status, version = form.get("status"), version_number(str(form.get("version", "")))
+        if status not in UNIT_STATUSES or version is None:
+            raise Problem("Unknown status or version.")
         data = msgspec.convert({"status": status}, UnitUpdate)
-        outcome = await capacity.update_unit(db, _operator(request), unit_id, int(version), data)
+        outcome = await capacity.update_unit(db, _operator(request), unit_id, version, data)
         if outcome == "missing":
             raise await not_found(request, "unit", unit_id)
         if outcome == "stale":

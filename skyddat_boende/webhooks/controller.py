@@ -14,7 +14,7 @@ from skyddat_boende.objects import audited, not_found
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.problems import Conflict, Unprocessable, problem_responses
 from skyddat_boende.webhooks import outbox, repository
-from skyddat_boende.webhooks.destinations import normalised_url
+from skyddat_boende.webhooks.destinations import checked_url
 from skyddat_boende.webhooks.schemas import TestEventQueued, WebhookCreate, WebhookCreated, WebhookRead
 
 ADMIN = secured(roles=[ORG_ADMIN])
@@ -35,7 +35,7 @@ class WebhookController(Controller):
           responses=CHANGE_ERRORS, **ADMIN)
     async def create_webhook(self, db: Db, request: Request, data: JSONBody[WebhookCreate]) -> Response[WebhookCreated]:
         try:
-            url = normalised_url(data.url, allow_loopback_http=request.app.state.settings.development)
+            url = await checked_url(data.url, allow_loopback_http=request.app.state.settings.development)
         except ValueError as exc:
             raise Unprocessable(str(exc)) from None
         organisation = _organisation(request)

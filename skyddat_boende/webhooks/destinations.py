@@ -1,17 +1,31 @@
 """Where webhooks may be sent: public https endpoints only (no user info, no fragment, no private,
 loopback or link-local address). Plain http to 127.0.0.1 or localhost is allowed only when the service
-runs with SB_ENV=development, so that tests and local development can run a receiver."""
+runs with SB_ENV=development, so that tests and local development can run a receiver.
+
+One address rule (`_public_address`) decides both at registration (`checked_url`) and just before each
+delivery (`pinned_destination`); both resolve the host the same way (`_resolve`), so every spelling the
+system's resolver accepts (`127.1`, `0x7f.0.0.1`, `0177.0.0.1`, `2130706433`, IPv6 forms that embed an
+IPv4 address, a name that points at 127.0.0.1) is judged by the address it means."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 MAX_URL_LENGTH = 500
+#: How long registration waits for a name to resolve; a name that does not resolve in time is accepted,
+#: since every delivery resolves and checks it again.
+RESOLVE_SECONDS = 3.0
+#: A last label of digits or hex (no top-level domain looks like this): the host is meant as an address.
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+#: IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::/96), SIIT
+#: (::ffff:0:0:0/96) and the NAT64 well-known prefix (64:ff9b::/96).
+_EMBEDDING_V4 = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
 
 
 def normalised_url(url: str, *, allow_loopback_http: bool) -> str:
@@ -46,14 +60,76 @@ def _public_host(host: str) -> bool:
         return _public_address(host)
     except ValueError:  # a name, not an address: at least two labels, no local-only suffixes
         labels = host.rstrip(".").split(".")
+        if _NUMERIC_LABEL.match(labels[-1]):
+            return _public_numeric_host(host)
         return len(labels) >= 2 and labels[-1] not in {"localhost", "local", "internal", "localdomain", "lan", "home"}
 
 
+def _public_numeric_host(host: str) -> bool:
+    """An IPv4 address in one of the old spellings resolvers still accept (`127.1`, `0x7f.0.0.1`,
+    `0177.0.0.1`, `2130706433`): judged by the address it means; one that means none is refused."""
+    try:
+        packed = socket.inet_aton(host.rstrip("."))
+    except OSError:
+        return False
+    return _public_address(str(ipaddress.IPv4Address(packed)))
+
+
 def _public_address(address: str) -> bool:
+    """A globally routable unicast address, including any IPv4 address an IPv6 one carries (mapped,
+    compatible, NAT64, 6to4, Teredo); ValueError when `address` is not an address literal."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
+    if not _public_ip(ip):
+        return False
+    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return embedded is None or _public_ip(embedded)
+
+
+def _public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_private or ip.is_loopback
+                                 or ip.is_link_local or ip.is_unspecified)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if any(ip in network for network in _EMBEDDING_V4):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+async def _resolve(host: str, port: int | None) -> list[str]:
+    """Every address `host` stands for, as the system's resolver reads it (an address literal in any
+    spelling stands for itself); OSError, UnicodeError or TimeoutError when it resolves to nothing."""
+    infos = await asyncio.wait_for(
+        asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM), RESOLVE_SECONDS)
+    return [str(info[4][0]) for info in infos]
+
+
+def _all_public(addresses: list[str]) -> bool:
+    return bool(addresses) and all(_public_address(a) for a in addresses)
+
+
+async def checked_url(url: str, *, allow_loopback_http: bool) -> str:
+    """Registration: `normalised_url`, and then the host resolved now must stand only for public
+    addresses (ValueError otherwise). A name that does not resolve now is accepted: each delivery
+    resolves it again and sends nothing to an address that is not public."""
+    normalised = normalised_url(url, allow_loopback_http=allow_loopback_http)
+    parts = urlsplit(normalised)
+    host = parts.hostname or ""
+    if allow_loopback_http and host in LOOPBACK_HOSTS:
+        return normalised
+    try:
+        addresses = await _resolve(host, parts.port)
+    except (OSError, UnicodeError, TimeoutError):
+        return normalised
+    if not _all_public(addresses):
+        raise ValueError("the URL's host resolves to a private, loopback or otherwise non-public address")
+    return normalised
 
 
 class Destination(NamedTuple):
@@ -74,11 +150,10 @@ async def pinned_destination(url: str, *, allow_loopback_http: bool) -> Destinat
     if allow_loopback_http and host in LOOPBACK_HOSTS:
         return Destination(url, host, parts.netloc)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        addresses = await _resolve(host, parts.port)
+    except (OSError, UnicodeError, TimeoutError):
         return None
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses or not all(_public_address(a) for a in addresses):
+    if not _all_public(addresses):
         return None
     address = addresses[0].split("%", 1)[0]
     netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
