@@ -22,6 +22,7 @@ from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
+from skyddat_boende.input_guard import input_guard_middleware
 from skyddat_boende.matchmaking import adapter as matchmaking_adapter
 from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
@@ -133,7 +134,7 @@ def create_app(
         lifespan=[database_lifespan],
         state=State({"settings": settings}),
         exception_handlers=exception_handlers,
-        middleware=[access_log_middleware, pages.session_middleware],
+        middleware=[access_log_middleware, input_guard_middleware, pages.session_middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="skyddat-boende",

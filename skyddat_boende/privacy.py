@@ -1,58 +1,82 @@
 """Keeping identifying data out: nothing shaped like a personal identity number is accepted anywhere.
 
-Separators people type inside a number (- + space . _ / :) are removed first, then any run of 10 or
-12 digits whose date part is a plausible date (month 01-12; day 01-31, or 61-91 for a
-samordningsnummer) is refused. The same rule guards the database (looks_like_personal_number() in
-sql/0008_personal_number_guard.sql).
+The text is read as a person would see it (`normalise`): every Unicode decimal digit as 0-9 (full-width,
+Arabic-Indic, ...), every dash as '-', every space as ' ', and invisible characters (zero-width, soft
+hyphen, other format characters) removed. Separators people type inside a number (- + . _ / : and
+spaces) are then removed, and any run of 10 or 12 digits whose date part is a plausible date (month
+01-12; day 01-31, or 61-91 for a samordningsnummer) is refused. The same rule guards the database
+(looks_like_personal_number() in sql/0014_personal_number_everywhere.sql); a test holds the two equal.
+
+Phone numbers share their digits with personal identity numbers (070-123 45 67 reads as a 2007 date),
+so a phone field has its own rule, `phone_looks_like_personal_number` (docs/decisions.md).
+`skyddat_boende.input_guard` applies both to every write.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
-
-import msgspec
+import sys
+import unicodedata
 
 from skyddat_boende.problems import Problem
 
-SEPARATORS = re.compile(r"[-+ ._/:]")
+SEPARATORS = re.compile(r"[-+._/:\s]")
 PERSONAL_NUMBER = re.compile(
     r"(?<![0-9])(?:[0-9]{2})?[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])[0-9]{4}(?![0-9])"
 )
+DIGIT_RUNS = re.compile(r"[0-9]+")
+MINUS_SIGN = "\u2212"
 
 
 class PersonalNumberRejected(Problem):
     status, slug, title = 422, "personal-identity-number", "Personal identity numbers are not accepted"
 
 
+@functools.cache
+def _plain_table() -> dict[int, str | None]:
+    """str.translate table: Unicode digits to 0-9, dashes to '-', spaces and controls to ' ', format
+    characters (zero-width, soft hyphen, bidi marks) removed. Built once, on first use."""
+    table: dict[int, str | None] = {ord(MINUS_SIGN): "-"}
+    for code in range(128, sys.maxunicode + 1):
+        category = unicodedata.category(chr(code))
+        if category == "Nd":
+            table[code] = str(unicodedata.decimal(chr(code)))
+        elif category == "Pd":
+            table[code] = "-"
+        elif category in ("Zs", "Zl", "Zp", "Cc"):
+            table[code] = " "
+        elif category == "Cf":
+            table[code] = None
+    return table
+
+
+def normalise(text: str) -> str:
+    """The text as the rule reads it (compatibility forms folded first: full-width, superscript, ...)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).translate(_plain_table())
+
+
 def looks_like_personal_number(text: str) -> bool:
-    return PERSONAL_NUMBER.search(SEPARATORS.sub("", text)) is not None
+    return PERSONAL_NUMBER.search(SEPARATORS.sub("", normalise(text))) is not None
 
 
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif value is not None:
-        yield str(value)
+def phone_looks_like_personal_number(text: str) -> bool:
+    """A phone field's rule: its digits look like a personal identity number AND it is written as one
+    (all digits in one run, or 6 or 8 digits then 4), or it does not start as a phone number does
+    (+ or 0). So 070-123 45 67 and +46 70 123 45 67 pass; 0701234567 and 070123-4567 do not."""
+    plain = normalise(text).strip()
+    runs = DIGIT_RUNS.findall(plain)
+    if not looks_like_personal_number("".join(runs)):
+        return False
+    as_identity = len(runs) == 1 or (len(runs) == 2 and len(runs[0]) in (6, 8) and len(runs[1]) == 4)
+    return as_identity or not plain.startswith(("+", "0"))
 
 
-def reject_personal_numbers(raw_body: bytes) -> None:
-    """Refuse the whole request if any value in it (after JSON decoding, so escapes do not hide
-    digits) looks like a personnummer. The error never says where or what, so the number is not
-    echoed, logged or stored anywhere."""
-    try:
-        texts = list(_strings(msgspec.json.decode(raw_body)))
-    except msgspec.DecodeError:
-        texts = [raw_body.decode("utf-8", errors="replace")]
-    if any(looks_like_personal_number(text) for text in texts):
-        raise PersonalNumberRejected(
-            "Something in the request looks like a personal identity number. Use the municipality's "
-            "pseudonymous case reference; the service never stores identities."
-        )
+def refuse() -> PersonalNumberRejected:
+    """The error never says where or what, so the number is not echoed, logged or stored anywhere."""
+    return PersonalNumberRejected(
+        "Something in the request looks like a personal identity number. Use the municipality's "
+        "pseudonymous case reference; the service never stores identities."
+    )

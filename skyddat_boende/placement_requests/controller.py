@@ -15,7 +15,6 @@ from skyddat_boende.objects import audited_reads
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.placement_requests import repository, service
 from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead, RequestStatus
-from skyddat_boende.privacy import reject_personal_numbers
 from skyddat_boende.problems import problem_responses
 
 READ = secured(roles=[SOCIAL_WORKER], scopes=["placements:read", "placements:write"])
@@ -35,7 +34,6 @@ class PlacementRequestController(Controller):
                       "(municipality only) and why, or why nothing fits, in numbers per rule.",
           responses=problem_responses(400, 401, 403, 409, 422, 429), **WRITE)
     async def create_request(self, db: Db, request: Request, data: JSONBody[RequestCreate]) -> Response[RequestRead]:
-        reject_personal_numbers(await request.body())
         await service.check(db, data)
 
         async def create() -> Response[RequestRead]:

@@ -15,6 +15,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from skyddat_boende.privacy import PersonalNumberRejected
 from skyddat_boende.problems import Problem
 from skyddat_boende.web.i18n import language_of, translate
 
@@ -117,6 +118,8 @@ def handle_denied(request: Request, exc: PermissionDeniedException) -> Response:
 
 
 def handle_problem(request: Request, exc: Problem) -> Response:
+    if isinstance(exc, PersonalNumberRejected):
+        return _error_page(request, exc.status, "error_personal_number")
     return _error_page(request, exc.status, "error_404" if exc.status == 404 else None)
 
 
