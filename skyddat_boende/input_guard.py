@@ -56,7 +56,8 @@ def input_guard_middleware(app: ASGIApp) -> ASGIApp:
 
 
 async def check(request: Request) -> None:
-    texts = [(name, value) for name in STORED_HEADERS for value in request.headers.getall(name, [])]
+    texts = [(name, text) for name in STORED_HEADERS for value in request.headers.getall(name, [])
+             for text in (value, _as_utf8(value))]
     if request.content_type[0] in FORMS:
         form = await request.form()
         texts += [(key, value) for key, value in form.multi_items()
@@ -65,6 +66,11 @@ async def check(request: Request) -> None:
         texts += list(_body_texts(await request.body()))
     for field, text in texts:
         _check_text(field, text)
+
+
+def _as_utf8(header_value: str) -> str:
+    """Header bytes are read as latin-1; a client may have meant UTF-8 (a full-width digit, say)."""
+    return header_value.encode("latin-1").decode("utf-8", errors="replace")
 
 
 def _body_texts(body: bytes) -> Iterator[tuple[str, str]]:

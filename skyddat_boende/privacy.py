@@ -2,9 +2,10 @@
 
 The text is read as a person would see it (`normalise`): every Unicode decimal digit as 0-9 (full-width,
 Arabic-Indic, ...), every dash as '-', every space as ' ', and invisible characters (zero-width, soft
-hyphen, other format characters) removed. Separators people type inside a number (- + . _ / : and
-spaces) are then removed, and any run of 10 or 12 digits whose date part is a plausible date (month
-01-12; day 01-31, or 61-91 for a samordningsnummer) is refused. The same rule guards the database
+hyphen, other format characters) removed. Then any 10 or 12 digits in a row, with separators people
+type inside a number (- + . _ / : and spaces) allowed between them, whose date part is a plausible
+date (month 01-12; day 01-31, or 61-91 for a samordningsnummer) are refused, unless a digit touches
+them on either side (then they are part of a longer number). The same rule guards the database
 (looks_like_personal_number() in sql/0014_personal_number_everywhere.sql); a test holds the two equal.
 
 Phone numbers share their digits with personal identity numbers (070-123 45 67 reads as a 2007 date),
@@ -21,11 +22,18 @@ import unicodedata
 
 from skyddat_boende.problems import Problem
 
-SEPARATORS = re.compile(r"[-+._/:\s]")
+#: What people type inside a number: - + . _ / : and spaces, any number of them between two digits.
+SEPARATORS = r"[-+._/:\s]*"
+
+
+_MONTH, _DAY = "(?:0[1-9]|1[0-2])", "(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])"  # 61-91: samordningsnummer
+#: (YY)YYMMDD NNNN with separators allowed between any two digits, no digit touching either end.
 PERSONAL_NUMBER = re.compile(
-    r"(?<![0-9])(?:[0-9]{2})?[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])[0-9]{4}(?![0-9])"
+    "(?<![0-9])(?:[0-9]S[0-9]S)?[0-9]S[0-9]S(?:0S[1-9]|1S[0-2])S(?:0S[1-9]|[12]S[0-9]|3S[01]|6S[1-9]|[78]S[0-9]|9S[01])"
+    "S[0-9]S[0-9]S[0-9]S[0-9](?![0-9])".replace("S", SEPARATORS)
 )
-DIGIT_RUNS = re.compile(r"[0-9]+")
+#: The same written as identity numbers are: the digits together, at most one - + or space before the last four.
+IDENTITY_LAYOUT = re.compile(rf"(?<![0-9])(?:[0-9]{{2}})?[0-9]{{2}}{_MONTH}{_DAY}[-+\s]?[0-9]{{4}}(?![0-9])")
 MINUS_SIGN = "\u2212"
 
 
@@ -59,19 +67,17 @@ def normalise(text: str) -> str:
 
 
 def looks_like_personal_number(text: str) -> bool:
-    return PERSONAL_NUMBER.search(SEPARATORS.sub("", normalise(text))) is not None
+    return PERSONAL_NUMBER.search(normalise(text)) is not None
 
 
 def phone_looks_like_personal_number(text: str) -> bool:
-    """A phone field's rule: its digits look like a personal identity number AND it is written as one
-    (all digits in one run, or 6 or 8 digits then 4), or it does not start as a phone number does
-    (+ or 0). So 070-123 45 67 and +46 70 123 45 67 pass; 0701234567 and 070123-4567 do not."""
+    """A phone field's rule: refused when it holds a personal identity number written as one (six or
+    eight digits, then four), or when it does not start as a phone number does (+ or 0) and the general
+    rule finds one. So 070-123 45 67 and +46 70 123 45 67 pass; 0701234567 and 070123-4567 do not."""
     plain = normalise(text).strip()
-    runs = DIGIT_RUNS.findall(plain)
-    if not looks_like_personal_number("".join(runs)):
-        return False
-    as_identity = len(runs) == 1 or (len(runs) == 2 and len(runs[0]) in (6, 8) and len(runs[1]) == 4)
-    return as_identity or not plain.startswith(("+", "0"))
+    if IDENTITY_LAYOUT.search(plain):
+        return True
+    return not plain.startswith(("+", "0")) and looks_like_personal_number(plain)
 
 
 def refuse() -> PersonalNumberRejected:

@@ -13,9 +13,11 @@ import secrets
 import time
 import warnings
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
+from authlib.common.errors import AuthlibBaseError
 from authlib.deprecate import AuthlibDeprecationWarning
 
 with warnings.catch_warnings():  # authlib 1.9 announces a future httpx2 move on import; nothing to act on yet
@@ -124,7 +126,7 @@ class LoginController(Controller):
         issuer, client_id = _login_issuer(request), request.app.state.settings.web_client_id
         if (not isinstance(pending, dict) or not code or not state or issuer is None
                 or not secrets.compare_digest(state, pending.get("state", ""))):
-            return _failed(request, "state")
+            return _failed(request, "state", pending.get("next") if isinstance(pending, dict) else None)
         try:
             metadata = await _metadata(request, issuer)
             async with _client(request, client_id) as client:
@@ -132,9 +134,10 @@ class LoginController(Controller):
                                                  code_verifier=pending["verifier"])
             await _check_id_token(request, issuer, client_id, token.get("id_token"), pending["nonce"])
             principal = await request.app.state.verifier.verify(token["access_token"])
-        except (InvalidToken, httpx.HTTPError, KeyError, ValueError, JoseError) as exc:
+        except (InvalidToken, httpx.HTTPError, KeyError, ValueError, JoseError, AuthlibBaseError) as exc:
+            # AuthlibBaseError: the issuer refused the code (invalid, used or expired: OAuthError)
             log.info("login failed", extra={"error_type": type(exc).__name__})
-            return _failed(request, "exchange")
+            return _failed(request, "exchange", pending.get("next"))
         lang = request.session.get("lang")
         request.session.clear()
         request.session.update({ACCESS_TOKEN: token["access_token"], "lang": lang if lang in LANGUAGES else "sv"})
@@ -176,11 +179,13 @@ def home_of(principal: Principal) -> str:
     return "/"
 
 
-def _failed(request: Request, why: str):
+def _failed(request: Request, why: str, next_path: Any = None):
+    """The login did not complete: a page saying so, with a link that starts a fresh login."""
     log.info("login refused", extra={"reason": why})
     language = lang(request)
+    again = "/login?" + urlencode({"next": safe_next(next_path if isinstance(next_path, str) else None)})
     return page(request, "error.html", status_code=400, title=translate(language, "error_title_401"),
-                detail=translate(language, "login_failed"))
+                detail=translate(language, "login_failed"), login_again=again)
 
 
 def _redirect_uri(request: Request) -> str:

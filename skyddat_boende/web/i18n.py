@@ -275,6 +275,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "error_500": ("Felet är loggat. Försök igen om en stund.", "The error was logged. Please try again shortly."),
     "error_generic": ("Försök igen.", "Please try again."),
     "login_failed": ("Inloggningen misslyckades. Försök igen.", "The login failed. Please try again."),
+    "login_again": ("Logga in igen", "Log in again"),
     "go_home": ("Till startsidan", "To the start page"),
 }
 
