@@ -24,6 +24,7 @@ from litestar.openapi.spec import Operation
 from skyddat_boende import audit
 from skyddat_boende.identity import InvalidToken, Principal, TokenVerifier
 from skyddat_boende.identity.principal import NATIONAL_FOLLOWUP, SOCIAL_WORKER
+from skyddat_boende.openapi_contract import add_guard_responses
 from skyddat_boende.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ def secured(*, roles: Iterable[str] = (), scopes: Iterable[str] = (), any_caller
     @dataclass
     class AccessOperation(Operation):
         x_access: str | None = field(default=rule.describe(), metadata={"alias": "x-access"})
+
+        def __post_init__(self) -> None:
+            add_guard_responses(self)
 
     return {"opt": {"access": rule}, "operation_class": AccessOperation, "security": [{"bearer": []}]}
 

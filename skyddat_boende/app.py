@@ -26,6 +26,7 @@ from skyddat_boende.input_guard import input_guard_middleware
 from skyddat_boende.matchmaking import adapter as matchmaking_adapter
 from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
+from skyddat_boende.openapi_contract import ClosedStructSchemaPlugin
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin, schema_router
 from skyddat_boende.problems import exception_handlers
 from skyddat_boende.webhooks import outbox
@@ -134,6 +135,7 @@ def create_app(
         lifespan=[database_lifespan],
         state=State({"settings": settings}),
         exception_handlers=exception_handlers,
+        plugins=[ClosedStructSchemaPlugin()],
         middleware=[access_log_middleware, input_guard_middleware, pages.session_middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

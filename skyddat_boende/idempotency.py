@@ -2,8 +2,8 @@
 
 Policy (also in api_docs/guide.md): a key is 1-64 characters of [A-Za-z0-9_-], scoped to the caller's
 organisation, client and subject. The first successful response is stored with the change, in the same
-transaction, and kept for 48 hours. The same key with the same body replays it (with
-`Idempotency-Replayed: true`); the same key with another body or on another operation is 422; the same
+transaction, and kept for 48 hours. The same key with the same body (the same JSON value: whitespace and
+the order of an object's members do not count) replays it (with `Idempotency-Replayed: true`); the same key with another body or on another operation is 422; the same
 key while the first request is still running is 409. A request that fails stores nothing, so it
 may be retried with the same key.
 """
@@ -52,7 +52,7 @@ async def idempotent(
     principal: Principal = request.user
     owner = f"{principal.organisation_id} {principal.issuer} {principal.client_id} {principal.subject}"
     fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + await request.body()
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical(await request.body())
     ).hexdigest()
     lock = int.from_bytes(hashlib.sha256(f"{owner}\n{key}".encode()).digest()[:8], "big", signed=True)
     if not await db.fetchval("select pg_try_advisory_xact_lock($1)", lock):
@@ -82,6 +82,17 @@ async def idempotent(
     )
     return Response(body, status_code=response.status_code, headers=dict(response.headers),
                     media_type="application/json")
+
+
+def canonical(body: bytes) -> bytes:
+    """The body's JSON value in one spelling (compact, object members sorted), so that a retry that
+    re-serialises the same value matches; a body that is not JSON stays as sent."""
+    if not body:
+        return body
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except (msgspec.DecodeError, RecursionError):
+        return body
 
 
 async def forget_expired_keys(db: asyncpg.Connection) -> None:

@@ -10,7 +10,8 @@ from matching.types import Feature, ProtectedDataLevel, TargetGroup, Urgency  # 
 
 __all__ = ["Feature", "ProtectedDataLevel", "TargetGroup", "Urgency"]
 
-Label = Annotated[str, Meta(min_length=1, max_length=120)]
+Label = Annotated[str, Meta(min_length=2, max_length=120)]  # a shelter's; the database holds the same limits
+UnitLabel = Annotated[str, Meta(min_length=1, max_length=60)]
 MunicipalityCode = Annotated[str, Meta(pattern=r"^[0-9]{4}$", examples=["1280"])]
 CountyCode = Annotated[str, Meta(pattern=r"^[0-9]{2}$", examples=["12"])]
 LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2}$", examples=["sv"])]

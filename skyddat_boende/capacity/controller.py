@@ -11,7 +11,7 @@ from skyddat_boende.access import secured
 from skyddat_boende.capacity import repository
 from skyddat_boende.capacity.schemas import (
     AddressWrite, AvailabilityResult, AvailabilitySnapshot, Confirmation, ShelterCreate, ShelterRead, ShelterUpdate,
-    UnitCreate, UnitRead, UnitUpdate,
+    MAX_SNAPSHOT_UNITS, SNAPSHOT_MAX_BODY_BYTES, UnitCreate, UnitRead, UnitUpdate,
 )
 from skyddat_boende.conditional import PreconditionFailed, required_version, tagged
 from skyddat_boende.dependencies import Db
@@ -143,8 +143,9 @@ class AvailabilityController(Controller):
 
     @put("/", summary="Replace all of your operator's availability at once (partner sync)",
          description="Listed units get the given status; every other unit of your operator is set out of service. "
-                     "All or nothing: one unknown unit id changes nothing.",
-         responses=CHANGE_ERRORS, **WRITE)
+                     "All or nothing: one unknown unit id changes nothing. The body may be up to "
+                     f"{SNAPSHOT_MAX_BODY_BYTES // 1024} KiB (413 above), enough for {MAX_SNAPSHOT_UNITS} units.",
+         request_max_body_size=SNAPSHOT_MAX_BODY_BYTES, responses=CHANGE_ERRORS, **WRITE)
     async def replace_availability(self, db: Db, request: Request, data: JSONBody[AvailabilitySnapshot]) -> AvailabilityResult:
         try:
             result = await repository.replace_availability(db, _operator(request), data)

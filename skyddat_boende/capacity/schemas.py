@@ -12,7 +12,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from skyddat_boende.types import (
     Beds, ChildAgeLimit, City, DailyRate, Feature, IntakeLimit, Label, LanguageCode, MunicipalityCode, Phone,
-    PostalCode, ProtectedDataLevel, SecurityLevel, Street, TargetGroup,
+    PostalCode, ProtectedDataLevel, SecurityLevel, Street, TargetGroup, UnitLabel,
 )
 
 UnitStatus = Literal["available", "occupied", "out_of_service"]
@@ -75,7 +75,7 @@ class ShelterRead(msgspec.Struct, frozen=True):
 
 
 class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
-    label: Label
+    label: UnitLabel
     beds: Beds
     shareable: bool = False
     status: UnitStatus = "available"
@@ -83,7 +83,7 @@ class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class UnitUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    label: Label | UnsetType = UNSET
+    label: UnitLabel | UnsetType = UNSET
     beds: Beds | UnsetType = UNSET
     shareable: bool | UnsetType = UNSET
     status: UnitStatus | UnsetType = UNSET
@@ -112,10 +112,16 @@ class AvailabilityEntry(msgspec.Struct, forbid_unknown_fields=True):
     available_from: dt.date | None = None
 
 
+MAX_SNAPSHOT_UNITS = 5000
+#: The body limit of `PUT /api/availability`, above the service's default: a snapshot of
+#: MAX_SNAPSHOT_UNITS entries, each at its longest and pretty-printed, must fit (tests/test_contract.py).
+SNAPSHOT_MAX_BODY_BYTES = 1024 * 1024
+
+
 class AvailabilitySnapshot(msgspec.Struct, forbid_unknown_fields=True):
     """The whole availability of the caller's operator: units not listed become out of service."""
 
-    units: Annotated[list[AvailabilityEntry], Meta(max_length=5000)]
+    units: Annotated[list[AvailabilityEntry], Meta(max_length=MAX_SNAPSHOT_UNITS)]
 
 
 class AvailabilityResult(msgspec.Struct, frozen=True):
