@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from skyddat_boende import __version__, database, idempotency, migrations, rate_limits, web
+from skyddat_boende import __version__, database, idempotency, migrations, rate_limits, retention, web
 from skyddat_boende.access import authorize
 from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
@@ -116,7 +116,8 @@ def create_app(
         app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
                                         housekeeping=[idempotency.forget_expired_keys, outbox.forget_finished,
                                                       rate_limits.forget_ended_windows,
-                                                      *pages.housekeeping])
+                                                      *pages.housekeeping,
+                                                      retention.housekeeping(settings.retention_days)])
         app.state.scheduler.start()
         try:
             yield

@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_interval_seconds: int = 30
     batch_interval_minutes: int = 15
     max_open_requests: int = 500
+    retention_days: int = 365
+    """Closed (withdrawn or moved-out) cases are erased this many days after closing; aggregates remain."""
     session_secret: str | None = None
     """64 hex characters (32 bytes): encrypts the web session cookie and signs CSRF tokens. None: a random
     key per process (sessions end when it restarts; set it when more than one process serves)."""
@@ -105,6 +107,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         acute_offer_hold_minutes=_int(env, "SB_ACUTE_OFFER_HOLD_MINUTES", defaults.acute_offer_hold_minutes, 1, 24 * 60),
         sweep_interval_seconds=_int(env, "SB_SWEEP_INTERVAL_SECONDS", defaults.sweep_interval_seconds, 1, 3600),
         max_open_requests=_int(env, "SB_MAX_OPEN_REQUESTS", defaults.max_open_requests, 1, 100_000),
+        retention_days=_int(env, "SB_RETENTION_DAYS", defaults.retention_days, 30, 3650),
         batch_interval_minutes=_int(env, "SB_BATCH_INTERVAL_MINUTES", defaults.batch_interval_minutes, 0, 24 * 60),
         stale_after_hours=_int(env, "SB_STALE_AFTER_HOURS", defaults.stale_after_hours, 1, 24 * 30),
         jwks_min_refresh_seconds=_int(env, "SB_JWKS_MIN_REFRESH_SECONDS", defaults.jwks_min_refresh_seconds, 0, 3600),

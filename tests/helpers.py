@@ -15,7 +15,7 @@ import httpx
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
+def child_env(env: Mapping[str, str] | None) -> dict[str, str]:
     """The environment of a started process: production unless the test says otherwise (the test process
     itself runs with SB_ENV=development, see conftest.py)."""
     return {**os.environ, "SB_ENV": "production", **(env or {})}
@@ -31,7 +31,7 @@ def cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -
     """Run `skyddat-boende ARGS` as a new process and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "skyddat_boende", *args],
-        cwd=REPO_ROOT, env=_child_env(env), capture_output=True, text=True, timeout=timeout,
+        cwd=REPO_ROOT, env=child_env(env), capture_output=True, text=True, timeout=timeout,
     )
 
 
@@ -41,7 +41,7 @@ def running_server(env: Mapping[str, str], *extra_args: str, timeout: float = 30
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "skyddat_boende", "serve", "--port", str(port), *extra_args],
-        cwd=REPO_ROOT, env=_child_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO_ROOT, _child_env, cli, free_port
+from tests.helpers import REPO_ROOT, child_env, cli, free_port
 
 
 def _python(code: str, sb_env: str | None) -> subprocess.CompletedProcess:
-    env = _child_env({"SB_ENV": sb_env} if sb_env else {})
+    env = child_env({"SB_ENV": sb_env} if sb_env else {})
     if sb_env is None:
         env.pop("SB_ENV")
     return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,

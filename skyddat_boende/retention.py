@@ -1,0 +1,38 @@
+"""Retention: closed cases are erased after `SB_RETENTION_DAYS` (docs/decisions.md, "Retention").
+
+A request that was withdrawn, or closed when its household moved out, is erased with its household,
+offers and placement by the database function `erase_closed_cases` (sql/0017), which first adds the
+cases to the monthly `closed_case_tally` and audits each erased request. Open requests are never
+touched. The housekeeping job runs it in bounded batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+MIN_RETENTION_DAYS = 30
+"""The database refuses less, so that erasure can never reach cases closed recently."""
+BATCH = 500
+"""Cases erased per housekeeping run at most: one short transaction; the rest wait for the next run."""
+
+
+async def erase_closed_cases(db: asyncpg.Connection, retention_days: int, batch: int = BATCH) -> int:
+    """Erase up to `batch` cases closed more than `retention_days` ago; returns how many."""
+    erased = await db.fetchval("select erase_closed_cases($1, $2)", retention_days, batch)
+    if erased:
+        log.info("closed cases erased", extra={"count": erased, "retention_days": retention_days})
+    return erased
+
+
+def housekeeping(retention_days: int) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    """The housekeeping job for the configured retention."""
+
+    async def erase(db: asyncpg.Connection) -> None:
+        await erase_closed_cases(db, retention_days)
+
+    return erase
