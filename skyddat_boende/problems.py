@@ -123,9 +123,10 @@ def handle_database_rule(request: Request, exc: asyncpg.IntegrityConstraintViola
     return problem_response(422, "rule-violated", "Rule violated", f"The request breaks a rule ({constraint}).")
 
 
-# the database is down, restarting, refusing connections, or every pooled connection is busy
+# the database is down, restarting, refusing connections, or every pooled connection is busy (an
+# OSError while serving is the socket to PostgreSQL: refused, reset, or a Unix socket gone)
 UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
-               asyncpg.exceptions.InsufficientResourcesError, ConnectionError, TimeoutError)
+               asyncpg.exceptions.InsufficientResourcesError, OSError, TimeoutError)
 # PostgreSQL chose this transaction as a deadlock's or a serialization conflict's victim (retries.py
 # retries where it can; this is what is left)
 CONTENDED = (asyncpg.exceptions.TransactionRollbackError,)
