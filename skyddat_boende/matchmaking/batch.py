@@ -110,10 +110,11 @@ async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> 
 
 async def _write_offers(pool: asyncpg.Pool, rows: dict, matches, settings: Settings) -> set[str]:
     """One short transaction per pair (offered before and declined or expired: filtered out by the
-    caller). A pair no longer free is skipped; its request waits for the next round."""
-    placed = set()
+    caller), the longest waiting request first. A pair no longer free is skipped; its request waits for
+    the next round."""
+    placed, order = set(), {request_id: n for n, request_id in enumerate(rows)}
     async with pool.acquire() as db:
-        for match in matches:
+        for match in sorted(matches, key=lambda m: order[m.request_id]):
             fit = msgspec.structs.asdict(match.score.fit)
             if await retrying(db, _offer_pair, rows[match.request_id], match.unit_id, fit, settings):
                 placed.add(match.request_id)
