@@ -8,7 +8,7 @@ from litestar import Controller, get
 from litestar.datastructures import State
 
 from skyddat_boende import migrations
-from skyddat_boende.problems import ServiceUnavailable, problem_responses
+from skyddat_boende.problems import RETRY_AFTER, ServiceUnavailable, problem_responses
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -38,9 +38,9 @@ class HealthController(Controller):
             async with pool.acquire(timeout=2) as conn:
                 todo = await migrations.pending(conn, state.migrations)
         except migrations.MigrationError as exc:
-            raise ServiceUnavailable(str(exc)) from None
+            raise ServiceUnavailable(str(exc), headers=dict(RETRY_AFTER)) from None
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            raise ServiceUnavailable("The database is not reachable.") from None
+            raise ServiceUnavailable("The database is not reachable.", headers=dict(RETRY_AFTER)) from None
         if todo:
-            raise ServiceUnavailable(f"{len(todo)} migration(s) not applied yet.")
+            raise ServiceUnavailable(f"{len(todo)} migration(s) not applied yet.", headers=dict(RETRY_AFTER))
         return Readiness(status="ready", migrations_applied=len(state.migrations))

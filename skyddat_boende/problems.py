@@ -123,7 +123,39 @@ def handle_database_rule(request: Request, exc: asyncpg.IntegrityConstraintViola
     return problem_response(422, "rule-violated", "Rule violated", f"The request breaks a rule ({constraint}).")
 
 
+# the database is down, restarting, refusing connections, or every pooled connection is busy (an
+# OSError while serving is the socket to PostgreSQL: refused, reset, or a Unix socket gone)
+UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
+               asyncpg.exceptions.InsufficientResourcesError, OSError, TimeoutError)
+# PostgreSQL chose this transaction as a deadlock's or a serialization conflict's victim (retries.py
+# retries where it can; this is what is left)
+CONTENDED = (asyncpg.exceptions.TransactionRollbackError,)
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _only(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether `exc` is of `kinds`, or a group (a dependency's cleanup failing as well) of nothing else."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only(inner, kinds) for inner in exc.exceptions)
+    return isinstance(exc, kinds)
+
+
+def handle_unavailable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("database unavailable", extra={"error_type": type(exc).__name__, "path_template": _route(request)})
+    return problem_response(503, "unavailable", "Service unavailable",
+                            "The database cannot be reached right now; try again shortly.", RETRY_AFTER)
+
+
+def handle_contended(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    return problem_response(503, "busy", "Too many conflicting changes right now",
+                            "Other changes to the same objects kept conflicting with this one; try again.", RETRY_AFTER)
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    if _only(exc, UNAVAILABLE):
+        return handle_unavailable(request, exc)
+    if _only(exc, CONTENDED):
+        return handle_contended(request, exc)
     # the type only: exception text may quote data (development shows the traceback, on demo data)
     log.error("unhandled error", extra={"error_type": type(exc).__name__, "path_template": _route(request)},
               exc_info=exc if request.app.state.settings.development else None)
@@ -140,5 +172,7 @@ exception_handlers = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     asyncpg.IntegrityConstraintViolationError: handle_database_rule,
+    **{kind: handle_unavailable for kind in UNAVAILABLE},
+    **{kind: handle_contended for kind in CONTENDED},
     Exception: handle_unexpected,
 }

@@ -240,9 +240,13 @@ async def test_offer_answers_other_operator_twice_expired_and_bad_reason(world, 
     request = (await client.get(f"/api/requests/{request['id']}", headers=tokens.social_worker(MALMO))).json()
     assert request["offer"]["municipality_code"] == "0380" and request["status"] == "offered"
     second = request["offer"]["id"]
-    assert (await client.post(f"/api/offers/{second}/accept", headers=tokens.staff(EAST))).status_code == 200
+    accepted = await client.post(f"/api/offers/{second}/accept", headers=tokens.staff(EAST))
+    assert accepted.status_code == 200
+    # accepting again (a retry after a lost response) answers the same placement; declining it is refused
     again = await client.post(f"/api/offers/{second}/accept", headers=tokens.staff(EAST))
-    assert again.status_code == 409 and again.json()["type"].endswith("/offer-not-open")
+    assert again.status_code == 200 and again.json()["placement_id"] == accepted.json()["placement_id"]
+    late = await client.post(f"/api/offers/{second}/decline", json={"reason": "full"}, headers=tokens.staff(EAST))
+    assert late.status_code == 409 and late.json()["type"].endswith("/offer-not-open")
 
 
 async def test_withdrawal_frees_the_held_unit(world, tokens):

@@ -8,9 +8,11 @@ import uuid
 import asyncpg
 from msgspec import UNSET, structs
 
+from skyddat_boende import workflow
 from skyddat_boende.capacity.schemas import (
     AvailabilitySnapshot, ShelterCreate, ShelterRead, ShelterUpdate, UnitCreate, UnitRead, UnitUpdate,
 )
+from skyddat_boende.retries import retrying
 
 SHELTER_COLUMNS = """s.id, s.operator_id, s.label, s.municipality_code, s.target_groups, s.features, s.security_level,
     s.protected_data_capability, s.max_age_boys, s.max_age_girls, s.staff_languages, s.daily_rate_sek,
@@ -126,13 +128,29 @@ async def update_shelter(
 async def update_unit(
     db: asyncpg.Connection, operator_id: str, unit_id: uuid.UUID, version: int, data: UnitUpdate
 ) -> str:
-    """A change by the operator also confirms the unit's availability as of now."""
-    changes = _changes(data, UNIT_UPDATABLE)
+    """A change by the operator also confirms the unit's availability as of now. A unit marked occupied
+    or out of service first has its open offers withdrawn (workflow, in the lock order)."""
+    return await retrying(db, _update_unit, operator_id, unit_id, version, _changes(data, UNIT_UPDATABLE))
+
+
+async def _update_unit(db: asyncpg.Connection, operator_id: str, unit_id: uuid.UUID, version: int, changes: dict) -> str:
     owner = "t.shelter_id in (select id from shelter where operator_id = {operator})"
+    if changes.get("status", "available") != "available" and await _owned_units(db, operator_id, [unit_id]):
+        await workflow.withdraw_unit_offers(db, [unit_id])
     outcome = await _update(db, "unit", unit_id, version, changes, owner, operator_id)
     if outcome == "updated":
         await db.execute("update unit set availability_confirmed_at = now() where id = $1", unit_id)
     return outcome
+
+
+async def _owned_units(db: asyncpg.Connection, operator_id: str, unit_ids: list[uuid.UUID] | None = None) -> set:
+    """The operator's units (of `unit_ids`, or all), read without locks."""
+    rows = await db.fetch(
+        """select u.id from unit u join shelter s on s.id = u.shelter_id
+            where s.operator_id = $1 and ($2::uuid[] is null or u.id = any($2::uuid[]))""",
+        operator_id, unit_ids,
+    )
+    return {r["id"] for r in rows}
 
 
 async def list_units(
@@ -189,21 +207,24 @@ async def replace_availability(
     ids = [entry.unit_id for entry in snapshot.units]
     if len(set(ids)) != len(ids):
         raise ValueError("a unit is listed twice")
-    owned = await db.fetch(
-        """select u.id from unit u join shelter s on s.id = u.shelter_id
-            where s.operator_id = $1 for update of u""",
-        operator_id,
-    )
-    owned_ids = {r["id"] for r in owned}
+    return await retrying(db, _replace_availability, operator_id, snapshot)
+
+
+async def _replace_availability(db: asyncpg.Connection, operator_id: str, snapshot: AvailabilitySnapshot):
+    ids = [entry.unit_id for entry in snapshot.units]
+    owned_ids = await _owned_units(db, operator_id)
     if not set(ids) <= owned_ids:
         return None
+    unlisted = sorted(owned_ids - set(ids))
+    leaving = unlisted + [e.unit_id for e in snapshot.units if e.status != "available"]
+    await workflow.withdraw_unit_offers(db, leaving)  # the lock order: their offers before the units
+    await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update", sorted(owned_ids))
     await db.executemany(
         """update unit set status = $2, available_from = coalesce($3, current_date), version = version + 1,
                           availability_confirmed_at = now(), updated_at = now()
             where id = $1""",
         [(e.unit_id, e.status, e.available_from) for e in snapshot.units],
     )
-    unlisted = list(owned_ids - set(ids))
     result = await db.execute(
         """update unit set status = 'out_of_service', version = version + 1, availability_confirmed_at = now(),
                           updated_at = now()

@@ -9,20 +9,30 @@ import asyncpg
 
 from matching.types import Adult, Child, Household, Municipality, Needs, Offer, Request, Unit
 
-# free beds: a shareable unit has beds - beds_taken; any other unit is whole or nothing
+# free beds: a shareable unit has its beds less those taken and those held by open offers; any other
+# unit is whole or nothing (sql/0018 holds the same rule when an offer is written)
 AVAILABLE_UNITS = """
+with held as (select unit_id, sum(beds)::int as beds from offer where status = 'open' group by unit_id),
+free as (
+    select u.*, case when u.shareable then u.beds - u.beds_taken - coalesce(h.beds, 0)
+                     when u.beds_taken = 0 and h.beds is null then u.beds else 0 end as free_beds
+      from unit u left join held h on h.unit_id = u.id
+     where u.status = 'available')
 select u.id, u.shelter_id, s.municipality_code, s.target_groups, s.security_level, s.protected_data_capability,
-       case when u.shareable then u.beds - u.beds_taken when u.beds_taken = 0 then u.beds else 0 end as free_beds,
-       greatest(u.available_from, current_date) as available_from, s.daily_rate_sek, u.shareable, s.features,
-       s.staff_languages, s.max_age_boys, s.max_age_girls, s.daily_intake_limit,
+       u.free_beds, greatest(u.available_from, current_date) as available_from, s.daily_rate_sek, u.shareable,
+       s.features, s.staff_languages, s.max_age_boys, s.max_age_girls, s.daily_intake_limit,
        u.availability_confirmed_at < now() - make_interval(hours => $1) as stale
-  from unit u join shelter s on s.id = u.shelter_id
- where u.status = 'available'
-   and (case when u.shareable then u.beds - u.beds_taken when u.beds_taken = 0 then u.beds else 0 end) > 0
+  from free u join shelter s on s.id = u.shelter_id
+ where u.free_beds > 0
  order by u.id
 """
 
-OPEN_OFFERS = "select request_id, unit_id from offer where status = 'open'"
+# an open offer on a whole (non-shareable) unit holds it; on a shareable unit it holds only its beds,
+# which free_beds above already leaves out
+OPEN_OFFERS = """
+select o.request_id, o.unit_id from offer o join unit u on u.id = o.unit_id
+ where o.status = 'open' and not u.shareable
+"""
 
 # households a shelter has taken in today (accepted placements) or is about to (open offers)
 INTAKE_TODAY = """

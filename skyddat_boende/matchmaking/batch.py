@@ -1,6 +1,9 @@
 """The national batch: every waiting request matched at once (matching.solver), one instance at a time.
 
-Fresh availability is matched first; requests still unmatched then get a second solve over stale
+The batch reads one snapshot (no row locked), solves with no connection held, then writes each offer in
+a short transaction of its own that re-checks the pair: a request withdrawn or offered meanwhile is
+skipped, and a unit filled meanwhile is refused by the database (sql/0018); that request waits for the
+next round. Fresh availability is matched first; requests still unmatched then get a second solve over stale
 (unconfirmed) units, so a fresh place is never passed over for a stale one. Every solution is checked
 by the engine's independent validator before a single offer is written.
 """
@@ -12,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 import msgspec
@@ -19,9 +23,11 @@ import msgspec
 from matching.solver import solve
 from matching.types import Municipality, Problem, Result
 from matching.validator import validate
+from skyddat_boende import workflow
 from skyddat_boende.config import Settings
 from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking.service import create_offer
+from skyddat_boende.retries import retrying
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +56,34 @@ async def run_batch(
         if not await lock_conn.fetchval("select pg_try_advisory_lock($1)", LOCK_KEY):
             return None
         try:
-            async with pool.acquire() as db, db.transaction():
-                return await _run(db, settings, places, trigger)
+            return await _run(pool, settings, places, trigger)
         finally:
             await lock_conn.execute("select pg_advisory_unlock($1)", LOCK_KEY)
 
 
-async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str) -> BatchReport:
-    run_id = await db.fetchval("insert into batch_run (trigger) values ($1) returning id", trigger)
-    await db.execute("select id from placement_request where status = 'waiting' for update")
-    rows = {str(r["id"]): r for r in await adapter.request_rows(db, "r.status = 'waiting'")}
+@dataclass(frozen=True)
+class _Snapshot:
+    rows: dict[str, asyncpg.Record]
+    available: adapter.Availability
+    tried: set[tuple[str, str]]
+
+
+async def _snapshot(db: asyncpg.Connection, places, stale_hours: int) -> _Snapshot:
+    """Waiting requests and free beds as of one moment, read without locking a row: requests may be
+    withdrawn and units taken while the engine solves; the writes re-check each pair."""
+    async with db.transaction(isolation="repeatable_read", readonly=True):
+        rows = {str(r["id"]): r for r in await adapter.request_rows(db, "r.status = 'waiting'")}
+        available = await adapter.availability(db, places, stale_hours)
+        tried = await _tried_pairs(db, list(rows))
+    return _Snapshot(rows, available, tried)
+
+
+async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> BatchReport:
+    async with pool.acquire() as db:
+        run_id = await db.fetchval("insert into batch_run (trigger) values ($1) returning id", trigger)
+        snap = await _snapshot(db, places, settings.stale_after_hours)
+    rows, available = snap.rows, snap.available
     requests = [adapter.request_from_row(r, places) for r in rows.values()]
-    available = await adapter.availability(db, places, settings.stale_after_hours)
-    tried = await _tried_pairs(db, list(rows))
     offers, objective, gap, status = 0, 0, 0.0, "optimal"
     for units in (available.fresh, available.stale):
         if not requests or not units:
@@ -73,22 +94,38 @@ async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str)
         if violations := validate(problem, result.matches):
             raise InvalidSolution(f"{len(violations)} hard-rule violations; no offers written")
         objective, gap, status = objective + result.objective, max(gap, result.gap), result.status
-        placed = set()
-        for match in result.matches:
-            if (match.request_id, match.unit_id) in tried:
-                continue  # offered before and declined or expired: not again
-            fit = msgspec.structs.asdict(match.score.fit)
-            if await create_offer(db, rows[match.request_id], match.unit_id, fit, settings):
-                offers += 1
-                placed.add(match.request_id)
+        matches = [m for m in result.matches if (m.request_id, m.unit_id) not in snap.tried]
+        placed = await _write_offers(pool, rows, matches, settings)
+        offers += len(placed)
         requests = [r for r in requests if r.id not in placed]
-    await db.execute(
-        """update batch_run set finished_at = now(), waiting_requests = $2, offers_made = $3, solver_status = $4,
-                               objective = $5, gap = $6 where id = $1""",
-        run_id, len(rows), offers, status, objective, gap,
-    )
+    async with pool.acquire() as db:
+        await db.execute(
+            """update batch_run set finished_at = now(), waiting_requests = $2, offers_made = $3, solver_status = $4,
+                                   objective = $5, gap = $6 where id = $1""",
+            run_id, len(rows), offers, status, objective, gap,
+        )
     log.info("batch finished", extra={"run_id": run_id, "waiting": len(rows), "offers": offers, "status": status})
     return BatchReport(run_id, len(rows), offers, status, objective, gap)
+
+
+async def _write_offers(pool: asyncpg.Pool, rows: dict, matches, settings: Settings) -> set[str]:
+    """One short transaction per pair (offered before and declined or expired: filtered out by the
+    caller), the longest waiting request first. A pair no longer free is skipped; its request waits for
+    the next round."""
+    placed, order = set(), {request_id: n for n, request_id in enumerate(rows)}
+    async with pool.acquire() as db:
+        for match in sorted(matches, key=lambda m: order[m.request_id]):
+            fit = msgspec.structs.asdict(match.score.fit)
+            if await retrying(db, _offer_pair, rows[match.request_id], match.unit_id, fit, settings):
+                placed.add(match.request_id)
+    return placed
+
+
+async def _offer_pair(db: asyncpg.Connection, row: asyncpg.Record, unit_id: str, fit: dict, settings: Settings):
+    request = await workflow.lock_request(db, row["id"])
+    if request is None or request["status"] != "waiting":
+        return None  # withdrawn or offered a place since the snapshot
+    return await create_offer(db, row, unit_id, fit, settings)
 
 
 async def _tried_pairs(db: asyncpg.Connection, request_ids: list[str]) -> set[tuple[str, str]]:

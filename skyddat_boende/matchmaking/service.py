@@ -15,9 +15,10 @@ import msgspec
 from matching.fast_track import FastTrack
 from matching.rules import explain_exclusions
 from matching.types import FastTrackResult, Municipality, Request
-from skyddat_boende import events
+from skyddat_boende import events, workflow
 from skyddat_boende.config import Settings
 from skyddat_boende.matchmaking import adapter
+from skyddat_boende.retries import retrying
 
 CANDIDATES = 10
 
@@ -56,10 +57,8 @@ async def offer_next(
 ) -> Outcome | None:
     """Offer the best fitting unit not yet offered to this request, or leave it waiting.
     None when the request is not open for offers (withdrawn, placed, or holding an open offer)."""
-    status = await db.fetchval("select status from placement_request where id = $1 for update", request_id)
-    if status not in ("waiting", "offered"):
-        return None
-    if await db.fetchval("select 1 from offer where request_id = $1 and status = 'open'", request_id):
+    request = await workflow.lock_request(db, request_id)
+    if request is None or request["status"] != "waiting":
         return None
     row = (await adapter.request_rows(db, "r.id = $1", request_id))[0]
     engine_request = adapter.request_from_row(row, places)
@@ -73,10 +72,7 @@ async def offer_next(
         if offer_id is not None:
             await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
             return Outcome(offer_id, report)
-    await db.execute(
-        "update placement_request set status = 'waiting', last_match = $2, updated_at = now() where id = $1",
-        request_id, report,
-    )
+    await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
     await events.publish(db, row["municipality_id"], "request.waiting", request_id=request_id)
     return Outcome(None, report)
 
@@ -84,41 +80,28 @@ async def offer_next(
 async def create_offer(
     db: asyncpg.Connection, request_row: asyncpg.Record, unit_id: str, fit: dict[str, int], settings: Settings
 ) -> uuid.UUID | None:
-    """Hold the unit for the request, unless another transaction took it first (the open-offer index
-    says so); then mark the request offered and tell the shelter's operator and the municipality."""
-    request_id = request_row["id"]
-    try:
-        async with db.transaction():  # a savepoint: a lost race leaves the outer transaction intact
-            offer_id = await db.fetchval(
-                """insert into offer (request_id, unit_id, beds, expires_at, fit)
-                   values ($1, $2, $3, now() + $4, $5) returning id""",
-                request_id, uuid.UUID(unit_id), len(request_row["adults"]) + len(request_row["children"]),
-                hold_for(settings, request_row["urgency"]), fit,
-            )
-    except asyncpg.UniqueViolationError:
-        return None
-    await db.execute("update placement_request set status = 'offered', updated_at = now() where id = $1", request_id)
-    operator = await db.fetchval(
-        "select s.operator_id from unit u join shelter s on s.id = u.shelter_id where u.id = $1", uuid.UUID(unit_id)
-    )
-    await events.publish(db, operator, "offer.created", offer_id=offer_id, unit_id=unit_id)
-    await events.publish(db, request_row["municipality_id"], "offer.created", offer_id=offer_id, request_id=request_id)
-    return offer_id
+    """Hold the unit's beds for the request (locked by the caller), unless the database finds them
+    taken or held by now (workflow.create_offer)."""
+    beds = len(request_row["adults"]) + len(request_row["children"])
+    return await workflow.create_offer(db, request_row["id"], request_row["municipality_id"], uuid.UUID(unit_id), beds,
+                                       hold_for(settings, request_row["urgency"]), fit)
 
 
 async def expire_due_offers(pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality]) -> int:
-    """Expire open offers past their hold and offer each request its next candidate."""
-    async with pool.acquire() as db, db.transaction():
-        expired = await db.fetch(
-            """update offer o set status = 'expired', answered_at = now()
-                from unit u, shelter s, placement_request r
-               where o.status = 'open' and o.expires_at <= now()
-                 and u.id = o.unit_id and s.id = u.shelter_id and r.id = o.request_id
-               returning o.id, o.request_id, o.unit_id, s.operator_id, r.municipality_id"""
-        )
-        for offer in expired:
-            await events.publish(db, offer["operator_id"], "offer.expired", offer_id=offer["id"])
-            await events.publish(db, offer["municipality_id"], "offer.expired", offer_id=offer["id"],
-                                 request_id=offer["request_id"])
-            await offer_next(db, offer["request_id"], settings, places)
-    return len(expired)
+    """Expire open offers past their hold and offer each request its next candidate: each offer in a
+    short transaction of its own, so that the sweep never holds many rows at once."""
+    async with pool.acquire() as db:
+        due = await db.fetch("select id from offer where status = 'open' and expires_at <= now() order by expires_at")
+    expired = 0
+    for row in due:
+        async with pool.acquire() as db:
+            expired += await retrying(db, _expire_one, row["id"], settings, places)
+    return expired
+
+
+async def _expire_one(db: asyncpg.Connection, offer_id: uuid.UUID, settings: Settings, places) -> int:
+    offer = await workflow.expire(db, offer_id)
+    if offer is None:
+        return 0
+    await offer_next(db, offer["request_id"], settings, places)
+    return 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 
 import asyncpg
@@ -24,15 +23,6 @@ select o.id, o.status, o.unit_id, u.shelter_id, r.municipality_id as requesting_
   join placement_request r on r.id = o.request_id
  where s.operator_id = $1
 """
-
-
-class Answer(enum.Enum):
-    DONE = "done"
-    MISSING = "missing"
-    ANSWERED = "answered"
-    EXPIRED = "expired"
-    INTAKE_FULL = "intake_full"
-    UNIT_FULL = "unit_full"
 
 
 def _read(row: asyncpg.Record) -> OfferRead:
@@ -58,64 +48,3 @@ async def list_for(db: asyncpg.Connection, operator_id: str, status: str | None,
 async def get(db: asyncpg.Connection, operator_id: str, offer_id: uuid.UUID) -> OfferRead | None:
     row = await db.fetchrow(OFFERS + " and o.id = $2", operator_id, offer_id)
     return _read(row) if row else None
-
-
-async def _lock_open(db: asyncpg.Connection, operator_id: str, offer_id: uuid.UUID):
-    """Lock the offer; (row, None) when it is open and current, else (row or None, why not)."""
-    row = await db.fetchrow(
-        """select o.id, o.status, o.expires_at <= now() as expired, o.request_id, o.unit_id, o.beds,
-                  u.shelter_id, s.operator_id, s.daily_intake_limit, r.municipality_id
-             from offer o join unit u on u.id = o.unit_id join shelter s on s.id = u.shelter_id
-             join placement_request r on r.id = o.request_id
-            where o.id = $1 for update of o""",
-        offer_id,
-    )
-    if row is None or row["operator_id"] != operator_id:
-        return None, Answer.MISSING
-    if row["status"] != "open":
-        return row, Answer.ANSWERED
-    if row["expired"]:
-        return row, Answer.EXPIRED
-    return row, None
-
-
-async def accept(db: asyncpg.Connection, operator_id: str, offer_id: uuid.UUID):
-    """Accept: the offer, the placement and the unit's beds change together, or nothing does."""
-    row, refusal = await _lock_open(db, operator_id, offer_id)
-    if refusal:
-        return row, refusal, None
-    # the shelter row lock serializes acceptances at one shelter, so its daily intake limit holds
-    await db.execute("select 1 from shelter where id = $1 for update", row["shelter_id"])
-    if row["daily_intake_limit"] is not None:
-        taken_today = await db.fetchval(
-            """select count(*) from placement p join unit u on u.id = p.unit_id
-                where u.shelter_id = $1 and p.accepted_at >= date_trunc('day', now())""",
-            row["shelter_id"],
-        )
-        if taken_today >= row["daily_intake_limit"]:
-            return row, Answer.INTAKE_FULL, None
-    await db.execute("update offer set status = 'accepted', answered_at = now() where id = $1", offer_id)
-    try:
-        async with db.transaction():
-            placement_id = await db.fetchval(
-                "insert into placement (request_id, offer_id, unit_id, beds) values ($1, $2, $3, $4) returning id",
-                row["request_id"], offer_id, row["unit_id"], row["beds"],
-            )
-    except asyncpg.CheckViolationError:
-        return row, Answer.UNIT_FULL, None
-    await db.execute(
-        "update placement_request set status = 'placed', updated_at = now(), version = version + 1 where id = $1",
-        row["request_id"],
-    )
-    return row, Answer.DONE, placement_id
-
-
-async def decline(db: asyncpg.Connection, operator_id: str, offer_id: uuid.UUID, reason: str):
-    row, refusal = await _lock_open(db, operator_id, offer_id)
-    if refusal:
-        return row, refusal
-    await db.execute(
-        "update offer set status = 'declined', answered_at = now(), decline_reason = $2 where id = $1",
-        offer_id, reason,
-    )
-    return row, Answer.DONE

@@ -8,13 +8,14 @@ import uuid
 import asyncpg
 from litestar import Request
 
-from skyddat_boende import events
+from skyddat_boende import workflow
 from skyddat_boende.matchmaking import service as matchmaking
 from skyddat_boende.objects import audited, not_found
 from skyddat_boende.offers import repository
-from skyddat_boende.offers.repository import Answer
 from skyddat_boende.offers.schemas import OfferRead
 from skyddat_boende.problems import Problem
+from skyddat_boende.retries import retrying
+from skyddat_boende.workflow import Answer
 
 
 class OfferNotOpen(Problem):
@@ -40,25 +41,27 @@ REFUSALS: dict[Answer, tuple[type[Problem], str]] = {
 async def accept(db: asyncpg.Connection, request: Request, offer_id: uuid.UUID) -> OfferRead:
     """Accept for the caller's operator; raises NotFound or one of the refusals above."""
     operator = request.user.organisation_id
-    row, answer, placement_id = await repository.accept(db, operator, offer_id)
+    _, answer, placement_id = await retrying(db, workflow.accept, operator, offer_id)
     await _refuse_unless_done(request, offer_id, answer)
     audited(request, "offer", offer_id)
     audited(request, "placement", placement_id)
-    await events.publish(db, row["municipality_id"], "offer.accepted", offer_id=offer_id,
-                         request_id=row["request_id"], placement_id=placement_id)
     return await repository.get(db, operator, offer_id)
 
 
 async def decline(db: asyncpg.Connection, request: Request, offer_id: uuid.UUID, reason: str) -> OfferRead:
     """Decline for the caller's operator, then offer the request its next candidate."""
     operator = request.user.organisation_id
-    row, answer = await repository.decline(db, operator, offer_id, reason)
+    row, answer = await retrying(db, _decline_and_offer_next, request, operator, offer_id, reason)
     await _refuse_unless_done(request, offer_id, answer)
     audited(request, "offer", offer_id)
-    await events.publish(db, row["municipality_id"], "offer.declined", offer_id=offer_id,
-                         request_id=row["request_id"])
-    await matchmaking.offer_next(db, row["request_id"], request.app.state.settings, request.app.state.places)
     return await repository.get(db, operator, offer_id)
+
+
+async def _decline_and_offer_next(db: asyncpg.Connection, request: Request, operator: str, offer_id, reason: str):
+    row, answer = await workflow.decline(db, operator, offer_id, reason)
+    if answer is Answer.DONE:
+        await matchmaking.offer_next(db, row["request_id"], request.app.state.settings, request.app.state.places)
+    return row, answer
 
 
 async def _refuse_unless_done(request: Request, offer_id: uuid.UUID, answer: Answer) -> None:

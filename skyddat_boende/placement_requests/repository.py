@@ -82,21 +82,3 @@ async def _read(db: asyncpg.Connection, row: asyncpg.Record) -> RequestRead:
         placement_id=placement_id,
         match=MatchReport(**match) if match else None,
     )
-
-
-async def withdraw(db: asyncpg.Connection, municipality_id: str, request_id: uuid.UUID) -> list[asyncpg.Record] | None:
-    """Withdraw the request and its open offer. None if it is not this municipality's or already closed."""
-    withdrawn = await db.fetchval(
-        """update placement_request set status = 'withdrawn', updated_at = now(), version = version + 1
-            where id = $1 and municipality_id = $2 and status in ('waiting', 'offered') returning id""",
-        request_id, municipality_id,
-    )
-    if withdrawn is None:
-        return None
-    return await db.fetch(
-        """update offer o set status = 'withdrawn', answered_at = now()
-             from unit u, shelter s
-            where o.request_id = $1 and o.status = 'open' and u.id = o.unit_id and s.id = u.shelter_id
-           returning o.id, s.operator_id""",
-        request_id,
-    )

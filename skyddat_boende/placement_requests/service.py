@@ -8,13 +8,14 @@ import uuid
 import asyncpg
 from litestar import Request
 
-from skyddat_boende import events
+from skyddat_boende import workflow
 from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking import service as matchmaking
 from skyddat_boende.objects import audited, not_found
 from skyddat_boende.placement_requests import consistency, repository
 from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead
 from skyddat_boende.problems import Conflict, Problem
+from skyddat_boende.retries import retrying
 
 
 async def check(db: asyncpg.Connection, data: RequestCreate) -> None:
@@ -54,15 +55,12 @@ async def read(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) 
 
 
 async def withdraw(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> RequestRead:
-    """Withdraw the request and its open offer (the unit is free again); Conflict once it is placed or closed."""
+    """Withdraw the request and its open offer (the beds are free again); Conflict once it is placed or closed."""
     municipality = request.user.organisation_id
-    withdrawn = await repository.withdraw(db, municipality, request_id)
+    withdrawn = await retrying(db, workflow.withdraw_request, municipality, request_id)
     if withdrawn is None:
-        if await repository.get(db, municipality, request_id) is None:
-            raise await not_found(request, "placement_request", request_id)
+        raise await not_found(request, "placement_request", request_id)
+    if not withdrawn:
         raise Conflict("The request is already placed, withdrawn or closed.")
-    for offer in withdrawn:
-        await events.publish(db, offer["operator_id"], "offer.withdrawn", offer_id=offer["id"])
-    await events.publish(db, municipality, "request.withdrawn", request_id=request_id)
     audited(request, "placement_request", request_id)
     return await repository.get(db, municipality, request_id)

@@ -44,28 +44,6 @@ async def address(db: asyncpg.Connection, municipality_id: str, placement_id: uu
     return ShelterAddress(**dict(row)) if row else None
 
 
-async def transition(db: asyncpg.Connection, operator_id: str, placement_id: uuid.UUID, to: str, **values):
-    """Move a placement of this operator's unit forward: accepted -> checked_in -> moved_out.
-    Returns the updated row, 'missing', or 'conflict' (not in a state that allows it)."""
-    allowed_from = {"checked_in": ("accepted",), "moved_out": ("accepted", "checked_in")}[to]
-    stamp = {"checked_in": "checked_in_at", "moved_out": "moved_out_at"}[to]
-    owned = await db.fetchrow(
-        """select p.status from placement p join unit u on u.id = p.unit_id join shelter s on s.id = u.shelter_id
-            where p.id = $1 and s.operator_id = $2 for update of p""",
-        placement_id, operator_id,
-    )
-    if owned is None:
-        return "missing"
-    if owned["status"] not in allowed_from:
-        return "conflict"
-    return await db.fetchrow(
-        f"""update placement set status = $2, {stamp} = now(), version = version + 1,
-                   planned_end_date = coalesce($3, planned_end_date)
-             where id = $1 returning request_id""",
-        placement_id, to, values.get("planned_end_date"),
-    )
-
-
 async def set_planned_end(db, operator_id: str, placement_id: uuid.UUID, version: int, planned_end) -> str:
     updated = await db.fetchval(
         """update placement p set planned_end_date = $4, version = p.version + 1

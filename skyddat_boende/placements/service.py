@@ -9,11 +9,12 @@ import uuid
 import asyncpg
 from litestar import Request
 
-from skyddat_boende import events
+from skyddat_boende import events, workflow
 from skyddat_boende.objects import audited, not_found
 from skyddat_boende.placements import repository
 from skyddat_boende.placements.schemas import PlacementRead, ShelterAddress
 from skyddat_boende.problems import Conflict
+from skyddat_boende.retries import retrying
 
 EVENTS = {"checked_in": "placement.checked_in", "moved_out": "placement.moved_out"}
 
@@ -23,7 +24,7 @@ async def transition(
 ) -> PlacementRead:
     """Move a placement in the caller's operator's unit to `to`; NotFound or Conflict otherwise."""
     operator = request.user.organisation_id
-    outcome = await repository.transition(db, operator, placement_id, to, planned_end_date=planned_end)
+    outcome = await retrying(db, workflow.move_placement, operator, placement_id, to, planned_end)
     if outcome == "missing":
         raise await not_found(request, "placement", placement_id)
     if outcome == "conflict":
@@ -31,9 +32,6 @@ async def transition(
     audited(request, "placement", placement_id)
     placement = await repository.get(db, operator, False, True, placement_id)
     await events.publish(db, placement.placing_municipality, EVENTS[to], placement_id=placement_id)
-    if to == "moved_out":
-        await db.execute("update placement_request set status = 'closed', updated_at = now() where id = $1",
-                         placement.request_id)
     return placement
 
 

@@ -1,0 +1,74 @@
+"""A PostgreSQL restart under the running service (issue 21, defect 5): while the database is down every
+answer is 503 problem+json with Retry-After (and /ready 503), never 500; afterwards the service
+recovers by itself. A PostgreSQL server of the test's own is stopped and started, so no other test's
+database goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import httpx
+import pytest
+
+from skyddat_boende import database
+from tests.helpers import running_server
+from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations
+
+
+@pytest.fixture
+def own_postgres():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs on a machine without XDG_RUNTIME_DIR; harmless here
+        import pgserver
+        from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="skyddat-outage-pg-")), cleanup_mode="delete")
+
+    class Control:
+        url = server.get_uri()
+
+        @staticmethod
+        def stop() -> None:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+        @staticmethod
+        def start() -> None:
+            server.ensure_postgres_running()
+
+    yield Control
+    server.cleanup()
+
+
+def _assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_restart_answers_503_with_retry_after_then_recovers(own_postgres, issuer, tokens):
+    url = await database.ensure_database(own_postgres.url, "skyddat_outage")
+    env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_RATE_LIMIT_PER_MINUTE": "100000",
+           "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0"}
+    malmo = tokens.social_worker(MALMO)
+    with running_server(env) as base:  # applies the migrations to the new database
+        await organisations(url)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            assert (await http.get("/api/requests", headers=malmo)).status_code == 200
+            await asyncio.to_thread(own_postgres.stop)
+            for _ in range(3):  # pooled connections broken, then new ones refused
+                _assert_unavailable(await http.get("/ready"))
+                _assert_unavailable(await http.get("/api/requests", headers=malmo))
+                _assert_unavailable(await http.post("/api/requests", headers=malmo, json=mother_with_son_and_dog()))
+            await asyncio.to_thread(own_postgres.start)
+            deadline = time.monotonic() + 20
+            while (ready := await http.get("/ready")).status_code != 200:
+                _assert_unavailable(ready)
+                assert time.monotonic() < deadline, "the service did not recover"
+                await asyncio.sleep(0.2)
+            created = await http.post("/api/requests", headers=malmo, json=mother_with_son_and_dog())
+            assert created.status_code == 201, created.text
