@@ -16,19 +16,17 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from skyddat_boende import __version__, database, idempotency, migrations, web
+from skyddat_boende import __version__, database, migrations, web
 from skyddat_boende.access import RateLimiter, authorize
 from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
-from skyddat_boende.matchmaking import adapter as matchmaking_adapter
-from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
+from skyddat_boende.jobs import Jobs
+from skyddat_boende.matchmaking import adapter as matchmaking_adapter
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
 from skyddat_boende.problems import exception_handlers
-from skyddat_boende.webhooks import outbox
-from skyddat_boende.webhooks.delivery import WebhookWorker
 
 log = logging.getLogger("skyddat_boende.http")
 
@@ -104,19 +102,18 @@ def create_app(
             min_refresh_interval=settings.jwks_min_refresh_seconds,
         )
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-        app.state.webhook_worker = WebhookWorker(app.state.pool, allow_loopback_http=settings.development)
-        app.state.webhook_worker.start()
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
-        app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
-                                        housekeeping=[idempotency.forget_expired_keys, outbox.forget_finished,
-                                                      *pages.housekeeping])
-        app.state.scheduler.start()
+        # a web process serves requests only, unless it is the demo or a small install's only process
+        app.state.jobs = Jobs(app.state.pool, settings, app.state.places) if settings.run_jobs else None
+        app.state.webhook_worker = app.state.jobs.webhooks if app.state.jobs else None
+        if app.state.jobs:
+            app.state.jobs.start()
         try:
             yield
         finally:
-            await app.state.scheduler.stop()
-            await app.state.webhook_worker.stop()
+            if app.state.jobs:
+                await app.state.jobs.stop()
             await http.aclose()
             await app.state.pool.close()
 

@@ -103,7 +103,9 @@ def make_app(database_url: str, issuer, **settings):
     from skyddat_boende.identity import TrustedIssuer
 
     trusted = [TrustedIssuer(**issuer.trusted_issuer_config())] if issuer is not None else []
-    return create_app(Settings(environment="development", **settings), database_url=database_url,
+    # the in-process app runs the periodic jobs too (as the demo does) unless a test says run_jobs=False
+    settings = {"environment": "development", "run_jobs": True, **settings}
+    return create_app(Settings(**settings), database_url=database_url,
                       trusted_issuers=trusted)
 
 

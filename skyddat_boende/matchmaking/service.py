@@ -20,6 +20,8 @@ from skyddat_boende.config import Settings
 from skyddat_boende.matchmaking import adapter
 
 CANDIDATES = 10
+SWEEP_BATCH = 20
+"""Offers the expiry sweep expires in one transaction (each also offers its request the next place)."""
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,33 @@ async def create_offer(
     return offer_id
 
 
-async def expire_due_offers(pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality]) -> int:
-    """Expire open offers past their hold and offer each request its next candidate."""
+async def expire_due_offers(
+    pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality], *, batch: int = SWEEP_BATCH
+) -> int:
+    """Expire open offers past their hold and offer each request its next candidate, `batch` offers a
+    transaction: offers made by one national batch share one expiry, and expiring them all in one
+    transaction would hold every request, unit and new offer it touches until the last is done."""
+    total = 0
+    while True:
+        swept = await _expire_some(pool, settings, places, batch)
+        total += swept
+        if swept < batch:
+            return total
+
+
+async def _expire_some(pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality], batch: int) -> int:
     async with pool.acquire() as db, db.transaction():
+        # skip locked: an offer being answered right now is that answer's business, not the sweep's
         expired = await db.fetch(
-            """update offer o set status = 'expired', answered_at = now()
-                from unit u, shelter s, placement_request r
-               where o.status = 'open' and o.expires_at <= now()
-                 and u.id = o.unit_id and s.id = u.shelter_id and r.id = o.request_id
-               returning o.id, o.request_id, o.unit_id, s.operator_id, r.municipality_id"""
+            """with due as (
+                   select id from offer where status = 'open' and expires_at <= now()
+                    order by expires_at, id limit $1 for update skip locked
+               )
+               update offer o set status = 'expired', answered_at = now()
+                 from due, unit u, shelter s, placement_request r
+                where o.id = due.id and u.id = o.unit_id and s.id = u.shelter_id and r.id = o.request_id
+               returning o.id, o.request_id, o.unit_id, s.operator_id, r.municipality_id""",
+            batch,
         )
         for offer in expired:
             await events.publish(db, offer["operator_id"], "offer.expired", offer_id=offer["id"])
