@@ -20,7 +20,7 @@ from matching.solver import solve
 from matching.types import Municipality, Problem, Result
 from matching.validator import validate
 from skyddat_boende.config import Settings
-from skyddat_boende.matchmaking import adapter
+from skyddat_boende.matchmaking import adapter, warm_start
 from skyddat_boende.matchmaking.service import create_offer
 
 log = logging.getLogger(__name__)
@@ -63,16 +63,19 @@ async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str)
     requests = [adapter.request_from_row(r, places) for r in rows.values()]
     available = await adapter.availability(db, places, settings.stale_after_hours)
     tried = await _tried_pairs(db, list(rows))
+    previous, solution = await warm_start.previous_solution(db), []
     offers, objective, gap, status = 0, 0, 0.0, "optimal"
     for units in (available.fresh, available.stale):
         if not requests or not units:
             continue
         problem = Problem(today=adapter.today(), requests=tuple(requests), units=tuple(units),
                           open_offers=tuple(available.open_offers), intake_used=available.intake_used)
-        result: Result = await asyncio.to_thread(solve, problem, TIME_LIMIT_SECONDS, workers=None, seed=0)
+        result: Result = await asyncio.to_thread(solve, problem, TIME_LIMIT_SECONDS, workers=None, seed=0,
+                                                 previous=previous)
         if violations := validate(problem, result.matches):
             raise InvalidSolution(f"{len(violations)} hard-rule violations; no offers written")
         objective, gap, status = objective + result.objective, max(gap, result.gap), result.status
+        solution.extend(result.matches)
         placed = set()
         for match in result.matches:
             if (match.request_id, match.unit_id) in tried:
@@ -82,6 +85,7 @@ async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str)
                 offers += 1
                 placed.add(match.request_id)
         requests = [r for r in requests if r.id not in placed]
+    await warm_start.remember(db, run_id, solution)
     await db.execute(
         """update batch_run set finished_at = now(), waiting_requests = $2, offers_made = $3, solver_status = $4,
                                objective = $5, gap = $6 where id = $1""",
