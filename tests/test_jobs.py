@@ -148,3 +148,19 @@ async def test_the_sweep_commits_small_batches_while_an_accept_is_answered(creat
             await pool.close()
             await conn.close()
     assert sizes == [20, 20, 5]  # answered_at is each transaction's own now(): three transactions
+
+
+async def test_housekeeping_forgets_job_runs_after_a_week(create_migrated_database):
+    """Input: a tick run eight days ago and one run yesterday."""
+    from skyddat_boende.jobs import forget_old_job_runs
+
+    conn = await database.connect(await create_migrated_database())
+    try:
+        for age in ("8 days", "1 day"):
+            await conn.execute("insert into job_run (job, tick, worker, started_at) values "
+                               "('offer-expiry', now() - $1::text::interval, 'w', now() - $1::text::interval)", age)
+        await forget_old_job_runs(conn)
+        assert await conn.fetchval("select count(*) from job_run where started_at > now() - interval '2 days'") == 1
+        assert await conn.fetchval("select count(*) from job_run") == 1
+    finally:
+        await conn.close()
