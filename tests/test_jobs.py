@@ -16,9 +16,11 @@ from skyddat_boende.config import Settings
 from skyddat_boende.jobs import BATCH, HOUSEKEEPING, SWEEP, Jobs
 from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking.service import expire_due_offers
+from skyddat_boende.webhooks import outbox
 from tests import factories
 from tests.conftest import make_app
 from tests.helpers import running_server, running_worker
+from tests.webhook_support import Receiver
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
 NORTH = "operator-north"
@@ -83,27 +85,42 @@ async def test_two_workers_run_each_job_once_per_tick(create_migrated_database):
         assert len({r["tick"] for r in ticks}) == len(ticks)
 
 
-async def test_a_worker_process_sweeps_and_a_web_process_runs_no_job(create_migrated_database):
-    """Input: an offer past its hold; first a web process alone (no SB_RUN_JOBS) with a one-second
-    sweep, then a `skyddat-boende worker` process."""
+async def _webhook_event_for(conn, url: str) -> None:
+    """A subscription of a municipality to `url` and one committed event for it."""
+    org = await factories.municipality_org(conn, MALMO)
+    await conn.execute("insert into webhook_subscription (organisation_id, url, secret, event_types) "
+                       "values ($1, $2, 'whsec_' || repeat('a', 43), '{offer.created}')", org, url)
+    async with conn.transaction():
+        await outbox.enqueue(conn, org, "offer.created", {"offer_id": str(uuid.uuid4())})
+
+
+async def test_a_worker_process_runs_the_jobs_and_a_web_process_none(create_migrated_database):
+    """Input: an offer past its hold and a webhook event due; first a web process alone (no
+    SB_RUN_JOBS) with a one-second sweep, then a `skyddat-boende worker` process."""
     url = await create_migrated_database()
     conn = await database.connect(url)
+    receiver = Receiver()
     try:
         past = await conn.fetchval("select now() - interval '1 minute'")
         [offer] = await _expired_offers(conn, 1, past)
-        env = {"DATABASE_URL": url, "SB_SWEEP_INTERVAL_SECONDS": "1", "SB_BATCH_INTERVAL_MINUTES": "1"}
+        await _webhook_event_for(conn, receiver.url)
+        env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_SWEEP_INTERVAL_SECONDS": "1",
+               "SB_BATCH_INTERVAL_MINUTES": "1"}
         with running_server(env):
-            await asyncio.sleep(2.5)  # more than two sweep ticks
+            await asyncio.sleep(2.5)  # more than two sweep ticks; a webhook worker delivers as it starts
             assert await conn.fetchval("select status from offer where id = $1", offer) == "open"
             assert await conn.fetchval("select count(*) from job_run") == 0
+            assert receiver.requests == []
         with running_worker(env) as worker:
             swept = await _wait_for(
                 lambda: conn.fetchval("select status = 'expired' from offer where id = $1", offer), timeout=20)
             assert swept, worker.poll() is None or worker.stderr.read()[-2000:]
             ran = await conn.fetchval("select worker from job_run where job = $1 and outcome = 'done' limit 1", SWEEP)
+            assert await _wait_for(lambda: asyncio.sleep(0, len(receiver.requests) == 1), timeout=10)
         assert ran.split("/")[1] == str(worker.pid)
         assert worker.returncode == 0  # stopped cleanly on SIGTERM
     finally:
+        receiver.close()
         await conn.close()
 
 
