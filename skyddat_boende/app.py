@@ -16,21 +16,19 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from skyddat_boende import __version__, database, idempotency, migrations, rate_limits, retention, web
+from skyddat_boende import __version__, database, migrations, rate_limits, web
 from skyddat_boende.access import authorize
 from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
-from skyddat_boende.input_guard import input_guard_middleware
-from skyddat_boende.matchmaking import adapter as matchmaking_adapter
-from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
+from skyddat_boende.input_guard import input_guard_middleware
+from skyddat_boende.jobs import Jobs
+from skyddat_boende.matchmaking import adapter as matchmaking_adapter
 from skyddat_boende.openapi_contract import ClosedStructSchemaPlugin
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin, schema_router
 from skyddat_boende.problems import exception_handlers
-from skyddat_boende.webhooks import outbox
-from skyddat_boende.webhooks.delivery import WebhookWorker
 
 log = logging.getLogger("skyddat_boende.http")
 
@@ -109,21 +107,18 @@ def create_app(
         app.state.rate_limiter = rate_limits.RateLimiter(
             app.state.pool, per_address=settings.rate_limit_per_address_per_minute,
             per_client=settings.rate_limit_per_minute)
-        app.state.webhook_worker = WebhookWorker(app.state.pool, allow_loopback_http=settings.development)
-        app.state.webhook_worker.start()
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
-        app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
-                                        housekeeping=[idempotency.forget_expired_keys, outbox.forget_finished,
-                                                      rate_limits.forget_ended_windows,
-                                                      *pages.housekeeping,
-                                                      retention.housekeeping(settings.retention_days)])
-        app.state.scheduler.start()
+        # a web process serves requests only, unless it is the demo or a small install's only process
+        app.state.jobs = Jobs(app.state.pool, settings, app.state.places) if settings.run_jobs else None
+        app.state.webhook_worker = app.state.jobs.webhooks if app.state.jobs else None
+        if app.state.jobs:
+            app.state.jobs.start()
         try:
             yield
         finally:
-            await app.state.scheduler.stop()
-            await app.state.webhook_worker.stop()
+            if app.state.jobs:
+                await app.state.jobs.stop()
             await http.aclose()
             await app.state.pool.close()
 

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import msgspec
+
 from skyddat_boende import database, migrations
 from skyddat_boende.config import ConfigError, Settings, load_settings
 from skyddat_boende.identity.principal import ROLES
@@ -44,8 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate the database, then serve the API")
     serve.add_argument("--host", help="address to listen on (default: SB_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: SB_PORT or 8000)")
-    serve.add_argument("--demo", action="store_true", help="load demo data first if the database has none")
+    serve.add_argument("--demo", action="store_true",
+                       help="load demo data first if the database has none (implies --with-jobs)")
+    serve.add_argument("--with-jobs", action="store_true",
+                       help="run the periodic jobs in this process too, as a worker does (default: SB_RUN_JOBS)")
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="migrate the database, then run the batch, the offer expiry "
+                                                "sweep, webhook delivery and housekeeping")
+    worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="apply pending migrations and exit")
     migrate.add_argument("--check", action="store_true", help="only report; exit 1 if migrations are pending")
@@ -159,6 +168,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return url, await demo_data.busiest_operators(conn)
 
     url, operators = _on_database(settings, prepare)
+    settings = msgspec.structs.replace(settings, run_jobs=settings.run_jobs or args.with_jobs or args.demo)
     host = args.host or settings.host
     port = args.port or settings.port
     issuers = load_trusted_issuers_or_fail(settings)
@@ -166,11 +176,33 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         app = create_app(settings, database_url=url, trusted_issuers=issuers)
         configure_logging(settings.log_level)
-        print(f"serving on http://{host}:{port} (API reference: http://{host}:{port}/schema)", file=sys.stderr)
+        print(f"serving on http://{host}:{port} (API reference: http://{host}:{port}/schema)"
+              + ("; running the periodic jobs too" if settings.run_jobs else ""), file=sys.stderr)
         uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
     finally:
         if dev_issuer is not None:
             dev_issuer.stop()
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from skyddat_boende.jobs import run_worker
+    from skyddat_boende.logs import configure_logging
+
+    found = migrations.discover(settings.sql_dir)
+
+    async def prepare(conn, url) -> str:
+        await migrations.migrate(conn, found)
+        return url
+
+    url = _on_database(settings, prepare)
+    configure_logging(settings.log_level)
+
+    def ready(jobs) -> None:
+        print("worker running: " + ", ".join(f"{job.name} every {job.period:g} s" for job in jobs.jobs)
+              + ", webhook delivery", file=sys.stderr)
+
+    asyncio.run(run_worker(settings, url, ready=ready))
     return 0
 
 

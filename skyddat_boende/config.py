@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_open_requests: int = 500
     retention_days: int = 365
     """Closed (withdrawn or moved-out) cases are erased this many days after closing; aggregates remain."""
+    run_jobs: bool = False
+    """Run the periodic jobs (batch, expiry sweep, webhooks, housekeeping) inside `serve` too; otherwise
+    only `skyddat-boende worker` runs them."""
     session_secret: str | None = None
     """64 hex characters (32 bytes): encrypts the web session cookie and signs CSRF tokens. None: a random
     key per process (sessions end when it restarts; set it when more than one process serves)."""
@@ -108,6 +111,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         sweep_interval_seconds=_int(env, "SB_SWEEP_INTERVAL_SECONDS", defaults.sweep_interval_seconds, 1, 3600),
         max_open_requests=_int(env, "SB_MAX_OPEN_REQUESTS", defaults.max_open_requests, 1, 100_000),
         retention_days=_int(env, "SB_RETENTION_DAYS", defaults.retention_days, 30, 3650),
+        run_jobs=_flag(env, "SB_RUN_JOBS"),
         batch_interval_minutes=_int(env, "SB_BATCH_INTERVAL_MINUTES", defaults.batch_interval_minutes, 0, 24 * 60),
         stale_after_hours=_int(env, "SB_STALE_AFTER_HOURS", defaults.stale_after_hours, 1, 24 * 30),
         jwks_min_refresh_seconds=_int(env, "SB_JWKS_MIN_REFRESH_SECONDS", defaults.jwks_min_refresh_seconds, 0, 3600),
@@ -120,6 +124,13 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         web_login_issuer=env.get("SB_WEB_LOGIN_ISSUER") or None,
         web_client_id=env.get("SB_WEB_CLIENT_ID") or defaults.web_client_id,
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name) or "0"
+    if raw not in ("0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
 
 
 def _session_secret(env: Mapping[str, str]) -> str | None:

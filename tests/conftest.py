@@ -108,9 +108,11 @@ def make_app(database_url: str, issuer, **settings):
 
     trusted = [TrustedIssuer(**issuer.trusted_issuer_config())] if issuer is not None else []
     # rate limits live in the database and every in-process call comes from one address ("testclient"):
-    # tests that are not about rate limits must not trip over each other's counts
-    settings = {"rate_limit_per_minute": 1_000_000, "rate_limit_per_address_per_minute": 1_000_000, **settings}
-    return create_app(Settings(environment="development", **settings), database_url=database_url,
+    # tests that are not about rate limits must not trip over each other's counts; the in-process app runs
+    # the periodic jobs too (as the demo does) unless a test says run_jobs=False
+    settings = {"environment": "development", "run_jobs": True, "rate_limit_per_minute": 1_000_000,
+                "rate_limit_per_address_per_minute": 1_000_000, **settings}
+    return create_app(Settings(**settings), database_url=database_url,
                       trusted_issuers=trusted)
 
 

@@ -64,3 +64,20 @@ def running_server(env: Mapping[str, str], *extra_args: str, timeout: float = 30
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def running_worker(env: Mapping[str, str]) -> Iterator[subprocess.Popen]:
+    """Start `skyddat-boende worker`; yield the process; stop it (SIGTERM) afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skyddat_boende", "worker"],
+        cwd=REPO_ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

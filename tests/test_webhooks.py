@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,7 @@ from litestar.testing import AsyncTestClient
 
 from skyddat_boende import database
 from skyddat_boende.webhooks import outbox
-from skyddat_boende.webhooks.delivery import MAX_ATTEMPTS, deliver_due
+from skyddat_boende.webhooks.delivery import MAX_ATTEMPTS, PER_DESTINATION, WebhookWorker, deliver_due
 from skyddat_boende.webhooks.destinations import checked_url, normalised_url, pinned_destination
 from tests import factories
 from tests.conftest import make_app
@@ -459,3 +460,32 @@ async def test_delivery_connects_to_the_checked_address_not_a_second_lookup():
     # the development exception stays what it was: plain http to loopback only in development
     dev = await pinned_destination("http://127.0.0.1:9999/hook", allow_loopback_http=True)
     assert dev is not None and dev.url == "http://127.0.0.1:9999/hook"
+
+
+async def test_a_hanging_receiver_delays_only_its_own_events(api, tokens, orgs, pool):
+    """Input: 25 events for a receiver that hangs without answering (until the test lets it go), then 5
+    for a healthy one, and the worker's timeout far longer than the test waits: the healthy receiver
+    must get its events while every call to the hanging one is still unanswered, and the hanging one
+    must see no more calls at once than its bound."""
+    hanging_org, healthy_org = orgs
+    let_go = threading.Event()
+    hanging, healthy = Receiver(hold=let_go), Receiver()
+    worker = WebhookWorker(pool, allow_loopback_http=True, timeout=httpx.Timeout(120.0, connect=3.0))
+    try:
+        await subscribe(api, tokens, hanging_org, hanging.url)
+        await subscribe(api, tokens, healthy_org, healthy.url)
+        for _ in range(25):  # older: a worker taking the oldest due events first meets these first
+            await enqueue_committed(pool, hanging_org, "offer.created", {"offer_id": str(uuid.uuid4())})
+        for _ in range(5):
+            await enqueue_committed(pool, healthy_org, "offer.created", {"offer_id": str(uuid.uuid4())})
+        worker.start()
+        deadline = time.monotonic() + 30
+        while len(healthy.requests) < 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert len(healthy.requests) == 5
+        assert hanging.requests == [] and hanging.arrived == PER_DESTINATION
+    finally:
+        let_go.set()
+        await worker.stop()
+        hanging.close()
+        healthy.close()

@@ -12,15 +12,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     """A real HTTP server that records every request and answers with the next scripted status (then 200)."""
 
-    def __init__(self, statuses: tuple[int, ...] = (), delay: float = 0.0) -> None:
+    def __init__(self, statuses: tuple[int, ...] = (), delay: float = 0.0, hold: threading.Event | None = None) -> None:
+        """`hold`: every request hangs, unanswered and not yet in `requests`, until the event is set
+        (`arrived` counts them as they come in)."""
         self.requests: list[tuple[dict[str, str], bytes, str]] = []
         self.statuses = list(statuses)
+        self.arrived = 0
         lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    receiver.arrived += 1
+                if hold is not None:
+                    hold.wait(timeout=60)
                 time.sleep(delay)
                 with lock:
                     receiver.requests.append((dict(self.headers), body, self.path))

@@ -25,7 +25,7 @@ from matching.types import Municipality, Problem, Result
 from matching.validator import validate
 from skyddat_boende import workflow
 from skyddat_boende.config import Settings
-from skyddat_boende.matchmaking import adapter
+from skyddat_boende.matchmaking import adapter, warm_start
 from skyddat_boende.matchmaking.service import create_offer
 from skyddat_boende.retries import retrying
 
@@ -82,6 +82,7 @@ async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> 
     async with pool.acquire() as db:
         run_id = await db.fetchval("insert into batch_run (trigger) values ($1) returning id", trigger)
         snap = await _snapshot(db, places, settings.stale_after_hours)
+        previous, solution = await warm_start.previous_solution(db), []
     rows, available = snap.rows, snap.available
     requests = [adapter.request_from_row(r, places) for r in rows.values()]
     offers, objective, gap, status = 0, 0, 0.0, "optimal"
@@ -90,15 +91,18 @@ async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> 
             continue
         problem = Problem(today=adapter.today(), requests=tuple(requests), units=tuple(units),
                           open_offers=tuple(available.open_offers), intake_used=available.intake_used)
-        result: Result = await asyncio.to_thread(solve, problem, TIME_LIMIT_SECONDS, workers=None, seed=0)
+        result: Result = await asyncio.to_thread(solve, problem, TIME_LIMIT_SECONDS, workers=None, seed=0,
+                                                 previous=previous)
         if violations := validate(problem, result.matches):
             raise InvalidSolution(f"{len(violations)} hard-rule violations; no offers written")
         objective, gap, status = objective + result.objective, max(gap, result.gap), result.status
+        solution.extend(result.matches)
         matches = [m for m in result.matches if (m.request_id, m.unit_id) not in snap.tried]
         placed = await _write_offers(pool, rows, matches, settings)
         offers += len(placed)
         requests = [r for r in requests if r.id not in placed]
     async with pool.acquire() as db:
+        await warm_start.remember(db, run_id, solution)
         await db.execute(
             """update batch_run set finished_at = now(), waiting_requests = $2, offers_made = $3, solver_status = $4,
                                    objective = $5, gap = $6 where id = $1""",

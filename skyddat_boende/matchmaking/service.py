@@ -21,6 +21,8 @@ from skyddat_boende.matchmaking import adapter
 from skyddat_boende.retries import retrying
 
 CANDIDATES = 10
+SWEEP_BATCH = 20
+"""Offers the expiry sweep expires in one transaction (each also offers its request the next place)."""
 
 
 @dataclass(frozen=True)
@@ -87,21 +89,26 @@ async def create_offer(
                                        hold_for(settings, request_row["urgency"]), fit)
 
 
-async def expire_due_offers(pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality]) -> int:
-    """Expire open offers past their hold and offer each request its next candidate: each offer in a
-    short transaction of its own, so that the sweep never holds many rows at once."""
+async def expire_due_offers(
+    pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality], *, batch: int = SWEEP_BATCH
+) -> int:
+    """Expire open offers past their hold and offer each request its next candidate, `batch` offers a
+    transaction: offers made by one national batch share one expiry, and expiring them all in one
+    transaction would hold every request, unit and new offer it touches until the last is done."""
     async with pool.acquire() as db:
-        due = await db.fetch("select id from offer where status = 'open' and expires_at <= now() order by expires_at")
+        due = [r["id"] for r in await db.fetch(
+            "select id from offer where status = 'open' and expires_at <= now() order by expires_at, id")]
     expired = 0
-    for row in due:
+    for start in range(0, len(due), batch):
         async with pool.acquire() as db:
-            expired += await retrying(db, _expire_one, row["id"], settings, places)
+            expired += await retrying(db, _expire_some, due[start:start + batch], settings, places)
     return expired
 
 
-async def _expire_one(db: asyncpg.Connection, offer_id: uuid.UUID, settings: Settings, places) -> int:
-    offer = await workflow.expire(db, offer_id)
-    if offer is None:
-        return 0
-    await offer_next(db, offer["request_id"], settings, places)
-    return 1
+async def _expire_some(db: asyncpg.Connection, offer_ids: list[uuid.UUID], settings: Settings, places) -> int:
+    expired = 0
+    for offer_id in offer_ids:
+        if offer := await workflow.expire(db, offer_id):  # None: answered or withdrawn since
+            await offer_next(db, offer["request_id"], settings, places)
+            expired += 1
+    return expired

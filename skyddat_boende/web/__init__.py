@@ -26,7 +26,7 @@ from litestar.template.config import TemplateConfig
 from skyddat_boende.config import Settings
 from skyddat_boende.identity.issuers import is_loopback_host
 from skyddat_boende.web import common, i18n
-from skyddat_boende.web.auth import PUBLIC, LoginController, authorize_page, forget_expired_sessions
+from skyddat_boende.web.auth import PUBLIC, LoginController, authorize_page
 from skyddat_boende.web.followup import FollowUpPages
 from skyddat_boende.web.home import HomePage
 from skyddat_boende.web.social import SocialWorkerPages
@@ -85,7 +85,6 @@ class Pages:
         )
         self.handlers: list[Any] = [pages, static]
         self.template_config = template_config()
-        self.housekeeping = [forget_expired_sessions]
 
 
 def template_config() -> TemplateConfig:
