@@ -36,11 +36,12 @@ async def _expired_offers(conn, count: int, expires_at: dt.datetime) -> list[uui
         request = await factories.request(conn, org)
         await conn.execute("insert into request_adult (request_id, position, gender, age) values ($1, 1, 'female', 34)",
                            request)
-        await conn.execute("update placement_request set status = 'offered' where id = $1", request)
         offers.append(await conn.fetchval(
             """insert into offer (request_id, unit_id, beds, created_at, expires_at)
                values ($1, $2, 1, $3::timestamptz - interval '2 hours', $3) returning id""",
             request, await factories.unit(conn, shelter, beds=1), expires_at))
+        await conn.execute("update placement_request set status = 'offered', version = version + 1 where id = $1",
+                           request)
     return offers
 
 

@@ -21,6 +21,8 @@ NORTH = "operator-north"
 async def _waiting_for_locks(conn: asyncpg.Connection, count: int) -> None:
     """Until `count` other backends of this database wait for a lock."""
     for _ in range(200):
+        # inside a transaction pg_stat_activity is read once and kept: clear it to see the present
+        await conn.execute("select pg_stat_clear_snapshot()")
         waiting = await conn.fetchval(
             "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
         if waiting >= count:
