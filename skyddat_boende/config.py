@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     max_body_bytes: int = 256 * 1024
     db_pool_max: int = 10
+    db_pool_wait_seconds: int = 10
+    """How long a request waits for a pooled connection before it is answered 503 with Retry-After."""
     embedded_database: Literal["auto", "never"] = "auto"
     trusted_issuers_json: str = "[]"
     rate_limit_per_minute: int = 600
@@ -104,6 +106,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         log_level=env.get("SB_LOG_LEVEL", defaults.log_level).upper(),
         max_body_bytes=_int(env, "SB_MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 16 * 1024 * 1024),
         db_pool_max=_int(env, "SB_DB_POOL_MAX", defaults.db_pool_max, 1, 200),
+        db_pool_wait_seconds=_int(env, "SB_DB_POOL_WAIT_SECONDS", defaults.db_pool_wait_seconds, 1, 120),
         embedded_database=embedded,
         trusted_issuers_json=_trusted_issuers(env),
         offer_hold_minutes=_int(env, "SB_OFFER_HOLD_MINUTES", defaults.offer_hold_minutes, 1, 24 * 60),

@@ -11,8 +11,6 @@ from litestar.di import NamedDependency
 
 from skyddat_boende import audit
 
-POOL_WAIT_SECONDS = 10
-
 Db = NamedDependency[asyncpg.Connection]
 """The request's connection, inside the request's transaction."""
 
@@ -25,7 +23,7 @@ async def provide_connection(state: State, request: Request) -> AsyncGenerator[a
     held only for the commit and can never be part of a deadlock. Denials (objects.not_found) are
     written after the request's transaction, on the same connection, so they survive its rollback
     without ever waiting for a second connection."""
-    async with state.pool.acquire(timeout=POOL_WAIT_SECONDS) as conn:
+    async with state.pool.acquire(timeout=state.settings.db_pool_wait_seconds) as conn:
         request.state.pending_audit = []
         request.state.pending_denials = []
         try:

@@ -1,7 +1,7 @@
-"""A PostgreSQL restart under the running service (issue 21, defect 5): while the database is down every
-answer is 503 problem+json with Retry-After (and /ready 503), never 500; afterwards the service
-recovers by itself. A PostgreSQL server of the test's own is stopped and started, so no other test's
-database goes away."""
+"""A PostgreSQL restart or an exhausted pool under the running service (issue 21, defect 5): every answer
+is then 503 problem+json with Retry-After (and /ready 503), never 500; afterwards the service recovers
+by itself. For the restart a PostgreSQL server of the test's own is stopped and started, so no other
+test's database goes away."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 import json
 import tempfile
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from skyddat_boende import database
 from tests.helpers import running_server
-from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations
+from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
 
 @pytest.fixture
@@ -72,3 +73,40 @@ async def test_restart_answers_503_with_retry_after_then_recovers(own_postgres, 
                 await asyncio.sleep(0.2)
             created = await http.post("/api/requests", headers=malmo, json=mother_with_son_and_dog())
             assert created.status_code == 201, created.text
+
+
+async def test_exhausted_pool_answers_503_with_retry_after(create_migrated_database, issuer, tokens):
+    """One pooled connection, held by an accept that waits for a lock (a test transaction holds the
+    shelter): other calls wait SB_DB_POOL_WAIT_SECONDS for a connection, then get 503, not 500."""
+    url = await create_migrated_database()
+    await organisations(url)
+    env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_RATE_LIMIT_PER_MINUTE": "100000",
+           "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0",
+           "SB_DB_POOL_MAX": "1", "SB_DB_POOL_WAIT_SECONDS": "1"}
+    staff, malmo = tokens.staff("operator-north"), tokens.social_worker(MALMO)
+    with running_server(env) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            shelter, _ = await publish(http, staff, shelter_body("2480", rate=2000, label="Norr"))
+            request = (await http.post("/api/requests", headers=malmo, json=mother_with_son_and_dog())).json()
+            holder = await database.connect(url)
+            try:
+                async with holder.transaction():
+                    await holder.execute("select 1 from shelter where id = $1 for update", uuid.UUID(shelter["id"]))
+                    accept = asyncio.create_task(http.post(f"/api/offers/{request['offer']['id']}/accept",
+                                                           headers=staff))
+                    await _waiting_for_a_lock(holder)
+                    _assert_unavailable(await http.get("/api/requests", headers=malmo))
+                    _assert_unavailable(await http.get("/ready"))
+            finally:
+                await holder.close()
+            assert (await accept).status_code == 200
+            assert (await http.get("/api/requests", headers=malmo)).status_code == 200
+
+
+async def _waiting_for_a_lock(conn) -> None:
+    for _ in range(200):
+        if await conn.fetchval("select count(*) from pg_stat_activity "
+                               "where datname = current_database() and wait_event_type = 'Lock'"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the accept never waited for the shelter's lock")

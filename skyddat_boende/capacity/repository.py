@@ -187,12 +187,15 @@ async def create_unit(
 
 
 async def confirm_units(db: asyncpg.Connection, operator_id: str, *, shelter_id=None, unit_id=None):
-    """'No change': mark availability as confirmed now. Returns (count, time) or None if nothing is ours."""
+    """'No change': mark availability as confirmed now. Returns (count, time) or None if nothing is ours.
+    The units are locked in id order first (the lock order), so two confirmations or a sync never wait
+    for each other in a circle."""
     rows = await db.fetch(
-        """update unit u set availability_confirmed_at = now()
-             from shelter s
-            where s.id = u.shelter_id and s.operator_id = $1
-              and ($2::uuid is null or u.shelter_id = $2) and ($3::uuid is null or u.id = $3)
+        """with mine as (
+               select u.id from unit u join shelter s on s.id = u.shelter_id
+                where s.operator_id = $1 and ($2::uuid is null or u.shelter_id = $2) and ($3::uuid is null or u.id = $3)
+                order by u.id for no key update of u)
+           update unit u set availability_confirmed_at = now() from mine where u.id = mine.id
            returning u.availability_confirmed_at""",
         operator_id, shelter_id, unit_id,
     )

@@ -19,7 +19,7 @@ from skyddat_boende.problems import problem_responses
 
 READ = secured(roles=[SHELTER_STAFF], scopes=["offers:read", "offers:write"])
 WRITE = secured(roles=[SHELTER_STAFF], scopes=["offers:write"])
-ANSWER_ERRORS = problem_responses(400, 401, 403, 404, 409, 429)
+ANSWER_ERRORS = problem_responses(400, 401, 403, 404, 409, 429, 503)
 
 
 def _operator(request: Request) -> str:
@@ -50,6 +50,8 @@ class OfferController(Controller):
         return offer
 
     @post("/{offer_id:uuid}/accept", status_code=200, summary="Accept: the household is placed in the unit",
+          description="Idempotent: accepting an offer your operator already accepted answers the same placement. "
+                      "503 with Retry-After when conflicting changes or the database keep it from finishing.",
           responses=ANSWER_ERRORS, **WRITE)
     async def accept_offer(self, db: Db, request: Request, offer_id: FromPath[uuid.UUID]) -> OfferRead:
         return await service.accept(db, request, offer_id)

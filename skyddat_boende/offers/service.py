@@ -51,7 +51,7 @@ async def accept(db: asyncpg.Connection, request: Request, offer_id: uuid.UUID) 
 async def decline(db: asyncpg.Connection, request: Request, offer_id: uuid.UUID, reason: str) -> OfferRead:
     """Decline for the caller's operator, then offer the request its next candidate."""
     operator = request.user.organisation_id
-    row, answer = await retrying(db, _decline_and_offer_next, request, operator, offer_id, reason)
+    _, answer = await retrying(db, _decline_and_offer_next, request, operator, offer_id, reason)
     await _refuse_unless_done(request, offer_id, answer)
     audited(request, "offer", offer_id)
     return await repository.get(db, operator, offer_id)

@@ -41,7 +41,7 @@ async def create(db: asyncpg.Connection, request: Request, data: RequestCreate) 
         raise TooManyOpenRequests(f"Your municipality already has {limit} open requests; close or withdraw some.")
     request_id = await repository.create(db, municipality, data)
     audited(request, "placement_request", request_id)
-    await matchmaking.offer_next(db, request_id, request.app.state.settings, request.app.state.places)
+    await retrying(db, matchmaking.offer_next, request_id, request.app.state.settings, request.app.state.places)
     return await repository.get(db, municipality, request_id)
 
 
