@@ -21,7 +21,7 @@ from tests import factories
 from tests.conftest import make_app
 from tests.helpers import running_server, running_worker
 from tests.webhook_support import Receiver
-from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
+from tests.workflow_support import MALMO, STOCKHOLM, mother_with_son_and_dog, organisations, publish, shelter_body
 
 NORTH = "operator-north"
 
@@ -158,10 +158,10 @@ async def test_a_worker_process_runs_the_jobs_and_a_web_process_none(create_migr
 
 
 async def test_the_sweep_commits_small_batches_while_an_accept_is_answered(create_migrated_database, issuer, tokens):
-    """Input: 45 offers sharing one expiry (as one national batch makes them); the request of the last
-    one held locked by another transaction, so the sweep stops on it in its third small transaction;
-    meanwhile an accept on another shelter's offer. A sweep in one transaction would expire nothing
-    visible until the end, and the accept would then have to wait behind it or not."""
+    """Input: 45 offers sharing one expiry (as one national batch makes them); the last one's request is
+    Stockholm's, whose webhook subscription another transaction holds locked, so the sweep waits on
+    it while announcing that expiry in its third small transaction; meanwhile an accept on another
+    shelter's offer. A sweep in one transaction would show nothing expired until it was through."""
     url = await create_migrated_database()
     await organisations(url)
     async with AsyncTestClient(app=make_app(url, issuer, run_jobs=False)) as client:
@@ -176,10 +176,16 @@ async def test_the_sweep_commits_small_batches_while_an_accept_is_answered(creat
             past = await conn.fetchval("select now() - interval '1 minute'")
             offers = sorted(await _expired_offers(conn, 45, past))
             places = await adapter.municipalities(conn)
-            last_request = await conn.fetchval("select request_id from offer where id = $1", offers[-1])
+            await conn.execute("update placement_request set municipality_id = $2 "
+                               "where id = (select request_id from offer where id = $1)",
+                               offers[-1], f"kommun-{STOCKHOLM}")
+            subscription = await conn.fetchval(
+                "insert into webhook_subscription (organisation_id, url, secret, event_types) values "
+                "($1, 'https://hooks.example/x', 'whsec_' || repeat('a', 43), '{offer.expired}') returning id",
+                f"kommun-{STOCKHOLM}")
             transaction = blocker.transaction()
             await transaction.start()
-            await blocker.execute("select 1 from placement_request where id = $1 for update", last_request)
+            await blocker.execute("select 1 from webhook_subscription where id = $1 for update", subscription)
             sweep = asyncio.create_task(expire_due_offers(pool, Settings(), places, batch=20))
 
             async def two_batches_committed() -> bool:
@@ -188,7 +194,7 @@ async def test_the_sweep_commits_small_batches_while_an_accept_is_answered(creat
             assert await _wait_for(two_batches_committed), "the first two batches were not committed on their own"
             accepted = await client.post(f"/api/offers/{other['offer']['id']}/accept", headers=tokens.staff(NORTH))
             assert accepted.status_code == 200, accepted.text
-            assert not sweep.done()  # the accept was answered while the sweep was stuck mid-way
+            assert not sweep.done()  # the accept was answered while the sweep was held mid-way
             await transaction.rollback()
             assert await sweep == 45
             sizes = [r["n"] for r in await conn.fetch(
@@ -198,6 +204,29 @@ async def test_the_sweep_commits_small_batches_while_an_accept_is_answered(creat
             await pool.close()
             await conn.close()
     assert sizes == [20, 20, 5]  # answered_at is each transaction's own now(): three transactions
+
+
+async def test_the_sweep_leaves_an_offer_whose_request_is_locked_for_its_next_round(create_migrated_database):
+    """Input: three expired offers, one whose request another transaction (a withdrawal, say) holds
+    locked: the sweep neither waits for it nor expires it; the next sweep does."""
+    url = await create_migrated_database()
+    conn = await database.connect(url)
+    blocker = await database.connect(url)
+    pool = await database.create_pool(url, max_size=2)
+    try:
+        past = await conn.fetchval("select now() - interval '1 minute'")
+        offers = await _expired_offers(conn, 3, past)
+        places = await adapter.municipalities(conn)
+        async with blocker.transaction():
+            await blocker.execute("select 1 from placement_request where id = "
+                                  "(select request_id from offer where id = $1) for update", offers[0])
+            assert await asyncio.wait_for(expire_due_offers(pool, Settings(), places), timeout=30) == 2
+            assert await conn.fetchval("select status from offer where id = $1", offers[0]) == "open"
+        assert await expire_due_offers(pool, Settings(), places) == 1
+    finally:
+        await pool.close()
+        await blocker.close()
+        await conn.close()
 
 
 async def test_housekeeping_forgets_job_runs_after_a_week(create_migrated_database):
