@@ -47,9 +47,9 @@ async def forget_old_job_runs(db: asyncpg.Connection) -> None:
                      JOB_RUN_RETENTION_DAYS)
 
 
-def housekeeping_work(settings: Settings) -> list[Callable[[asyncpg.Connection], Awaitable[None]]]:
-    """Everything the housekeeping job deletes when its time is up, in order."""
-    return [idempotency.forget_expired_keys, outbox.forget_finished, forget_expired_sessions, forget_old_job_runs]
+HOUSEKEEPING_WORK: tuple[Callable[[asyncpg.Connection], Awaitable[None]], ...] = (
+    idempotency.forget_expired_keys, outbox.forget_finished, forget_expired_sessions, forget_old_job_runs,
+)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class Jobs:
 
     async def _housekeep(self) -> None:
         async with self.pool.acquire() as conn:
-            for work in housekeeping_work(self.settings):
+            for work in HOUSEKEEPING_WORK:
                 await work(conn)
 
     async def _every(self, job: Job) -> None:

@@ -210,29 +210,6 @@ async def test_the_sweep_commits_small_batches_while_an_accept_is_answered(creat
     assert sum(sizes) == 45 and max(sizes) <= 20 and len(sizes) >= 3, sizes
 
 
-async def test_the_sweep_leaves_an_offer_whose_request_is_locked_for_its_next_round(create_migrated_database):
-    """Input: three expired offers, one whose request another transaction (a withdrawal, say) holds
-    locked: the sweep neither waits for it nor expires it; the next sweep does."""
-    url = await create_migrated_database()
-    conn = await database.connect(url)
-    blocker = await database.connect(url)
-    pool = await database.create_pool(url, max_size=2)
-    try:
-        past = await conn.fetchval("select now() - interval '1 minute'")
-        offers = await _expired_offers(conn, 3, past)
-        places = await adapter.municipalities(conn)
-        async with blocker.transaction():
-            await blocker.execute("select 1 from placement_request where id = "
-                                  "(select request_id from offer where id = $1) for update", offers[0])
-            assert await asyncio.wait_for(expire_due_offers(pool, Settings(), places), timeout=30) == 2
-            assert await conn.fetchval("select status from offer where id = $1", offers[0]) == "open"
-        assert await expire_due_offers(pool, Settings(), places) == 1
-    finally:
-        await pool.close()
-        await blocker.close()
-        await conn.close()
-
-
 async def test_housekeeping_forgets_job_runs_after_a_week(create_migrated_database):
     """Input: a tick run eight days ago and one run yesterday."""
     from skyddat_boende.jobs import forget_old_job_runs

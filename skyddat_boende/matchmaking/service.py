@@ -124,15 +124,11 @@ async def expire_due_offers(
 
 async def _expire_some(pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality], batch: int) -> int:
     async with pool.acquire() as db, db.transaction():
-        # the offer and its request both, skip locked: the sweep does not wait on an answer or a
-        # withdrawal under way over them (nor hold the offer while waiting for the request); what it
-        # skips is still due at its next round
+        # skip locked: an offer being answered right now is that answer's business, not the sweep's
         expired = await db.fetch(
             """with due as (
-                   select o.id from offer o join placement_request r on r.id = o.request_id
-                    where o.status = 'open' and o.expires_at <= now()
-                    order by o.expires_at, o.id limit $1
-                      for update of o, r skip locked
+                   select id from offer where status = 'open' and expires_at <= now()
+                    order by expires_at, id limit $1 for update skip locked
                )
                update offer o set status = 'expired', answered_at = now()
                  from due, unit u, shelter s, placement_request r
