@@ -227,3 +227,14 @@ async def test_housekeeping_forgets_job_runs_after_a_week(create_migrated_databa
         assert await conn.fetchval("select count(*) from job_run") == 1
     finally:
         await conn.close()
+
+
+def test_worker_and_jobs_setting_errors_are_one_line():
+    """Input: SB_RUN_JOBS=yes; then a worker pointed at a port where no PostgreSQL listens."""
+    from tests.helpers import cli
+
+    bad = cli("worker", env={"SB_RUN_JOBS": "yes", "DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+    assert bad.returncode == 2 and bad.stderr.strip() == "skyddat-boende: error: SB_RUN_JOBS must be 0 or 1, got 'yes'"
+    down = cli("worker", env={"DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+    assert down.returncode == 2 and "Traceback" not in down.stderr
+    assert down.stderr.startswith("skyddat-boende: error: cannot connect to PostgreSQL")
