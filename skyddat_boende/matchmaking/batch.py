@@ -11,7 +11,6 @@ by the engine's independent validator before a single offer is written.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -136,9 +135,3 @@ async def _tried_pairs(db: asyncpg.Connection, request_ids: list[str]) -> set[tu
     rows = await db.fetch("select request_id, unit_id from offer where request_id = any($1::uuid[])",
                           [uuid.UUID(r) for r in request_ids])
     return {(str(r["request_id"]), str(r["unit_id"])) for r in rows}
-
-
-def next_run(interval_minutes: int, now: dt.datetime) -> float:
-    """Seconds until the next scheduled run (runs align to the interval)."""
-    period = interval_minutes * 60
-    return period - (now.timestamp() % period)
