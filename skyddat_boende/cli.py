@@ -193,6 +193,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
     async def prepare(conn, url) -> str:
         await migrations.migrate(conn, found)
+        if not settings.development:  # as `serve`: the worker must not run as the owner in production
+            await database.check_service_role(conn, required=True)
         return url
 
     url = _on_database(settings, prepare)

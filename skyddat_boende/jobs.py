@@ -162,7 +162,8 @@ async def run_worker(settings: Settings, url: str, *, ready: Callable[[Jobs], No
     from skyddat_boende import database
     from skyddat_boende.matchmaking import adapter
 
-    pool = await database.create_pool(url, max_size=settings.db_pool_max, service_role=True)
+    pool = await database.create_pool(url, max_size=settings.db_pool_max, service_role=True,
+                                      require_service_role=not settings.development)
     try:
         async with pool.acquire() as conn:
             places = await adapter.municipalities(conn)

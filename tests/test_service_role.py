@@ -94,9 +94,10 @@ async def test_production_refuses_to_start_without_the_service_role(owner_withou
     assert "skyddat_app" in _messages(refused.value)
 
 
-async def test_serve_in_production_ends_with_one_line_without_the_service_role(owner_without_service_role):
-    # Input: `skyddat-boende serve` with SB_ENV=production as that user: exit 2, a one-line reason.
-    result = await asyncio.to_thread(cli, "serve", "--port", str(free_port()),
+@pytest.mark.parametrize("command", [("serve", "--port", str(free_port())), ("worker",)], ids=["serve", "worker"])
+async def test_serve_in_production_ends_with_one_line_without_the_service_role(owner_without_service_role, command):
+    # Input: `skyddat-boende serve` (or `worker`) with SB_ENV=production as that user: exit 2, a one-line reason.
+    result = await asyncio.to_thread(cli, *command,
                                      env={"DATABASE_URL": owner_without_service_role, "SB_ENV": "production"},
                                      timeout=30)
     assert result.returncode == 2
