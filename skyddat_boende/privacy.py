@@ -46,7 +46,7 @@ def _plain_table() -> dict[int, str | None]:
     """str.translate table: Unicode digits to 0-9, dashes to '-', spaces and controls to ' ', format
     characters (zero-width, soft hyphen, bidi marks) removed. Built once, on first use."""
     table: dict[int, str | None] = {ord(MINUS_SIGN): "-"}
-    for code in range(128, sys.maxunicode + 1):
+    for code in (*range(1, 32), *range(127, sys.maxunicode + 1)):
         category = unicodedata.category(chr(code))
         if category == "Nd":
             table[code] = str(unicodedata.decimal(chr(code)))
@@ -61,7 +61,7 @@ def _plain_table() -> dict[int, str | None]:
 
 def normalise(text: str) -> str:
     """The text as the rule reads it (compatibility forms folded first: full-width, superscript, ...)."""
-    if text.isascii():
+    if text.isascii() and text.isprintable():
         return text
     return unicodedata.normalize("NFKC", text).translate(_plain_table())
 

@@ -167,3 +167,90 @@ def test_a_personal_number_in_a_phone_field_is_refused():
         assert phone_looks_like_personal_number(phone), phone
     for text in variants().values():
         assert looks_like_personal_number(unquote(text)), text
+
+
+def _corpus() -> list[str]:
+    """Texts both rules must read alike: the variants, near misses, phone numbers, and random mixes of
+    digits (ASCII and others), separators, dashes, spaces and invisible characters."""
+    import random
+
+    pieces = ["0", "1", "2", "3", "8", "9", "\uff11", "\u0663", "\u0968", "-", "+", " ", ".", "/", ":", "_",
+              "\u2013", "\u00a0", "\u200b", "\u00ad", "\t", "a", "X", "%"]
+    chance = random.Random(20)
+    mixes = ["".join(chance.choice(pieces) for _ in range(chance.randint(8, 18))) for _ in range(1500)]
+    for _ in range(1500):  # numbers, or nearly: a random date part, in pieces, some digits of other scripts
+        digits = f"{chance.randint(0, 99):02}{chance.randint(0, 13):02}{chance.randint(0, 92):02}{chance.randint(0, 9999):04}"
+        digits = (f"{chance.randint(18, 20)}" if chance.random() < 0.3 else "") + digits
+        spelled = [chance.choice([d, _digits(d, 0xFF10), _digits(d, 0x0966)]) for d in digits]
+        mixes.append(chance.choice(pieces[-4:] + [""]) + "".join(
+            d + (chance.choice(pieces[9:]) if chance.random() < 0.2 else "") for d in spelled))
+    near = [f"{DATE}{TAIL}5", f"1{DATE}-{TAIL}", f"{DATE[:2]}13{DATE[4:]}-{TAIL}", f"{DATE[:4]}32-{TAIL}",
+            f"{DATE[:4]}61-{TAIL}", "MAL-2026-004201", "2026-00-42-0123", "Rum 3 " + f"{DATE}-{TAIL}"]
+    return [*variants().values(), *near, "070-123 45 67", "+46 70 123 45 67", f"0{DATE[1:]}{TAIL}", *mixes]
+
+
+async def test_the_database_reads_numbers_as_the_guard_does(conn):
+    corpus = _corpus()
+    rows = await conn.fetch("select looks_like_personal_number(t) a, phone_looks_like_personal_number(t) p "
+                            "from unnest($1::text[]) with ordinality u(t, i) order by i", corpus)
+    differ = [(text, row["a"], row["p"]) for text, row in zip(corpus, rows, strict=True)
+              if (row["a"], row["p"]) != (looks_like_personal_number(text), phone_looks_like_personal_number(text))]
+    assert differ == [], f"{len(differ)} texts read differently, e.g. {differ[:3]}"
+    assert sum(row["a"] for row in rows) > 100, "the corpus holds numbers too"
+    # every decimal digit Python knows is a digit to the database as well
+    import sys
+    import unicodedata
+
+    digits = [chr(c) for c in range(128, sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Nd"]
+    read = await conn.fetchval("select string_agg(personal_number_text(d), '' order by i) "
+                               "from unnest($1::text[]) with ordinality u(d, i)", digits)
+    assert read == "".join(str(unicodedata.decimal(d)) for d in digits)
+
+
+@pytest.mark.parametrize(("table", "column"), [("shelter", "label"), ("unit", "label"), ("shelter_address", "street"),
+                                               ("shelter_address", "contact_phone"), ("webhook_subscription", "url"),
+                                               ("idempotency_key", "key")])
+async def test_the_database_refuses_a_number_by_any_other_path(conn, table, column):
+    """Written past the service (an UPDATE in psql, a future code path): the CHECKs of migration 0014."""
+    import asyncpg
+
+    await conn.execute(f"create temp table probe (like {table} including constraints)")
+    await conn.execute(await conn.fetchval(  # only the CHECKs matter here
+        "select 'alter table probe ' || string_agg(format('alter column %I drop not null', column_name), ', ')"
+        " from information_schema.columns where table_name = 'probe'"))
+    for value in (f"{DATE}-{TAIL}", _digits(f"0{DATE[1:]}{TAIL}", 0xFF10), f"{DATE}\u2013{TAIL}"):
+        with pytest.raises(asyncpg.CheckViolationError):
+            async with conn.transaction():
+                await conn.execute(f"insert into probe ({column}) values ($1)", value)
+
+
+async def test_migration_0014_clears_numbers_already_stored(create_database):
+    """Rows written before the guard (the attack run stored some) are masked, then the CHECKs hold."""
+    from skyddat_boende import migrations
+    from skyddat_boende.config import REPO_SQL_DIR
+    from tests import factories
+
+    url = await create_database()
+    conn = await database.connect(url)
+    try:
+        every = migrations.discover(REPO_SQL_DIR)
+        await migrations.migrate(conn, [m for m in every if m.version < 14])
+        number = f"{DATE}-{TAIL}"
+        operator = await factories.operator_org(conn, "north", "2480")
+        shelter = await factories.shelter(conn, operator, "2480", label=f"Boende {number}")
+        await factories.unit(conn, shelter)
+        await conn.execute("update unit set label = $1", f"Lgh {number}")
+        await conn.execute("insert into shelter_address (shelter_id, street, postal_code, city, contact_phone) "
+                           "values ($1, $2, '901 00', 'Testort', $3)", shelter, f"Gatan {number}", number)
+        await conn.execute("insert into webhook_subscription (organisation_id, url, secret, event_types) "
+                           "values ($1, $2, $3, '{offer.created}')", operator,
+                           f"https://partner.example/h?id={number}", "whsec_" + "a" * 43)
+        await conn.execute("insert into idempotency_key (owner, key, fingerprint, status_code, body) "
+                           "values ('o', $1, $2, 201, '')", number, "0" * 64)
+        await migrations.migrate(conn, every)
+        stored = [text for _, text in await _texts_in_every_table(url) if _holds_the_number(text)]
+        assert stored == []
+        assert await conn.fetchval("select active from webhook_subscription") is False
+        assert await conn.fetchval("select count(*) from shelter where label like 'Boende ######-####%'") == 1
+    finally:
+        await conn.close()
