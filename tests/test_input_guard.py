@@ -5,9 +5,12 @@ integers get a 4xx, never a 5xx. The operations and their fields come from the a
 
 from __future__ import annotations
 
+import html
 import re
-from urllib.parse import unquote
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -254,3 +257,72 @@ async def test_migration_0014_clears_numbers_already_stored(create_database):
         assert await conn.fetchval("select count(*) from shelter where label like 'Boende ######-####%'") == 1
     finally:
         await conn.close()
+
+
+class _Forms(HTMLParser):
+    """The post forms of a page: action and the fields a browser would send (first choice of each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and a.get("method") == "post":
+            self.forms.append((a["action"], {}))
+        elif self.forms and tag in ("input", "button", "textarea", "select") and a.get("name"):
+            if a.get("type") in ("checkbox", "radio") and a["name"] in self.forms[-1][1]:
+                return
+            self.forms[-1][1].setdefault(a["name"], a.get("value") or "")
+        elif self.forms and tag == "option" and self.forms[-1][1]:
+            last = list(self.forms[-1][1])[-1]
+            if not self.forms[-1][1][last]:
+                self.forms[-1][1][last] = a.get("value", "")
+
+
+async def _log_in(client, issuer, persona: str) -> None:
+    """Through the development issuer's real login page, as a browser would."""
+    started = await client.get("/login", follow_redirects=False)
+    async with httpx.AsyncClient() as idp:
+        page = (await idp.get(started.headers["location"])).text
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+        chosen = await idp.post(issuer.url + "/authorize", data={**{k: html.unescape(v) for k, v in hidden.items()},
+                                                                "persona": persona})
+    back = urlsplit(chosen.headers["location"])
+    done = await client.get(f"{back.path}?{back.query}", follow_redirects=False)
+    assert done.status_code == 303, done.text
+
+
+async def test_no_personal_number_through_any_web_form(create_migrated_database, issuer):
+    """Every post form the pages show a social worker and shelter staff, every field but the CSRF token."""
+    url = await create_migrated_database()
+    await organisations(url)
+    conn = await database.connect(url)
+    try:
+        from tests import factories
+
+        operator = await factories.operator_org(conn, "demo-1", "2480")
+        await factories.unit(conn, await factories.shelter(conn, operator, "2480"))
+    finally:
+        await conn.close()
+    app = make_app(url, issuer, rate_limit_per_minute=1_000_000)
+    tried = 0
+    for persona, pages in (("malmo", ["/socialtjanst/ny"]), ("staff-1", ["/boende", "/boende/placeringar"])):
+        async with AsyncTestClient(app=app, base_url="http://127.0.0.1") as client:
+            await _log_in(client, issuer, persona)
+            for path in pages:
+                parser = _Forms()
+                parser.feed((await client.get(path)).text)
+                forms = [(action, fields) for action, fields in parser.forms if action != "/logout"]
+                assert forms, f"{path} shows forms"
+                for action, fields in forms:
+                    for name in [n for n in fields if n != "_csrf_token"]:
+                        for label, variant in variants().items():
+                            for value in (variant, f"{fields[name]} {variant}".strip()):
+                                sent = await client.post(action, data=fields | {name: value}, follow_redirects=False)
+                                assert sent.status_code == 422, f"{action} {name} {label}: {sent.status_code}"
+                                assert "personnummer" in sent.text and CORE not in sent.text
+                                tried += 1
+    assert tried > 100
+    stored = [(table, text) for table, text in await _texts_in_every_table(url) if _holds_the_number(text)]
+    assert stored == [], f"personnummer-shaped text stored in {sorted({t for t, _ in stored})}"
