@@ -84,5 +84,6 @@ def refuse() -> PersonalNumberRejected:
     """The error never says where or what, so the number is not echoed, logged or stored anywhere."""
     return PersonalNumberRejected(
         "Something in the request looks like a personal identity number. Use the municipality's "
-        "pseudonymous case reference; the service never stores identities."
+        "pseudonymous case reference; the service never stores identities. A phone number may be "
+        "written grouped (070-123 45 67) or with +46."
     )
