@@ -4,8 +4,9 @@
 --   every dash as '-', spaces and control characters as ' ', format characters (zero-width space,
 --   soft hyphen, bidi marks) removed;
 --   looks_like_personal_number() then finds (YY)YYMMDD NNNN with separators (- + . _ / : space)
---   allowed between any two digits and no digit touching either end (month 01-12; day 01-31, or
---   61-91 for a samordningsnummer). The CHECKs on case and decision references use it already.
+--   allowed between any two digits and no other digit joined on at either end, directly or by
+--   punctuation (a space keeps two numbers apart); month 01-12, day 01-31 or 61-91 for a
+--   samordningsnummer; UUIDs are not read. The CHECKs on case and decision references use it already.
 --   phone_looks_like_personal_number() is the phone field's rule (docs/decisions.md).
 
 -- the characters, from code point ranges ('0660' or '2010-2015', hexadecimal)
@@ -41,9 +42,11 @@ declare
         '1d173-1d17a', 'e0001', 'e0020-e007f']);
     digits text := (select string_agg(chr(('x' || lpad(z, 8, '0'))::bit(32)::int + d), '' order by z, d)
                       from unnest(zeros) z, generate_series(0, 9) d);
+    -- UUIDs are machine identifiers, not read (their hex groups often hold ten digits in a row)
+    uuid constant text := '(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])';
     separators constant text := '[-+._/:\s]*';
-    shape constant text := '(?<![0-9])(?:[0-9]S[0-9]S)?[0-9]S[0-9]S(?:0S[1-9]|1S[0-2])S'
-        '(?:0S[1-9]|[12]S[0-9]|3S[01]|6S[1-9]|[78]S[0-9]|9S[01])S[0-9]S[0-9]S[0-9]S[0-9](?![0-9])';
+    shape constant text := '(?<![0-9][-+._/:]*)(?:[0-9]S[0-9]S)?[0-9]S[0-9]S(?:0S[1-9]|1S[0-2])S'
+        '(?:0S[1-9]|[12]S[0-9]|3S[01]|6S[1-9]|[78]S[0-9]|9S[01])S[0-9]S[0-9]S[0-9]S[0-9](?![-+._/:]*[0-9])';
 begin
     execute format($sql$
         create function personal_number_text(value text) returns text
@@ -54,8 +57,8 @@ begin
     execute format($sql$
         create or replace function looks_like_personal_number(value text) returns boolean
         language sql immutable strict parallel safe
-        return personal_number_text(value) ~ %L
-    $sql$, replace(shape, 'S', separators));
+        return regexp_replace(personal_number_text(value), %L, ' ', 'g') ~ %L
+    $sql$, uuid, replace(shape, 'S', separators));
 end
 $migration$;
 

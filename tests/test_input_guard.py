@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
@@ -188,8 +189,23 @@ def _corpus() -> list[str]:
         mixes.append(chance.choice(pieces[-4:] + [""]) + "".join(
             d + (chance.choice(pieces[9:]) if chance.random() < 0.2 else "") for d in spelled))
     near = [f"{DATE}{TAIL}5", f"1{DATE}-{TAIL}", f"{DATE[:2]}13{DATE[4:]}-{TAIL}", f"{DATE[:4]}32-{TAIL}",
-            f"{DATE[:4]}61-{TAIL}", "MAL-2026-004201", "2026-00-42-0123", "Rum 3 " + f"{DATE}-{TAIL}"]
-    return [*variants().values(), *near, "070-123 45 67", "+46 70 123 45 67", f"0{DATE[1:]}{TAIL}", *mixes]
+            f"{DATE[:4]}61-{TAIL}", "MAL-2026-004201", "2026-00-42-0123", "Rum 3 " + f"{DATE}-{TAIL}",
+            f"a-{DATE}-{TAIL}.", f"{DATE}-{TAIL}-4", f"1-{DATE}-{TAIL}", f"{DATE}-{TAIL} 5"]
+    uuids = [str(uuid.UUID(int=chance.getrandbits(128))) for _ in range(500)]
+    uuids += [f"https://partner.example/h/{u.upper()}?n={CORE[:4]}" for u in uuids[:50]]
+    return [*variants().values(), *near, "070-123 45 67", "+46 70 123 45 67", f"0{DATE[1:]}{TAIL}", *mixes, *uuids]
+
+
+def test_joined_digits_and_uuids_are_not_numbers_of_people():
+    """Another digit joined on by punctuation makes a longer number (a UUID's groups, a reference);
+    a space keeps two numbers apart. UUIDs, whose hex groups often hold ten digits, are not read."""
+    for text in (f"1-{DATE}-{TAIL}", f"{DATE}-{TAIL}-4", f"{DATE}{TAIL}5", "MAL-2026-004201"):
+        assert not looks_like_personal_number(text), text
+    for text in (f"Rum 3 {DATE}-{TAIL}", f"{DATE}-{TAIL} 5", f"Lgh.{DATE}-{TAIL}"):
+        assert looks_like_personal_number(text), text
+    chance = __import__("random").Random(7)
+    assert not any(looks_like_personal_number(f"https://p.example/{uuid.UUID(int=chance.getrandbits(128))}")
+                   for _ in range(5000))
 
 
 async def test_the_database_reads_numbers_as_the_guard_does(conn):
