@@ -102,7 +102,8 @@ def _holds_the_number(text: str) -> bool:
     return any(CORE in re.sub("[^0-9]", "", normalise(t)) for t in (text, unquote(text)))
 
 
-async def test_no_personal_number_in_any_spelling_reaches_a_table(world, tokens):
+async def test_no_personal_number_in_any_spelling_reaches_a_table(world, tokens, caplog):
+    caplog.set_level("DEBUG")
     client, url, document, ids = world
     operations = document.write_operations()
     assert len(operations) >= 15, "the document lists the write operations"
@@ -134,6 +135,8 @@ async def test_no_personal_number_in_any_spelling_reaches_a_table(world, tokens)
     assert tried > 300
     stored = [(table, text) for table, text in await _texts_in_every_table(url) if _holds_the_number(text)]
     assert stored == [], f"personnummer-shaped text stored in {sorted({t for t, _ in stored})}"
+    logged = [r.getMessage() + str(r.__dict__) for r in caplog.records]
+    assert len(logged) > 300 and not any(_holds_the_number(line) for line in logged), "nor in a log"
 
 
 async def test_deep_json_nul_and_huge_numbers_get_a_4xx_on_every_write(world, tokens):
