@@ -65,8 +65,10 @@ async def check(request: Request) -> None:
              for text in (value, _as_utf8(value))]
     form = request.content_type[0] in FORMS
     if form:
-        texts += [(key, value) for key, value in (await request.form()).multi_items()
-                  if isinstance(value, str) and key not in NOT_STORED_FIELDS]
+        for key, value in (await request.form()).multi_items():  # keys too: a JSON body sent as a form
+            texts.append((key, key))
+            if isinstance(value, str) and key not in NOT_STORED_FIELDS:
+                texts.append((key, value))
     else:
         texts += list(_body_texts(await request.body()))
     for field, text in texts:

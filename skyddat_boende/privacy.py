@@ -6,8 +6,9 @@ hyphen, other format characters) removed. Then any 10 or 12 digits in a row, wit
 type inside a number (- + . _ / : and spaces) allowed between them, whose date part is a plausible
 date (month 01-12; day 01-31, or 61-91 for a samordningsnummer) are refused, unless another digit is
 joined on at either end, directly or by punctuation (then they are part of a longer number, such as a
-UUID's groups); a space keeps two numbers apart. UUIDs in the text are not read. The same rule guards the database
-(looks_like_personal_number() in sql/0014_personal_number_everywhere.sql); a test holds the two equal.
+UUID's groups); a space keeps two numbers apart. UUIDs in the text are not read. The same rule guards
+the database (looks_like_personal_number() in sql/0014_personal_number_everywhere.sql); a test holds
+the two equal.
 
 Phone numbers share their digits with personal identity numbers (070-123 45 67 reads as a 2007 date),
 so a phone field has its own rule, `phone_looks_like_personal_number` (docs/decisions.md).

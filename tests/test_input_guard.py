@@ -6,6 +6,7 @@ integers get a 4xx, never a 5xx. The operations and their fields come from the a
 from __future__ import annotations
 
 import html
+import json
 import re
 import uuid
 from html.parser import HTMLParser
@@ -137,6 +138,18 @@ async def test_no_personal_number_in_any_spelling_reaches_a_table(world, tokens,
     assert stored == [], f"personnummer-shaped text stored in {sorted({t for t, _ in stored})}"
     logged = [r.getMessage() + str(r.__dict__) for r in caplog.records]
     assert len(logged) > 300 and not any(_holds_the_number(line) for line in logged), "nor in a log"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])
+async def test_another_content_type_does_not_skip_the_guard(world, tokens, content_type):
+    """The same JSON body under another (or no) Content-Type: still refused, nothing stored."""
+    client, url, _, _ = world
+    body = json.dumps(shelter_body("2480", rate=2100, label=f"Hus {DATE}-{TAIL}")).encode()
+    headers = tokens.staff("operator-north") | ({"Content-Type": content_type} if content_type else {})
+    response = await client.post("/api/shelters", content=body, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
+    assert not [t for _, t in await _texts_in_every_table(url) if _holds_the_number(t)]
 
 
 async def test_deep_json_nul_and_huge_numbers_get_a_4xx_on_every_write(world, tokens):
