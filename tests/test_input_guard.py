@@ -181,6 +181,20 @@ def test_a_swedish_phone_number_is_a_phone_number(phone):
     assert not phone_looks_like_personal_number(phone)
 
 
+async def test_the_address_takes_a_swedish_phone_number_but_not_a_personal_number(world, tokens):
+    """Both sides over the API and into the database's CHECK: grouped national and +46 numbers are
+    stored; the same digits in one run, or as six and four, are refused."""
+    client, url, document, ids = world
+    staff = tokens.staff("operator-north")
+    address = {"street": "Testgatan 1", "postal_code": "901 00", "city": "Testort"}
+    for phone, status in (("070-123 45 67", 200), ("+46 70 123 45 67", 200), (f"0{DATE[1:]}{TAIL}", 422),
+                          (f"0{DATE[1:]}-{TAIL}", 422)):
+        etag = (await client.get(f"/api/shelters/{ids['shelter_id']}", headers=staff)).headers["etag"]
+        response = await client.put(f"/api/shelters/{ids['shelter_id']}/address", headers=staff | {"If-Match": etag},
+                                    json=address | {"contact_phone": phone})
+        assert response.status_code == status, f"{phone}: {response.text}"
+
+
 def test_a_personal_number_in_a_phone_field_is_refused():
     for phone in (f"0{DATE[1:]}-{TAIL}", f"0{DATE[1:]}{TAIL}", f"{DATE} {TAIL}", f"19 {DATE} {TAIL}",
                   f"+19{DATE}-{TAIL}", _digits(f"0{DATE[1:]}{TAIL}", 0xFF10)):
