@@ -66,8 +66,8 @@ $migration$;
 -- then four), or when it does not start as a phone number does (+ or 0) and the general rule finds one.
 create function phone_looks_like_personal_number(value text) returns boolean
 language sql immutable strict parallel safe
-return personal_number_text(value)
-           ~ '(?<![0-9])(?:[0-9]{2})?[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])[-+\s]?[0-9]{4}(?![0-9])'
+return personal_number_text(value) ~ ('(?<![0-9])(?:[0-9]{2})?[0-9]{2}(?:0[1-9]|1[0-2])'
+                                      '(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])[-+\s]?[0-9]{4}(?![0-9])')
        or (btrim(personal_number_text(value)) !~ '^[+0]' and looks_like_personal_number(value));
 
 -- What is already stored is cleared first: digits masked where the rule finds a number (the row's id

@@ -213,7 +213,7 @@ def _corpus() -> list[str]:
     chance = random.Random(20)
     mixes = ["".join(chance.choice(pieces) for _ in range(chance.randint(8, 18))) for _ in range(1500)]
     for _ in range(1500):  # numbers, or nearly: a random date part, in pieces, some digits of other scripts
-        digits = f"{chance.randint(0, 99):02}{chance.randint(0, 13):02}{chance.randint(0, 92):02}{chance.randint(0, 9999):04}"
+        digits = "".join(f"{chance.randint(0, top):0{width}}" for top, width in ((99, 2), (13, 2), (92, 2), (9999, 4)))
         digits = (f"{chance.randint(18, 20)}" if chance.random() < 0.3 else "") + digits
         spelled = [chance.choice([d, _digits(d, 0xFF10), _digits(d, 0x0966)]) for d in digits]
         mixes.append(chance.choice(pieces[-4:] + [""]) + "".join(
