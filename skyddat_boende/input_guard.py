@@ -7,7 +7,9 @@ Every POST, PUT, PATCH and DELETE passes here (app-level middleware): its stored
   (a decoder's recursion ends in RecursionError on a thousand brackets).
 - U+0000 in any text is refused (400) with the field named: PostgreSQL text cannot hold it.
 - Anything shaped like a personal identity number is refused (422; `skyddat_boende.privacy`), also
-  when percent-encoded (a URL's query). Fields named like `*phone` get the phone rule.
+  when percent-encoded (a URL's query). Fields named like `*phone` get the phone rule. A page may
+  instead show its form again with a message (`SHOWS_REFUSAL`, `refused_fields`): the long request
+  form, so that a social worker does not lose what was typed.
 
 A body that is not JSON is read as text, so a wrong Content-Type does not skip the check; the
 handlers' own decoding then refuses it as before.
@@ -35,6 +37,9 @@ NOT_STORED_FIELDS = frozenset({"_csrf_token"})
 FORMS = (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
 #: The deepest body the API takes is 3 levels (a request's children); 32 leaves room and refuses abuse.
 MAX_DEPTH = 32
+#: A page's opt: it shows a refused form again itself (asking `refused_fields`), rather than an error page.
+SHOWS_REFUSAL = "shows_personal_number_refusal"
+REFUSED_FIELDS = "skyddat_boende.refused_fields"
 _JSON_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
 
 
@@ -58,14 +63,27 @@ def input_guard_middleware(app: ASGIApp) -> ASGIApp:
 async def check(request: Request) -> None:
     texts = [(name, text) for name in STORED_HEADERS for value in request.headers.getall(name, [])
              for text in (value, _as_utf8(value))]
-    if request.content_type[0] in FORMS:
-        form = await request.form()
-        texts += [(key, value) for key, value in form.multi_items()
-                  if isinstance(value, str) and key not in NOT_STORED_FIELDS]
+    form = request.content_type[0] in FORMS
+    if form:
+        for key, value in (await request.form()).multi_items():  # keys too: a JSON body sent as a form
+            texts.append((key, key))
+            if isinstance(value, str) and key not in NOT_STORED_FIELDS:
+                texts.append((key, value))
     else:
         texts += list(_body_texts(await request.body()))
     for field, text in texts:
-        _check_text(field, text)
+        _refuse_nul(field, text)
+    refused = {field for field, text in texts if _has_personal_number(field, text)}
+    if refused and form and request.route_handler.opt.get(SHOWS_REFUSAL):
+        request.scope.setdefault("state", {})[REFUSED_FIELDS] = refused
+    elif refused:
+        raise privacy.refuse()
+
+
+def refused_fields(request: Request) -> set[str]:
+    """For a page with `opt={SHOWS_REFUSAL: True}`: the form fields that hold a personal identity
+    number. The page must show its form again without them and store nothing."""
+    return request.scope.get("state", {}).get(REFUSED_FIELDS, set())
 
 
 def _as_utf8(header_value: str) -> str:
@@ -122,13 +140,15 @@ def _texts(path: str, value: Any) -> Iterator[tuple[str, str]]:
         yield path or "body", str(value)
 
 
-def _check_text(field: str, text: str) -> None:
+def _refuse_nul(field: str, text: str) -> None:
     if "\x00" in text:
         # the field's name, cut short, unless the name itself carries a number
         name = field.replace("\x00", "\\u0000")[:100]
         name = "body" if privacy.looks_like_personal_number(name) else name
         raise NulCharacter(f"{name} contains the character U+0000, which is not accepted.",
                            errors=[{"field": name, "message": "contains U+0000"}])
+
+
+def _has_personal_number(field: str, text: str) -> bool:
     rule = privacy.phone_looks_like_personal_number if field.endswith("phone") else privacy.looks_like_personal_number
-    if rule(text) or ("%" in text and rule(unquote(text))):
-        raise privacy.refuse()
+    return rule(text) or ("%" in text and rule(unquote(text)))

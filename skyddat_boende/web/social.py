@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
+from skyddat_boende import input_guard
 from skyddat_boende.geography import repository as geography
 from skyddat_boende.identity.principal import SOCIAL_WORKER
 from skyddat_boende.objects import audited, not_found
@@ -29,6 +30,8 @@ from skyddat_boende.web.common import Refused, back, flash, lang, page
 from skyddat_boende.web.i18n import translate
 
 SOCIAL = secured(roles=[SOCIAL_WORKER])
+#: The long request form shows a refused personal identity number itself, keeping what else was typed.
+REQUEST_FORM = SOCIAL | {"opt": SOCIAL["opt"] | {input_guard.SHOWS_REFUSAL: True}}
 NEEDS = ("wheelchair", "pets", "substance_use", "mental_illness", "intellectual_disability")
 PROTECTED_DATA = ("none", "sekretessmarkering", "skyddad_folkbokforing", "fingerade_personuppgifter")
 ADULT_ROWS, CHILD_ROWS, THREAT_ROWS = 2, 6, 3
@@ -119,9 +122,12 @@ class SocialWorkerPages(Controller):
     async def new_request(self, db: Db, request: Request) -> Template:
         return await _form(db, request, {}, [])
 
-    @post("/ny", name="social_create_request", **SOCIAL)
+    @post("/ny", name="social_create_request", **REQUEST_FORM)
     async def create_request(self, db: Db, request: Request) -> Template | Redirect:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "_csrf_token"}
+        if refused := input_guard.refused_fields(request):  # shown again without them; nothing is stored
+            kept = {k: v for k, v in form.items() if k not in refused}
+            return await _form(db, request, kept, [translate(lang(request), "error_personal_number")])
         municipalities = await geography.municipalities(db)
         by_name = {m.name.casefold(): m.code for m in municipalities}
         try:
