@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,18 +38,22 @@ def cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -
 
 @contextmanager
 def running_server(env: Mapping[str, str], *extra_args: str, timeout: float = 30) -> Iterator[str]:
-    """Start `skyddat-boende serve` on a free port; yield its base URL; stop it afterwards."""
+    """Start `skyddat-boende serve` on a free port; yield its base URL; stop it afterwards. Its output goes
+    to a temporary file, not a pipe: nobody reads a pipe while the tests run, and a server that has
+    filled one (64 KiB of access log) blocks on its next log line."""
     port = free_port()
+    output = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "skyddat_boende", "serve", "--port", str(port), *extra_args],
-        cwd=REPO_ROOT, env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, env=child_env(env), stdout=output, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited early: {process.stderr.read()[-2000:]}")
+                output.seek(0)
+                raise RuntimeError(f"server exited early: {output.read()[-2000:]}")
             try:
                 if httpx.get(base + "/health", timeout=1).status_code == 200:
                     break
@@ -64,6 +69,7 @@ def running_server(env: Mapping[str, str], *extra_args: str, timeout: float = 30
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        output.close()
 
 
 @contextmanager
@@ -71,7 +77,7 @@ def running_worker(env: Mapping[str, str]) -> Iterator[subprocess.Popen]:
     """Start `skyddat-boende worker`; yield the process; stop it (SIGTERM) afterwards."""
     process = subprocess.Popen(
         [sys.executable, "-m", "skyddat_boende", "worker"],
-        cwd=REPO_ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         yield process
