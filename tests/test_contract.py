@@ -197,7 +197,7 @@ async def fuzzed_server(create_migrated_database, issuer, tmp_path_factory):
     await organisations(url)
     env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")),
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0",
-           "SB_RATE_LIMIT_PER_MINUTE": "1000000"}
+           "SB_RATE_LIMIT_PER_MINUTE": "1000000", "SB_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000"}
     with running_server(env) as base:
         yield base
 
