@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
 import asyncpg
 
+from matching.rules import tried_after
 from matching.types import Adult, Child, Household, Municipality, Needs, Offer, Request, Unit
 
 # free beds: a shareable unit has beds - beds_taken; any other unit is whole or nothing
@@ -44,6 +46,17 @@ select r.*,
 """
 
 
+# what a request's earlier offers ruled out (matching.rules, rule "already_tried")
+TRIED_OFFERS = """
+select o.request_id, o.unit_id, u.shelter_id, o.decline_reason
+  from offer o join unit u on u.id = o.unit_id
+ where o.request_id = any($1::uuid[]) and o.status in ('declined', 'expired')
+"""
+
+Tried = tuple[frozenset[str], frozenset[str]]
+NOTHING_TRIED: Tried = (frozenset(), frozenset())
+
+
 class Availability:
     """One snapshot of what can be offered: engine units split fresh/stale, holds and intake."""
 
@@ -56,11 +69,6 @@ class Availability:
     @property
     def units(self) -> list[Unit]:
         return self.fresh + self.stale
-
-    def without(self, unit_ids: Iterable[str]) -> Availability:
-        skip = set(unit_ids)
-        return Availability([u for u in self.fresh if u.id not in skip], [u for u in self.stale if u.id not in skip],
-                            self.open_offers, self.intake_used)
 
 
 async def municipalities(db: asyncpg.Connection) -> dict[str, Municipality]:
@@ -102,7 +110,16 @@ async def request_rows(db: asyncpg.Connection, where: str, *args, page: str = ""
     return await db.fetch(f"{REQUEST_ROWS} where {where} order by r.waiting_since, r.id {page}", *args)
 
 
-def request_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Request:
+async def tried(db: asyncpg.Connection, request_ids: Iterable[uuid.UUID | str]) -> dict[str, Tried]:
+    """Per request: (tried unit ids, excluded shelter ids) from its declined and expired offers."""
+    answers: dict[str, list[tuple[str, str, str | None]]] = {}
+    for r in await db.fetch(TRIED_OFFERS, [uuid.UUID(str(i)) for i in request_ids]):
+        answers.setdefault(str(r["request_id"]), []).append(
+            (str(r["unit_id"]), str(r["shelter_id"]), r["decline_reason"]))
+    return {request_id: tried_after(rows) for request_id, rows in answers.items()}
+
+
+def request_from_row(row: asyncpg.Record, places: dict[str, Municipality], tried: Tried = NOTHING_TRIED) -> Request:
     needs = set(row["needs"])
     household = Household(
         adults=tuple(Adult(a["gender"], a["age"]) for a in row["adults"]),
@@ -130,6 +147,8 @@ def request_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Re
         near=places[near] if near else None,
         max_distance_km=float(row["max_distance_km"]) if row["max_distance_km"] else None,
         max_daily_rate=row["max_daily_rate_sek"],
+        tried_unit_ids=tried[0],
+        excluded_shelter_ids=tried[1],
     )
 
 

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import uuid
 
 import asyncpg
 import msgspec
@@ -60,9 +59,9 @@ async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str)
     run_id = await db.fetchval("insert into batch_run (trigger) values ($1) returning id", trigger)
     await db.execute("select id from placement_request where status = 'waiting' for update")
     rows = {str(r["id"]): r for r in await adapter.request_rows(db, "r.status = 'waiting'")}
-    requests = [adapter.request_from_row(r, places) for r in rows.values()]
+    tried = await adapter.tried(db, rows)
+    requests = [adapter.request_from_row(r, places, tried.get(i, adapter.NOTHING_TRIED)) for i, r in rows.items()]
     available = await adapter.availability(db, places, settings.stale_after_hours)
-    tried = await _tried_pairs(db, list(rows))
     offers, objective, gap, status = 0, 0, 0.0, "optimal"
     for units in (available.fresh, available.stale):
         if not requests or not units:
@@ -75,8 +74,6 @@ async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str)
         objective, gap, status = objective + result.objective, max(gap, result.gap), result.status
         placed = set()
         for match in result.matches:
-            if (match.request_id, match.unit_id) in tried:
-                continue  # offered before and declined or expired: not again
             fit = msgspec.structs.asdict(match.score.fit)
             if await create_offer(db, rows[match.request_id], match.unit_id, fit, settings):
                 offers += 1
@@ -89,12 +86,6 @@ async def _run(db: asyncpg.Connection, settings: Settings, places, trigger: str)
     )
     log.info("batch finished", extra={"run_id": run_id, "waiting": len(rows), "offers": offers, "status": status})
     return BatchReport(run_id, len(rows), offers, status, objective, gap)
-
-
-async def _tried_pairs(db: asyncpg.Connection, request_ids: list[str]) -> set[tuple[str, str]]:
-    rows = await db.fetch("select request_id, unit_id from offer where request_id = any($1::uuid[])",
-                          [uuid.UUID(r) for r in request_ids])
-    return {(str(r["request_id"]), str(r["unit_id"])) for r in rows}
 
 
 def next_run(interval_minutes: int, now: dt.datetime) -> float:
