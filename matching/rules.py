@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .geo import distance_km
+from .scoring import URGENCY_WEIGHT
 from .types import (
     PROTECTED_DATA_LEVELS,
     Adult,
@@ -173,6 +174,27 @@ def _untried(r: Request, tokens: tuple[tuple[str, str], tuple[str, str]], ctx: R
     return unit_id not in r.tried_unit_ids and shelter_id not in r.excluded_shelter_ids
 
 
+DEADLINE_DAYS = {"acute": 1, "days": 7, "planned": 14}
+"""Days from waiting_since within which a request of each urgency should be placed."""
+
+
+def slack(request: Request, today: dt.date) -> float:
+    """The share of the request's deadline still ahead (1 on arrival, 0 at and after the deadline)."""
+    window = DEADLINE_DAYS[request.urgency]
+    left = window - (today - request.waiting_since).days
+    return min(1.0, max(0.0, left / window))
+
+
+def may_take_kept(r: Request, acute_demand: float, ctx: RuleContext) -> bool:
+    """A less urgent household may take a unit that expected acute arrivals need only while the
+    acute value it would take away (acute weight x demand x the share of its own deadline still
+    ahead) is at most its own weight: at its deadline every fitting unit is open to it."""
+    if r.urgency == "acute" or acute_demand <= 0:
+        return True
+    forgone = URGENCY_WEIGHT["acute"] * min(1.0, acute_demand) * slack(r, ctx.today)
+    return forgone <= URGENCY_WEIGHT[r.urgency]
+
+
 # ---------------------------------------------------------------- the rules, in order
 
 RULES: tuple[Rule, ...] = (
@@ -255,6 +277,14 @@ RULES: tuple[Rule, ...] = (
         passes=lambda r, free_from, ctx: (
             (d := latest_start(r, ctx.today)) is None or free_from <= d
         ),
+    ),
+)
+RULES += (
+    Rule(
+        "kept_for_acute",
+        "kept for expected acute arrivals",
+        key=lambda u, ctx: u.acute_demand,
+        passes=may_take_kept,
     ),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)

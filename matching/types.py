@@ -165,6 +165,9 @@ class Unit(msgspec.Struct, frozen=True):
     max_age_girls: int | None = None
     daily_intake_limit: int | None = None
     """The shelter's limit on new households per day. None = no limit."""
+    acute_demand: float = 0.0
+    """Acute arrivals expected to need this unit before it would free again (matching.lookahead;
+    0 = none expected, or no look-ahead): rule "kept_for_acute" keeps it from less urgent households."""
 
 
 class Offer(msgspec.Struct, frozen=True):
