@@ -44,7 +44,7 @@ def expected_demand(units: Sequence[Unit], demand: AcuteDemand, today: dt.date) 
     index = UnitIndex(units, RuleContext(today=today))
     share = demand.per_day * demand.horizon_days / len(demand.profiles)
     for profile in demand.profiles:
-        acute = msgspec.structs.replace(profile, urgency="acute", waiting_since=today,
+        acute = msgspec.structs.replace(profile, urgency="acute", waiting_since=today, latest_start=None,
                                         tried_unit_ids=frozenset(), excluded_shelter_ids=frozenset())
         idx = index.fitting(acute)
         if idx.size:

@@ -179,10 +179,11 @@ DEADLINE_DAYS = {"acute": 1, "days": 7, "planned": 14}
 
 
 def slack(request: Request, today: dt.date) -> float:
-    """The share of the request's deadline still ahead (1 on arrival, 0 at and after the deadline)."""
+    """The share of the request's deadline still ahead: 1 on arrival, 0 on the deadline day; 1 again
+    once it has passed (waiting one more day no longer decides whether it is placed in time)."""
     window = DEADLINE_DAYS[request.urgency]
     left = window - (today - request.waiting_since).days
-    return min(1.0, max(0.0, left / window))
+    return 1.0 if left < 0 else min(1.0, left / window)
 
 
 def may_take_kept(r: Request, acute_demand: float, ctx: RuleContext) -> bool:
