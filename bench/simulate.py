@@ -310,8 +310,12 @@ def hindsight(world: World, hint: dict[str, tuple[int, str]]) -> dict:
     solver.parameters.max_time_in_seconds = world.settings.hindsight_seconds
     solver.parameters.num_workers = HINDSIGHT_WORKERS
     status = solver.solve(model)
-    placed = {rid for (rid, _), (present, _) in variables.items() if solver.value(present)}
-    return {"weighted": int(solver.objective_value), "bound": int(solver.best_objective_bound),
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    placed = {rid for (rid, _), (present, _) in variables.items() if found and solver.value(present)}
+    weight = {a.request.id: URGENCY_WEIGHT[a.request.urgency] for a in world.arrivals}
+    if sum(weight[r] for r in hint) > sum(weight[r] for r in placed):
+        placed = set(hint)  # the hint is a solution of this model too: the search did not reach it in time
+    return {"weighted": sum(weight[r] for r in placed), "bound": int(solver.best_objective_bound),
             "status": solver.status_name(status), "by_urgency": _by_urgency(world, placed),
             "acute_without_any_chance": _by_urgency(world, hopeless)["acute"]}
 
