@@ -41,6 +41,15 @@ def _table(keys: list[Hashable], fn: Callable[[Hashable], object], dtype) -> np.
     return np.fromiter((fn(k) for k in keys), dtype=dtype, count=len(keys))
 
 
+def _token_positions(keys: list[Hashable]) -> dict[Hashable, list[int]]:
+    """For a rule with `blocked`: each token -> the positions of the keys holding it."""
+    out: dict[Hashable, list[int]] = {}
+    for position, key in enumerate(keys):
+        for token in key:
+            out.setdefault(token, []).append(position)
+    return out
+
+
 class UnitIndex:
     """Units prepared for fast rule checks and scoring against any request."""
 
@@ -49,6 +58,8 @@ class UnitIndex:
         self.ctx = ctx
         self.position = {u.id: i for i, u in enumerate(self.units)}
         self._rule_cols = [_column(self.units, lambda u, r=rule: r.key(u, ctx)) for rule in RULES]
+        self._token_keys = {i: _token_positions(self._rule_cols[i].keys)
+                            for i, rule in enumerate(RULES) if rule.blocked is not None}
         self._fit_cols = [_column(self.units, part.key) for part in FIT_PARTS]
         self.cost_points = np.fromiter(
             (cost_points(u.daily_rate) for u in self.units), dtype=np.int64, count=len(self.units)
@@ -59,7 +70,12 @@ class UnitIndex:
 
     def _rule_table(self, i: int, request: Request) -> np.ndarray:
         rule, col = RULES[i], self._rule_cols[i]
-        return _table(col.keys, lambda k: rule.passes(request, k, self.ctx), bool)
+        if rule.blocked is None:
+            return _table(col.keys, lambda k: rule.passes(request, k, self.ctx), bool)
+        table = np.ones(len(col.keys), dtype=bool)
+        for token in rule.blocked(request):
+            table[self._token_keys[i].get(token, [])] = False
+        return table
 
     def rule_tables(self, request: Request) -> list[np.ndarray]:
         """Per rule, whether each of its distinct keys passes (shared by fitting and exclusions:

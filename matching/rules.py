@@ -16,10 +16,11 @@ constraints and, independently, by validator.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .geo import distance_km
+from .scoring import URGENCY_WEIGHT
 from .types import (
     PROTECTED_DATA_LEVELS,
     Adult,
@@ -70,6 +71,10 @@ class Rule:
     """How an excluded unit is described: "{n} units {excluded_text}"."""
     key: Callable[[Unit, RuleContext], Hashable]
     passes: Callable[[Request, Hashable, RuleContext], bool]
+    blocked: Callable[[Request], Iterable[Hashable]] | None = None
+    """For a rule whose key is a tuple of tokens unique to (nearly) every unit: the tokens this
+    request rules out; a unit fails iff one of its tokens is among them. candidates.py then looks
+    the few blocked tokens up instead of calling `passes` once per unit (it must agree with `passes`)."""
 
 
 # ---------------------------------------------------------------- rule helpers
@@ -143,9 +148,64 @@ def _need(feature: str) -> Rule:
     )
 
 
+SHELTER_WIDE_DECLINES = frozenset({"cannot_meet_needs", "security_concern", "too_close_to_threat"})
+"""Decline reasons about the shelter (its care, its security, its place), not the unit: after one,
+none of the shelter's units is offered to that request again. Any other reason ("full", "other")
+and an expired offer rule out that unit only."""
+
+
+def tried_after(answers: Iterable[tuple[str, str, str | None]]) -> tuple[frozenset[str], frozenset[str]]:
+    """(tried unit ids, excluded shelter ids) from a request's declined or expired offers,
+    each given as (unit_id, shelter_id, decline reason or None when it expired)."""
+    units, shelters = set(), set()
+    for unit_id, shelter_id, reason in answers:
+        units.add(unit_id)
+        if reason in SHELTER_WIDE_DECLINES:
+            shelters.add(shelter_id)
+    return frozenset(units), frozenset(shelters)
+
+
+def _tried_tokens(r: Request) -> list[tuple[str, str]]:
+    return [("unit", u) for u in r.tried_unit_ids] + [("shelter", s) for s in r.excluded_shelter_ids]
+
+
+def _untried(r: Request, tokens: tuple[tuple[str, str], tuple[str, str]], ctx: RuleContext) -> bool:
+    (_, unit_id), (_, shelter_id) = tokens
+    return unit_id not in r.tried_unit_ids and shelter_id not in r.excluded_shelter_ids
+
+
+DEADLINE_DAYS = {"acute": 1, "days": 7, "planned": 14}
+"""Days from waiting_since within which a request of each urgency should be placed."""
+
+
+def slack(request: Request, today: dt.date) -> float:
+    """The share of the request's deadline still ahead: 1 on arrival, 0 on the deadline day; 1 again
+    once it has passed (waiting one more day no longer decides whether it is placed in time)."""
+    window = DEADLINE_DAYS[request.urgency]
+    left = window - (today - request.waiting_since).days
+    return 1.0 if left < 0 else min(1.0, left / window)
+
+
+def may_take_kept(r: Request, acute_demand: float, ctx: RuleContext) -> bool:
+    """A less urgent household may take a unit that expected acute arrivals need only while the
+    acute value it would take away (acute weight x demand x the share of its own deadline still
+    ahead) is at most its own weight: at its deadline every fitting unit is open to it."""
+    if r.urgency == "acute" or acute_demand <= 0:
+        return True
+    forgone = URGENCY_WEIGHT["acute"] * min(1.0, acute_demand) * slack(r, ctx.today)
+    return forgone <= URGENCY_WEIGHT[r.urgency]
+
+
 # ---------------------------------------------------------------- the rules, in order
 
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "already_tried",
+        "offered before and declined or let expire, or in a shelter that declined this request",
+        key=lambda u, ctx: (("unit", u.id), ("shelter", u.shelter_id)),
+        passes=_untried,
+        blocked=_tried_tokens,
+    ),
     Rule(
         "held_by_open_offer",
         "held under an open offer to another request",
@@ -218,6 +278,14 @@ RULES: tuple[Rule, ...] = (
         passes=lambda r, free_from, ctx: (
             (d := latest_start(r, ctx.today)) is None or free_from <= d
         ),
+    ),
+)
+RULES += (
+    Rule(
+        "kept_for_acute",
+        "kept for expected acute arrivals",
+        key=lambda u, ctx: u.acute_demand,
+        passes=may_take_kept,
     ),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)

@@ -126,6 +126,12 @@ class Request(msgspec.Struct, frozen=True):
     max_distance_km: float | None = None
     max_daily_rate: int | None = None
     """SEK per day; a preference (fit), not a hard rule."""
+    # what earlier offers taught (hard, rule "already_tried")
+    tried_unit_ids: frozenset[str] = frozenset()
+    """Units this request was offered and declined or let expire: never offered to it again."""
+    excluded_shelter_ids: frozenset[str] = frozenset()
+    """Shelters that declined this request for a reason about the shelter, not the unit
+    (rules.SHELTER_WIDE_DECLINES): none of their units is offered to it again."""
 
 
 # ---------------------------------------------------------------- the supply
@@ -159,6 +165,9 @@ class Unit(msgspec.Struct, frozen=True):
     max_age_girls: int | None = None
     daily_intake_limit: int | None = None
     """The shelter's limit on new households per day. None = no limit."""
+    acute_demand: float = 0.0
+    """Acute arrivals expected to need this unit before it would free again (matching.lookahead;
+    0 = none expected, or no look-ahead): rule "kept_for_acute" keeps it from less urgent households."""
 
 
 class Offer(msgspec.Struct, frozen=True):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import uuid
 from collections.abc import Iterable
 
 import asyncpg
 
+from matching.generate import generate_requests
+from matching.lookahead import AcuteDemand, priced
+from matching.rules import tried_after
 from matching.types import Adult, Child, Household, Municipality, Needs, Offer, Request, Unit
 
 # free beds: a shareable unit has its beds less those taken and those held by open offers; any other
@@ -54,6 +59,24 @@ select r.*,
 """
 
 
+# what a request's earlier offers ruled out (matching.rules, rule "already_tried")
+TRIED_OFFERS = """
+select o.request_id, o.unit_id, u.shelter_id, o.decline_reason
+  from offer o join unit u on u.id = o.unit_id
+ where o.request_id = any($1::uuid[]) and o.status in ('declined', 'expired')
+"""
+
+ACUTE_SEEN = "select count(*) from placement_request where urgency = 'acute' and created_at >= now() - make_interval(days => $1)"
+LOOKAHEAD_HISTORY_DAYS = 28
+LOOKAHEAD_MIN_HISTORY = 20
+LOOKAHEAD_PROFILES = 200
+LOOKAHEAD_HORIZON_DAYS = 14.0
+"""The horizon bench/simulate.py was tuned with (docs/decisions.md, "A look-ahead ...")."""
+
+Tried = tuple[frozenset[str], frozenset[str]]
+NOTHING_TRIED: Tried = (frozenset(), frozenset())
+
+
 class Availability:
     """One snapshot of what can be offered: engine units split fresh/stale, holds and intake."""
 
@@ -67,11 +90,6 @@ class Availability:
     def units(self) -> list[Unit]:
         return self.fresh + self.stale
 
-    def without(self, unit_ids: Iterable[str]) -> Availability:
-        skip = set(unit_ids)
-        return Availability([u for u in self.fresh if u.id not in skip], [u for u in self.stale if u.id not in skip],
-                            self.open_offers, self.intake_used)
-
 
 async def municipalities(db: asyncpg.Connection) -> dict[str, Municipality]:
     rows = await db.fetch("select code, county_code, latitude, longitude from municipality")
@@ -79,12 +97,40 @@ async def municipalities(db: asyncpg.Connection) -> dict[str, Municipality]:
 
 
 async def availability(db: asyncpg.Connection, places: dict[str, Municipality], stale_hours: int) -> Availability:
-    fresh, stale = [], []
-    for row in await db.fetch(AVAILABLE_UNITS, stale_hours):
-        (stale if row["stale"] else fresh).append(unit_from_row(row, places))
+    """Every free unit, each with the acute demand it can expect (matching.lookahead): fast-track and
+    the batch read the same snapshot, so they keep the same units for acute arrivals."""
+    rows = await db.fetch(AVAILABLE_UNITS, stale_hours)
+    units = priced([unit_from_row(row, places) for row in rows], await acute_demand(db, places), today())
+    fresh = [u for u, row in zip(units, rows) if not row["stale"]]
+    stale = [u for u, row in zip(units, rows) if row["stale"]]
     offers = [Offer(str(r["request_id"]), str(r["unit_id"])) for r in await db.fetch(OPEN_OFFERS)]
     intake = {str(r["shelter_id"]): r["used"] for r in await db.fetch(INTAKE_TODAY)}
     return Availability(fresh, stale, offers, intake)
+
+
+async def acute_demand(db: asyncpg.Connection, places: dict[str, Municipality]) -> AcuteDemand | None:
+    """The acute arrivals to expect: the rate of the last LOOKAHEAD_HISTORY_DAYS, and the mix of those
+    requests (the generator's mix while there are fewer than LOOKAHEAD_MIN_HISTORY). None: none came."""
+    seen = await db.fetchval(ACUTE_SEEN, LOOKAHEAD_HISTORY_DAYS)
+    if not seen:
+        return None
+    if seen < LOOKAHEAD_MIN_HISTORY:
+        profiles = _generated_acute(places)
+    else:
+        rows = await request_rows(db, "r.urgency = 'acute' and r.created_at >= now() - make_interval(days => $1)",
+                                  LOOKAHEAD_HISTORY_DAYS, page=f"limit {LOOKAHEAD_PROFILES}")
+        profiles = tuple(request_from_row(r, places) for r in rows)
+    return AcuteDemand(profiles, per_day=seen / LOOKAHEAD_HISTORY_DAYS, horizon_days=LOOKAHEAD_HORIZON_DAYS)
+
+
+@functools.cache
+def _generated_acute_for(places: tuple[Municipality, ...]) -> tuple[Request, ...]:
+    requests = generate_requests(places, LOOKAHEAD_PROFILES, seed=0)
+    return tuple(r for r in requests if r.urgency == "acute")
+
+
+def _generated_acute(places: dict[str, Municipality]) -> tuple[Request, ...]:
+    return _generated_acute_for(tuple(sorted(places.values(), key=lambda m: m.code)))
 
 
 def unit_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Unit:
@@ -112,7 +158,16 @@ async def request_rows(db: asyncpg.Connection, where: str, *args, page: str = ""
     return await db.fetch(f"{REQUEST_ROWS} where {where} order by r.waiting_since, r.id {page}", *args)
 
 
-def request_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Request:
+async def tried(db: asyncpg.Connection, request_ids: Iterable[uuid.UUID | str]) -> dict[str, Tried]:
+    """Per request: (tried unit ids, excluded shelter ids) from its declined and expired offers."""
+    answers: dict[str, list[tuple[str, str, str | None]]] = {}
+    for r in await db.fetch(TRIED_OFFERS, [uuid.UUID(str(i)) for i in request_ids]):
+        answers.setdefault(str(r["request_id"]), []).append(
+            (str(r["unit_id"]), str(r["shelter_id"]), r["decline_reason"]))
+    return {request_id: tried_after(rows) for request_id, rows in answers.items()}
+
+
+def request_from_row(row: asyncpg.Record, places: dict[str, Municipality], tried: Tried = NOTHING_TRIED) -> Request:
     needs = set(row["needs"])
     household = Household(
         adults=tuple(Adult(a["gender"], a["age"]) for a in row["adults"]),
@@ -140,6 +195,8 @@ def request_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Re
         near=places[near] if near else None,
         max_distance_km=float(row["max_distance_km"]) if row["max_distance_km"] else None,
         max_daily_rate=row["max_daily_rate_sek"],
+        tried_unit_ids=tried[0],
+        excluded_shelter_ids=tried[1],
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 
 import asyncpg
@@ -64,7 +63,7 @@ async def run_batch(
 class _Snapshot:
     rows: dict[str, asyncpg.Record]
     available: adapter.Availability
-    tried: set[tuple[str, str]]
+    tried: dict[str, adapter.Tried]
 
 
 async def _snapshot(db: asyncpg.Connection, places, stale_hours: int) -> _Snapshot:
@@ -73,7 +72,7 @@ async def _snapshot(db: asyncpg.Connection, places, stale_hours: int) -> _Snapsh
     async with db.transaction(isolation="repeatable_read", readonly=True):
         rows = {str(r["id"]): r for r in await adapter.request_rows(db, "r.status = 'waiting'")}
         available = await adapter.availability(db, places, stale_hours)
-        tried = await _tried_pairs(db, list(rows))
+        tried = await adapter.tried(db, rows)
     return _Snapshot(rows, available, tried)
 
 
@@ -83,7 +82,8 @@ async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> 
         snap = await _snapshot(db, places, settings.stale_after_hours)
         previous, solution = await warm_start.previous_solution(db), []
     rows, available = snap.rows, snap.available
-    requests = [adapter.request_from_row(r, places) for r in rows.values()]
+    requests = [adapter.request_from_row(r, places, snap.tried.get(i, adapter.NOTHING_TRIED))
+                for i, r in rows.items()]
     offers, objective, gap, status = 0, 0, 0.0, "optimal"
     for units in (available.fresh, available.stale):
         if not requests or not units:
@@ -96,8 +96,7 @@ async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> 
             raise InvalidSolution(f"{len(violations)} hard-rule violations; no offers written")
         objective, gap, status = objective + result.objective, max(gap, result.gap), result.status
         solution.extend(result.matches)
-        matches = [m for m in result.matches if (m.request_id, m.unit_id) not in snap.tried]
-        placed = await _write_offers(pool, rows, matches, settings)
+        placed = await _write_offers(pool, rows, result.matches, settings)
         offers += len(placed)
         requests = [r for r in requests if r.id not in placed]
     async with pool.acquire() as db:
@@ -112,8 +111,7 @@ async def _run(pool: asyncpg.Pool, settings: Settings, places, trigger: str) -> 
 
 
 async def _write_offers(pool: asyncpg.Pool, rows: dict, matches, settings: Settings) -> set[str]:
-    """One short transaction per pair (offered before and declined or expired: filtered out by the
-    caller), the longest waiting request first. A pair no longer free is skipped; its request waits for
+    """One short transaction per pair, the longest waiting request first. A pair no longer free is skipped; its request waits for
     the next round."""
     placed, order = set(), {request_id: n for n, request_id in enumerate(rows)}
     async with pool.acquire() as db:
@@ -130,8 +128,3 @@ async def _offer_pair(db: asyncpg.Connection, row: asyncpg.Record, unit_id: str,
         return None  # withdrawn or offered a place since the snapshot
     return await create_offer(db, row, unit_id, fit, settings)
 
-
-async def _tried_pairs(db: asyncpg.Connection, request_ids: list[str]) -> set[tuple[str, str]]:
-    rows = await db.fetch("select request_id, unit_id from offer where request_id = any($1::uuid[])",
-                          [uuid.UUID(r) for r in request_ids])
-    return {(str(r["request_id"]), str(r["unit_id"])) for r in rows}

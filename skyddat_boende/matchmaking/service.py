@@ -63,9 +63,9 @@ async def offer_next(
     if request is None or request["status"] != "waiting":
         return None
     row = (await adapter.request_rows(db, "r.id = $1", request_id))[0]
-    engine_request = adapter.request_from_row(row, places)
-    tried = [str(r["unit_id"]) for r in await db.fetch("select unit_id from offer where request_id = $1", request_id)]
-    available = (await adapter.availability(db, places, settings.stale_after_hours)).without(tried)
+    tried = (await adapter.tried(db, [request_id])).get(str(request_id), adapter.NOTHING_TRIED)
+    engine_request = adapter.request_from_row(row, places, tried)
+    available = await adapter.availability(db, places, settings.stale_after_hours)
     ranked, report = await asyncio.to_thread(rank, engine_request, available)
 
     for candidate in ranked:

@@ -1,0 +1,61 @@
+"""Looking ahead: which free units the acute arrivals of the coming days will need.
+
+A less urgent household that takes a unit an acute household would have needed costs that acute
+household its placement (Ahani et al., Operations Research 2024, price such places by sampled
+futures). Here the future is a sample of acute requests (the service's recent acute requests, or
+generated ones until there is history) and an arrival rate: each expected arrival needs one of the
+free units that fit it, each as likely, so a unit's expected acute demand over the look-ahead is
+
+    sum over profiles p it fits of  per_day * horizon_days / len(profiles) / (free units fitting p)
+
+`priced` writes that figure into each unit (Unit.acute_demand); the rule "kept_for_acute"
+(rules.py) then keeps a unit from a less urgent household while the acute value it would forgo is
+larger than the household's own, relaxing to nothing at the household's deadline. Fast-track and
+the batch read the same units, so they share the one mechanism.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import msgspec
+import numpy as np
+
+from .candidates import UnitIndex
+from .rules import RuleContext
+from .types import Request, Unit
+
+
+class AcuteDemand(msgspec.Struct, frozen=True):
+    profiles: tuple[Request, ...]
+    """Acute requests standing for the mix of acute households to expect."""
+    per_day: float
+    """Acute arrivals expected per day."""
+    horizon_days: float = 7.0
+    """How far ahead places are kept: about the time until another fitting unit frees."""
+
+
+def expected_demand(units: Sequence[Unit], demand: AcuteDemand, today: dt.date) -> np.ndarray:
+    """Per unit, the acute arrivals expected to need it within the horizon (see the module doc)."""
+    load = np.zeros(len(units))
+    if not demand.profiles or not units:
+        return load
+    index = UnitIndex(units, RuleContext(today=today))
+    share = demand.per_day * demand.horizon_days / len(demand.profiles)
+    for profile in demand.profiles:
+        acute = msgspec.structs.replace(profile, urgency="acute", waiting_since=today, latest_start=None,
+                                        tried_unit_ids=frozenset(), excluded_shelter_ids=frozenset())
+        idx = index.fitting(acute)
+        if idx.size:
+            load[idx] += share / idx.size
+    return load
+
+
+def priced(units: Sequence[Unit], demand: AcuteDemand | None, today: dt.date) -> list[Unit]:
+    """The units with their expected acute demand written in (rounded to 1/20, so that the rule's
+    key takes few values); unchanged without a demand model."""
+    if demand is None:
+        return list(units)
+    load = expected_demand(units, demand, today)
+    return [msgspec.structs.replace(u, acute_demand=round(min(1.0, x) * 20) / 20) for u, x in zip(units, load)]
