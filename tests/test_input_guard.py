@@ -175,6 +175,22 @@ async def test_deep_json_nul_and_huge_numbers_get_a_4xx_on_every_write(world, to
                 assert response.status_code < 500, f"{op} {dotted(path)}={number}: {response.status_code}"
 
 
+async def test_versions_no_database_integer_holds_never_give_a_5xx_on_any_write(world, tokens):
+    """Input: If-Match with versions of 2^31, 2^63, 10^40, 0, -1 and garbage on every write operation,
+    each with a valid body: never a 5xx; 412 where one object's version is checked (PATCH or PUT of
+    one object by its id)."""
+    client, _, document, ids = world
+    for op in document.write_operations():
+        body = document.example(op.body_schema, ids=ids) if op.body_schema else None
+        versioned = op.method in ("patch", "put") and "{" in op.path
+        for version in (2**31, 2**63, 10**40, 0, -1, "x"):
+            response = await client.request(op.method.upper(), op.url(ids), json=body,
+                                            headers=_headers(tokens, op) | {"If-Match": f'"v{version}"'})
+            assert response.status_code < 500, f"{op} If-Match v{version}: {response.status_code}"
+            if versioned:
+                assert response.status_code == 412, f"{op} If-Match v{version}: {response.status_code}"
+
+
 @pytest.mark.parametrize("phone", ["070-123 45 67", "+46 70 123 45 67", "08-123 456 78", "0470-12 34 56",
                                    "+46 90 000 00 00"])
 def test_a_swedish_phone_number_is_a_phone_number(phone):
