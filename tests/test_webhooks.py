@@ -441,10 +441,11 @@ async def test_registration_and_delivery_judge_every_spelling_alike(url):
 
 
 async def test_registration_keeps_public_addresses_and_unresolved_names():
-    """Input: public addresses (also as a decimal number and in IPv6), and a name that does not resolve
-    here (accepted: each delivery resolves it again)."""
+    """Input: public addresses (also as a decimal number, in IPv6, and as the NAT64 address a DNS64
+    resolver answers for a public IPv4 one), and a name that does not resolve here (accepted: each
+    delivery resolves it again)."""
     for url in ("https://8.8.8.8/h", "https://134744072/h", "https://[2001:4860:4860::8888]/h",
-                "https://partner.example/h"):
+                "https://[64:ff9b::808:808]/h", "https://partner.example/h"):
         assert await checked_url(url, allow_loopback_http=False) == url
 
 

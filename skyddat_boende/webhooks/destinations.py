@@ -23,9 +23,9 @@ MAX_URL_LENGTH = 500
 RESOLVE_SECONDS = 3.0
 #: A last label of digits or hex (no top-level domain looks like this): the host is meant as an address.
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
-#: IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (::/96), SIIT
+#: IPv6 ranges that stand for the IPv4 address in their last 32 bits: IPv4-compatible (::/96), SIIT
 #: (::ffff:0:0:0/96) and the NAT64 well-known prefix (64:ff9b::/96).
-_EMBEDDING_V4 = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+_TRANSLATED_V4 = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
 
 
 def normalised_url(url: str, *, allow_loopback_http: bool) -> str:
@@ -76,30 +76,23 @@ def _public_numeric_host(host: str) -> bool:
 
 
 def _public_address(address: str) -> bool:
-    """A globally routable unicast address, including any IPv4 address an IPv6 one carries (mapped,
-    compatible, NAT64, 6to4, Teredo); ValueError when `address` is not an address literal."""
+    """A globally routable unicast address; ValueError when `address` is not an address literal. An
+    IPv6 address that stands for an IPv4 one (mapped, compatible, SIIT, NAT64: what a DNS64 resolver
+    answers) is judged by that IPv4 address; a tunnel address (6to4, Teredo) must be public and carry
+    a public IPv4 address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if not _public_ip(ip):
-        return False
-    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    return embedded is None or _public_ip(embedded)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None or any(ip in network for network in _TRANSLATED_V4):
+            return _public_ip(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        tunnelled = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if tunnelled is not None and not _public_ip(tunnelled):
+            return False
+    return _public_ip(ip)
 
 
 def _public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_private or ip.is_loopback
                                  or ip.is_link_local or ip.is_unspecified)
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if any(ip in network for network in _EMBEDDING_V4):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
 
 
 async def _resolve(host: str, port: int | None) -> list[str]:
