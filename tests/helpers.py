@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -87,3 +88,16 @@ def running_worker(env: Mapping[str, str]) -> Iterator[subprocess.Popen]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+async def waiting_for_locks(conn, count: int = 1) -> None:
+    """Until `count` other backends of this database wait for a lock."""
+    for _ in range(200):
+        # inside a transaction pg_stat_activity is read once and kept: clear it to see the present
+        await conn.execute("select pg_stat_clear_snapshot()")
+        waiting = await conn.fetchval(
+            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} backends never waited for a lock")

@@ -12,23 +12,10 @@ import httpx
 import pytest
 
 from skyddat_boende import database, retries
-from tests.helpers import running_server
+from tests.helpers import running_server, waiting_for_locks
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, shelter_body
 
 NORTH = "operator-north"
-
-
-async def _waiting_for_locks(conn: asyncpg.Connection, count: int) -> None:
-    """Until `count` other backends of this database wait for a lock."""
-    for _ in range(200):
-        # inside a transaction pg_stat_activity is read once and kept: clear it to see the present
-        await conn.execute("select pg_stat_clear_snapshot()")
-        waiting = await conn.fetchval(
-            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
-        if waiting >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} backends never waited for a lock")
 
 
 async def test_accept_and_withdraw_at_once_answer_200_and_409_never_a_deadlock(create_migrated_database, issuer,
@@ -54,9 +41,9 @@ async def test_accept_and_withdraw_at_once_answer_200_and_409_never_a_deadlock(c
                 await hold.start()
                 await holder.execute("select 1 from shelter where id = $1 for update", uuid.UUID(shelter["id"]))
                 accept = asyncio.create_task(http.post(f"/api/offers/{request['offer']['id']}/accept", headers=staff))
-                await _waiting_for_locks(holder, 1)
+                await waiting_for_locks(holder, 1)
                 withdraw = asyncio.create_task(http.post(f"/api/requests/{request['id']}/withdraw", headers=malmo))
-                await _waiting_for_locks(holder, 2)
+                await waiting_for_locks(holder, 2)
                 await hold.rollback()
                 accepted, withdrawn = await accept, await withdraw
             finally:

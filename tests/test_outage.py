@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from skyddat_boende import database
-from tests.helpers import running_server
+from tests.helpers import running_server, waiting_for_locks
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
 
@@ -94,19 +94,10 @@ async def test_exhausted_pool_answers_503_with_retry_after(create_migrated_datab
                     await holder.execute("select 1 from shelter where id = $1 for update", uuid.UUID(shelter["id"]))
                     accept = asyncio.create_task(http.post(f"/api/offers/{request['offer']['id']}/accept",
                                                            headers=staff))
-                    await _waiting_for_a_lock(holder)
+                    await waiting_for_locks(holder)
                     _assert_unavailable(await http.get("/api/requests", headers=malmo))
                     _assert_unavailable(await http.get("/ready"))
             finally:
                 await holder.close()
             assert (await accept).status_code == 200
             assert (await http.get("/api/requests", headers=malmo)).status_code == 200
-
-
-async def _waiting_for_a_lock(conn) -> None:
-    for _ in range(200):
-        if await conn.fetchval("select count(*) from pg_stat_activity "
-                               "where datname = current_database() and wait_event_type = 'Lock'"):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the accept never waited for the shelter's lock")
