@@ -15,10 +15,12 @@ import ipaddress
 import math
 
 import asyncpg
+import msgspec
 
 from skyddat_boende.identity import Principal
 
 WINDOW_SECONDS = 60
+"""The window's length (the SQL below says '1 minute'), and so the longest Retry-After."""
 
 # One statement per check: counts the call in the caller's window (starting a new window when the
 # last one has ended) and returns the count and the seconds left in the window.
@@ -66,11 +68,10 @@ def address_key(host: str | None) -> str:
 
 def client_key(principal: Principal) -> str:
     """A partner system is one client; people sharing a client (the web login) each count alone."""
-    parts = (principal.issuer, principal.client_id) if principal.is_machine else (
-        principal.issuer, principal.client_id, principal.subject)
-    return "\x1f".join(parts)  # a separator no claim contains
+    parts = [principal.issuer, principal.client_id] + ([] if principal.is_machine else [principal.subject])
+    return msgspec.json.encode(parts).decode()  # unambiguous whatever the claims contain
 
 
 async def forget_ended_windows(db: asyncpg.Connection) -> None:
     """Housekeeping: windows that have ended count for nothing."""
-    await db.execute(f"delete from rate_limit_window where window_start < now() - interval '{WINDOW_SECONDS} seconds'")
+    await db.execute("delete from rate_limit_window where window_start < now() - interval '1 minute'")
