@@ -21,6 +21,8 @@ from skyddat_boende.identity import Principal
 
 WINDOW_SECONDS = 60
 """The window's length (the SQL below says '1 minute'), and so the longest Retry-After."""
+ACQUIRE_TIMEOUT_SECONDS = 10
+"""As for audited denials: a guard never waits for a pooled connection without end."""
 
 # One statement per check: counts the call in the caller's window (starting a new window when the
 # last one has ended) and returns the count and the seconds left in the window.
@@ -49,7 +51,8 @@ class RateLimiter:
 
     async def _wait(self, caller: str, limit: int) -> int:
         bucket = hashlib.sha256(caller.encode()).digest()
-        calls, left = await self.pool.fetchrow(_COUNT, bucket)
+        async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as conn:
+            calls, left = await conn.fetchrow(_COUNT, bucket)
         return 0 if calls <= limit else max(1, math.ceil(left))
 
 
