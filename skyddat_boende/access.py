@@ -3,9 +3,9 @@
 Every `/api` operation declares its rule with `secured(...)`; the router's `authorize` guard
 applies the client address's rate limit, authenticates the caller, applies the caller's rate
 limit (skyddat_boende/rate_limits.py) and checks the rule. An operation without a rule is refused
-(deny by default). Which *objects* a caller sees is decided in the
-repositories, always filtered by the caller's organisation: another organisation's object is
-simply not found (404), so its existence is not confirmed.
+(deny by default). Which *objects* a caller sees is decided in the repositories, always filtered
+by the caller's organisation: another organisation's object is simply not found (404), so its
+existence is not confirmed.
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 A request that was withdrawn, or closed when its household moved out, is erased with its household,
 offers and placement by the database function `erase_closed_cases` (sql/0017), which first adds the
 cases to the monthly `closed_case_tally` and audits each erased request. Open requests are never
-touched. The housekeeping job runs it in bounded batches.
+touched; the database refuses a period under 30 days (as does SB_RETENTION_DAYS), so erasure can never
+reach cases closed recently. The housekeeping job runs it in bounded batches.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -15,8 +17,6 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
-MIN_RETENTION_DAYS = 30
-"""The database refuses less, so that erasure can never reach cases closed recently."""
 BATCH = 500
 """Cases erased per housekeeping run at most: one short transaction; the rest wait for the next run."""
 
@@ -29,10 +29,6 @@ async def erase_closed_cases(db: asyncpg.Connection, retention_days: int, batch:
     return erased
 
 
-def housekeeping(retention_days: int) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+def housekeeping(retention_days: int) -> Callable[[asyncpg.Connection], Awaitable[int]]:
     """The housekeeping job for the configured retention."""
-
-    async def erase(db: asyncpg.Connection) -> None:
-        await erase_closed_cases(db, retention_days)
-
-    return erase
+    return functools.partial(erase_closed_cases, retention_days=retention_days)

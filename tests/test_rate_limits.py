@@ -3,7 +3,6 @@ across processes (two real servers on one database), 429 problem+json with Retry
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import uuid

@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from skyddat_boende import database, retention
+from skyddat_boende import database, rate_limits, retention
+from skyddat_boende.config import ConfigError, load_settings
 from skyddat_boende.statistics.repository import by_county
 from tests.conftest import make_app
 from tests.workflow_support import mother_with_son_and_dog, organisations, publish, shelter_body
@@ -138,3 +139,21 @@ async def test_erasure_refuses_short_periods_and_other_paths(cases):
     finally:
         await owner.close()
         await pool.close()
+
+
+async def test_the_service_runs_retention_in_its_housekeeping_with_the_configured_period(database_url, issuer):
+    app = make_app(database_url, issuer, retention_days=400)
+    async with AsyncTestClient(app=app):
+        jobs = app.state.scheduler.housekeeping
+    erasing = [job for job in jobs if getattr(job, "func", None) is retention.erase_closed_cases]
+    assert [job.keywords for job in erasing] == [{"retention_days": 400}]
+    assert rate_limits.forget_ended_windows in jobs
+
+
+def test_retention_setting_refuses_periods_the_database_would_refuse():
+    # Input: SB_RETENTION_DAYS=29 (and not a number).
+    assert load_settings({"SB_RETENTION_DAYS": "30"}).retention_days == 30
+    assert load_settings({}).retention_days == 365
+    for bad in ("29", "a year"):
+        with pytest.raises(ConfigError, match="SB_RETENTION_DAYS"):
+            load_settings({"SB_RETENTION_DAYS": bad})
