@@ -46,6 +46,7 @@ UNITS_PER_OPERATOR = 100
 MAX_FAILED_SHARE = 0.10
 TOKEN_LIFETIME = 3 * 3600
 WORKER_MUNICIPALITIES = 20
+PHASES = ("baseline_and_updates", "request_to_offer", "answers", "batch", "mixed")
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Config:
     answer_calls: int = 100
     answer_concurrency: int = 10
     batch_waiting: int = 300
+    phases: tuple[str, ...] = PHASES
     smoke: bool = False
 
     @classmethod
@@ -307,11 +309,17 @@ class Bench:
         self.phases: dict[str, dict] = {}
         self.prefix = f"sb_bench_{uuid.uuid4().hex[:8]}"  # runs sharing a server do not collide
         self.databases: list[str] = []
+        self.datasets: dict[int, dict] = {}
 
     def template(self, units: int) -> str:
         return f"{self.prefix}_tmpl_{units}"
 
     async def copy(self, units: int) -> str:
+        """A fresh copy of the data set of this size (built the first time it is needed)."""
+        if units not in self.datasets:
+            print(f"building the {units:,}-unit data set", flush=True)
+            waiting = self.config.batch_waiting if units == self.config.sizes[0] else 0
+            self.datasets[units] = await build_template(self.server_url, self.template(units), units, waiting)
         name = f"{self.prefix}_phase_{len(self.databases) + 1}"
         self.databases.append(name)
         return await _recreate(self.server_url, name, self.template(units))
@@ -446,21 +454,13 @@ class Bench:
 async def run(config: Config, server_url: str, workdir: Path) -> tuple[dict, dict]:
     with DevIssuer(workdir / "issuer-keys") as issuer:
         bench = Bench(config, server_url, issuer, workdir)
-        datasets = {}
         try:
-            for i, units in enumerate(config.sizes):
-                print(f"building the {units:,}-unit data set", flush=True)
-                waiting = config.batch_waiting if i == 0 else 0
-                datasets[units] = await build_template(server_url, bench.template(units), units, waiting)
-            await bench.baseline_and_updates()
-            await bench.request_to_offer()
-            await bench.answers()
-            await bench.batch()
-            await bench.mixed()
+            for phase in config.phases:
+                await getattr(bench, phase)()
         finally:
-            await _drop(server_url, *[bench.template(u) for u in config.sizes], *bench.databases)
-    settings = {**asdict(config), "datasets": datasets, "load_tool": "wrk (one connection per thread)",
-                "processes": "1 (2 for mixed_two_processes)", "phases": bench.phases}
+            await _drop(server_url, *[bench.template(u) for u in bench.datasets], *bench.databases)
+    settings = {**asdict(config), "datasets": bench.datasets, "load_tool": "wrk (one connection per thread)",
+                "processes": "1 (2 for mixed_two_processes)", "phase_results": bench.phases}
     return settings, bench.figures
 
 
@@ -476,6 +476,7 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny data, one second per phase (for the test)")
     parser.add_argument("--seconds", type=int, help="seconds per load phase (default 8)")
     parser.add_argument("--sizes", help="two unit counts, comma-separated (default 3000,10000)")
+    parser.add_argument("--only", help="comma-separated phases to run (default all: " + ",".join(PHASES) + ")")
     parser.add_argument("--results-dir", type=Path, help="where to write the results file (default bench/results)")
     args = parser.parse_args(argv)
     config = Config.smoke_run() if args.smoke else Config()
@@ -483,6 +484,8 @@ def main(argv=None) -> int:
         config.seconds = args.seconds
     if args.sizes:
         config.sizes = tuple(int(s) for s in args.sizes.split(","))
+    if args.only:
+        config.phases = tuple(p for p in args.only.split(",") if p in PHASES)
     if shutil.which("wrk") is None:
         print("service_bench: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2

@@ -26,6 +26,6 @@ def test_smoke_run_writes_every_figure_without_server_errors(server_url: str, tm
         assert name in results["figures"], f"figure {name} missing"
         assert results["figures"][name]["value"] > 0, f"figure {name} is not a measurement"
     assert results["figures"]["unit_update_rps"]["ratio"] is not None
-    for phase, outcome in results["settings"]["phases"].items():
+    for phase, outcome in results["settings"]["phase_results"].items():
         server_errors = {code: n for code, n in outcome.get("statuses", {}).items() if code.startswith("5")}
         assert not server_errors, f"{phase} answered {server_errors}"
