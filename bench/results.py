@@ -20,12 +20,15 @@ def figure(value: float, unit: str, baseline: float | None = None) -> dict:
 
 
 def commit() -> str:
+    """HEAD's short hash, with "+changes" when tracked files differ from it (the figures are not HEAD's)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=RESULTS_DIR.parent, capture_output=True,
-                             text=True, timeout=10)
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=RESULTS_DIR.parent,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=RESULTS_DIR.parent,
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
     except OSError:
         return "unknown"
-    return out.stdout.strip() or "unknown"
+    return (head + ("+changes" if changed else "")) or "unknown"
 
 
 def machine() -> dict:

@@ -23,6 +23,7 @@ from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
 from skyddat_boende.matchmaking import adapter as matchmaking_adapter
+from skyddat_boende.matchmaking import snapshot as unit_snapshot
 from skyddat_boende.matchmaking.background import Scheduler
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin
@@ -108,6 +109,9 @@ def create_app(
         app.state.webhook_worker.start()
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
+        app.state.unit_snapshot = unit_snapshot.UnitSnapshot(app.state.pool, url, app.state.places, settings.stale_after_hours)
+        await app.state.unit_snapshot.start()
+        unit_snapshot.register(app.state.places, app.state.unit_snapshot)
         app.state.scheduler = Scheduler(app.state.pool, settings, app.state.places,
                                         housekeeping=[idempotency.forget_expired_keys, outbox.forget_finished,
                                                       *pages.housekeeping])
@@ -116,6 +120,8 @@ def create_app(
             yield
         finally:
             await app.state.scheduler.stop()
+            unit_snapshot.unregister(app.state.places)
+            await app.state.unit_snapshot.stop()
             await app.state.webhook_worker.stop()
             await http.aclose()
             await app.state.pool.close()

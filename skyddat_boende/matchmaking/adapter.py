@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from matching.types import Adult, Child, Household, Municipality, Needs, Offer, Request, Unit
+from matching.fast_track import FastTrack
+from matching.types import Adult, Child, FastTrackResult, Household, Municipality, Needs, Offer, Request, Unit
 
 # free beds: a shareable unit has beds - beds_taken; any other unit is whole or nothing
 AVAILABLE_UNITS = """
@@ -15,7 +16,8 @@ select u.id, u.shelter_id, s.municipality_code, s.target_groups, s.security_leve
        case when u.shareable then u.beds - u.beds_taken when u.beds_taken = 0 then u.beds else 0 end as free_beds,
        greatest(u.available_from, current_date) as available_from, s.daily_rate_sek, u.shareable, s.features,
        s.staff_languages, s.max_age_boys, s.max_age_girls, s.daily_intake_limit,
-       u.availability_confirmed_at < now() - make_interval(hours => $1) as stale
+       u.availability_confirmed_at < now() - make_interval(hours => $1) as stale,
+       u.version, u.beds_taken, s.version as shelter_version
   from unit u join shelter s on s.id = u.shelter_id
  where u.status = 'available'
    and (case when u.shareable then u.beds - u.beds_taken when u.beds_taken = 0 then u.beds else 0 end) > 0
@@ -61,6 +63,15 @@ class Availability:
         skip = set(unit_ids)
         return Availability([u for u in self.fresh if u.id not in skip], [u for u in self.stale if u.id not in skip],
                             self.open_offers, self.intake_used)
+
+    def top(self, request: Request, n: int) -> list[FastTrackResult]:
+        """Fast-track over the fresh units, then over the stale ones (empty groups left out)."""
+        return [FastTrack(units, today=today(), open_offers=self.open_offers, intake_used=self.intake_used).top(request, n)
+                for units in (self.fresh, self.stale) if units]
+
+    async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
+        """Read in the offer's own transaction: nothing to re-check (matchmaking/snapshot.py re-checks)."""
+        return True
 
 
 async def municipalities(db: asyncpg.Connection) -> dict[str, Municipality]:
