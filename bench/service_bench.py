@@ -163,9 +163,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, processes: int = 1) -> Iterator[list[str]]:
-    """`processes` service processes on one database, as behind a load balancer; yields their base URLs."""
+def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, processes: int = 1) -> Iterator[list[Served]]:
+    """`processes` service processes on one database, as behind a load balancer."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "SB_ENV": "development",
            "SB_DATA_DIR": str(data_dir), "SB_LOG_LEVEL": "WARNING",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]),
@@ -181,7 +192,7 @@ def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, proces
             started.append((process, f"http://127.0.0.1:{port}"))
         for process, base in started:
             _wait_healthy(process, base)
-        yield [base for _, base in started]
+        yield [Served(base, process.pid) for process, base in started]
     finally:
         for process, _ in started:
             process.terminate()
@@ -334,13 +345,20 @@ class Bench:
         parts = await load_data(url, self.issuer, len(loads))
         for load, part in zip(loads, parts):
             load.data = part
-        with running_service(url, self.issuer, self.workdir, processes) as bases:
-            results = run_wrk(bases * (len(loads) // processes), loads, self.workdir, name.replace("_", "")[:12])
+        with running_service(url, self.issuer, self.workdir, processes) as served:
+            cpu_before = sum(s.cpu_seconds() for s in served)
+            results = run_wrk([s.base for s in served] * (len(loads) // processes), loads, self.workdir,
+                              name.replace("_", "")[:12])
+            cpu = sum(s.cpu_seconds() for s in served) - cpu_before
         offers = await _fetch(url, "select count(*) as n from offer")
+        answered = sum(r["requests"] for r in results)
         for i, result in enumerate(results):
             check_statuses(name, result)
+            # CPU per request: a steadier guide than rates on a machine shared with other work
             self.phases[f"{name}#{i}"] = {**result, "connections": loads[i].connections, "offers_in_database":
-                                          offers[0]["n"]}
+                                          offers[0]["n"], "service_cpu_ms_per_request": round(1000 * cpu / answered, 3)}
+        print(f"  ({name}: service CPU {1000 * cpu / answered:.2f} ms per request, load average "
+              f"{os.getloadavg()[0]:.1f})", flush=True)
         return results
 
     async def baseline_and_updates(self) -> None:
@@ -377,7 +395,8 @@ class Bench:
         url = await self.copy(self.config.sizes[0])
         token = self.issuer.mint_token(subject="bench-operations", org="nat-drift", scopes=("batch:run",),
                                        client_id="bench-operations", lifetime=TOKEN_LIFETIME)
-        with running_service(url, self.issuer, self.workdir) as (base,):
+        with running_service(url, self.issuer, self.workdir) as (served,):
+            base = served.base
             started = time.perf_counter()
             response = httpx.post(base + "/api/batch", headers={"Authorization": f"Bearer {token}"}, timeout=600)
             wall = time.perf_counter() - started
@@ -389,8 +408,8 @@ class Bench:
     async def answers(self) -> None:
         """Accept offers and read addresses, each call by its own caller on its own offer."""
         url = await self.copy(self.config.sizes[0])
-        with running_service(url, self.issuer, self.workdir) as (base,):
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        with running_service(url, self.issuer, self.workdir) as (served,):
+            async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
                 offers = await self._make_offers(client, url)
                 accept = await self._timed(client, [self._accept_call(o) for o in offers], "accept_offer")
                 reads = [self._address_call(o, accept[o["offer_id"]]) for o in offers if o["offer_id"] in accept]
