@@ -45,6 +45,15 @@ select 1 from unit u join shelter s on s.id = u.shelter_id
 """
 
 
+# this moment's holds and intake in one round trip, as text (ids need no decoding into UUIDs here)
+HOLDS_AND_INTAKE = f"""
+with open_offers as ({adapter.OPEN_OFFERS}), intake as ({adapter.INTAKE_TODAY})
+select (select array_agg(request_id::text order by unit_id) from open_offers) as holders,
+       (select array_agg(unit_id::text order by unit_id) from open_offers) as held,
+       (select json_object_agg(shelter_id, used) from intake) as intake
+"""
+
+
 @dataclass(frozen=True)
 class _Built:
     fresh: list[Unit]
@@ -103,9 +112,9 @@ class UnitSnapshot:
             built = self._built
         elif self._due(built) and (self._refresh is None or self._refresh.done()):
             self._refresh = asyncio.create_task(self._rebuild())
-        open_offers = [Offer(str(r["request_id"]), str(r["unit_id"])) for r in await db.fetch(adapter.OPEN_OFFERS)]
-        intake = {str(r["shelter_id"]): r["used"] for r in await db.fetch(adapter.INTAKE_TODAY)}
-        return SnapshotAvailability(built, open_offers, intake)
+        now = await db.fetchrow(HOLDS_AND_INTAKE)
+        open_offers = [Offer(r, u) for r, u in zip(now["holders"] or (), now["held"] or ())]
+        return SnapshotAvailability(built, open_offers, now["intake"] or {})
 
     def _due(self, built: _Built) -> bool:
         age = time.monotonic() - built.built_at
@@ -137,8 +146,10 @@ class SnapshotAvailability(adapter.Availability):
 
     def __init__(self, built: _Built, open_offers: list[Offer], intake_used: dict[str, int],
                  skip: frozenset[str] = frozenset()):
-        super().__init__([u for u in built.fresh if u.id not in skip], [u for u in built.stale if u.id not in skip],
-                         open_offers, intake_used)
+        fresh, stale = built.fresh, built.stale
+        if skip:
+            fresh, stale = [u for u in fresh if u.id not in skip], [u for u in stale if u.id not in skip]
+        super().__init__(fresh, stale, open_offers, intake_used)
         self._built, self._skip = built, skip
 
     def without(self, unit_ids: Iterable[str]) -> SnapshotAvailability:
