@@ -53,12 +53,12 @@ PHASES = ("baseline_and_updates", "request_to_offer", "answers", "batch", "mixed
 class Config:
     """What one run measures; --smoke shrinks everything to seconds."""
 
-    sizes: tuple[int, int] = (3000, 10000)
+    sizes: tuple[int, ...] = (3000, 10000)
     seconds: int = 8
     baseline_connections: int = 50
     update_connections: int = 50
     sync_connections: int = 20
-    request_connections: tuple[int, int] = (10, 50)
+    request_connections: tuple[int, ...] = (10, 50)
     mixed_connections: int = 20
     answer_calls: int = 100
     answer_concurrency: int = 10
@@ -68,8 +68,8 @@ class Config:
 
     @classmethod
     def smoke_run(cls) -> Config:
-        return cls(sizes=(150, 300), seconds=1, baseline_connections=4, update_connections=4, sync_connections=2,
-                   request_connections=(2, 4), mixed_connections=4, answer_calls=6, answer_concurrency=3,
+        return cls(sizes=(150,), seconds=1, baseline_connections=4, update_connections=4, sync_connections=2,
+                   request_connections=(3,), mixed_connections=4, answer_calls=6, answer_concurrency=3,
                    batch_waiting=20, smoke=True)
 
 
@@ -494,7 +494,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny data, one second per phase (for the test)")
     parser.add_argument("--seconds", type=int, help="seconds per load phase (default 8)")
-    parser.add_argument("--sizes", help="two unit counts, comma-separated (default 3000,10000)")
+    parser.add_argument("--sizes", help="unit counts, comma-separated (default 3000,10000); the first for every phase")
     parser.add_argument("--only", help="comma-separated phases to run (default all: " + ",".join(PHASES) + ")")
     parser.add_argument("--results-dir", type=Path, help="where to write the results file (default bench/results)")
     args = parser.parse_args(argv)
