@@ -130,13 +130,17 @@ class UnitSnapshot:
 
     async def _build(self, db: asyncpg.Connection) -> _Built:
         generation, day = self._generation, adapter.today()
+        rows = await db.fetch(adapter.AVAILABLE_UNITS, self.stale_hours)
+        # off the event loop: the other requests' work interleaves with it instead of waiting for all of it
+        return await asyncio.to_thread(self._built_from, rows, day, generation)
+
+    def _built_from(self, rows: list[asyncpg.Record], day: dt.date, generation: int) -> _Built:
         fresh, stale, versions = [], [], {}
-        for row in await db.fetch(adapter.AVAILABLE_UNITS, self.stale_hours):
+        for row in rows:
             unit = adapter.unit_from_row(row, self.places)
             (stale if row["stale"] else fresh).append(unit)
             versions[unit.id] = (row["version"], row["beds_taken"], row["shelter_version"])
-        tracks = await asyncio.to_thread(
-            lambda: [FastTrack(units, today=day) for units in (fresh, stale) if units])
+        tracks = [FastTrack(units, today=day) for units in (fresh, stale) if units]
         return _Built(fresh, stale, tracks, versions, day, time.monotonic(), generation)
 
 
