@@ -23,11 +23,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	@# the browser tests drive Debian's headless Chromium (never a downloaded browser)
 	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@# the service benchmark's smoke test drives the service with Debian's wrk
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python bench/matching_bench.py --scale all
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/service_bench.py
 
 openapi: $(STAMP)
 	$(BIN)/skyddat-boende openapi

@@ -10,6 +10,7 @@ and 50,000 units are filtered in about a millisecond.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ import numpy as np
 from .rules import RULES, RuleContext
 from .scoring import FIT_PARTS, Weights, cost_points, priority
 from .types import Request, Unit
+
+
+# the rules whose key reads the RuleContext's holds or intake (rules.py); every other key is the unit's own
+CONTEXT_KEYED_RULES = frozenset({"held_by_open_offer", "intake_limit"})
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,17 @@ class UnitIndex:
             + self.fit_points(request, idx) * weights.fit
             + self.cost_points[idx] * weights.cost
         )
+
+    def with_context(self, ctx: RuleContext) -> UnitIndex:
+        """The same units under another context: only the columns of rules keyed on it (holds, today's
+        intake) are rebuilt, so one snapshot's index serves every request while offers come and go."""
+        other = copy.copy(self)
+        other.ctx = ctx
+        other._rule_cols = [
+            _column(self.units, lambda u, r=rule: r.key(u, ctx)) if rule.name in CONTEXT_KEYED_RULES else col
+            for rule, col in zip(RULES, self._rule_cols)
+        ]
+        return other
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ Ranking is the batch objective restricted to one request: fit first, then cost
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -49,6 +50,15 @@ class FastTrack:
             open_offers=problem.open_offers,
             intake_used=problem.intake_used,
         )
+
+    def with_offers(self, open_offers: Iterable[Offer] = (), intake_used: Mapping[str, int] | None = None) -> FastTrack:
+        """The same units under other open offers and intake, rebuilding only the two columns those
+        decide (UnitIndex.with_context) instead of every one."""
+        other = copy.copy(self)
+        ctx = RuleContext(today=self.today, holds={o.unit_id: o.request_id for o in open_offers},
+                          intake_remaining=intake_remaining(self.index.units, intake_used or {}))
+        other.index = self.index.with_context(ctx)
+        return other
 
     def top(self, request: Request, n: int = 10, *, explain: bool = True) -> FastTrackResult:
         """The n best fitting units for this request, best first, each with its score explained.

@@ -26,6 +26,7 @@ from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_i
 from skyddat_boende.input_guard import input_guard_middleware
 from skyddat_boende.jobs import Jobs
 from skyddat_boende.matchmaking import adapter as matchmaking_adapter
+from skyddat_boende.matchmaking import snapshot as unit_snapshot
 from skyddat_boende.openapi_contract import ClosedStructSchemaPlugin
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin, schema_router
 from skyddat_boende.problems import exception_handlers
@@ -109,6 +110,10 @@ def create_app(
             per_client=settings.rate_limit_per_minute)
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
+        app.state.unit_snapshot = unit_snapshot.UnitSnapshot(app.state.pool, url, app.state.places,
+                                                             settings.stale_after_hours)
+        await app.state.unit_snapshot.start()
+        unit_snapshot.register(app.state.places, app.state.unit_snapshot)
         # a web process serves requests only, unless it is the demo or a small install's only process
         app.state.jobs = Jobs(app.state.pool, settings, app.state.places) if settings.run_jobs else None
         app.state.webhook_worker = app.state.jobs.webhooks if app.state.jobs else None
@@ -119,6 +124,8 @@ def create_app(
         finally:
             if app.state.jobs:
                 await app.state.jobs.stop()
+            unit_snapshot.unregister(app.state.places)
+            await app.state.unit_snapshot.stop()
             await http.aclose()
             await app.state.pool.close()
 

@@ -30,8 +30,11 @@ async def present(conn: asyncpg.Connection) -> bool:
     return bool(await conn.fetchval("select exists (select 1 from shelter)"))
 
 
-async def load(conn: asyncpg.Connection, *, seed: int = 2024, shelters: int = 260) -> dict[str, int]:
-    """Insert the demo in one transaction; refuses to run twice on the same database."""
+async def load(
+    conn: asyncpg.Connection, *, seed: int = 2024, shelters: int = 260, requests: int = DEMO_REQUESTS
+) -> dict[str, int]:
+    """Insert the demo (with `requests` waiting requests) in one transaction; refuses to run twice on
+    the same database."""
     municipalities = await geography.municipalities(conn)
     engine_municipalities = [EngineMunicipality(m.code, m.county_code, m.latitude, m.longitude) for m in municipalities]
     names = {m.code: m.name for m in municipalities}
@@ -40,7 +43,7 @@ async def load(conn: asyncpg.Connection, *, seed: int = 2024, shelters: int = 26
     for unit in generate.generate_units(engine_municipalities, shelters * 14, seed=seed, today=today):
         units_by_shelter[unit.shelter_id].append(unit)
     chosen = list(units_by_shelter)[:shelters]
-    requests = generate.generate_requests(engine_municipalities, DEMO_REQUESTS, seed=seed, today=today)
+    waiting = generate.generate_requests(engine_municipalities, requests, seed=seed, today=today)
 
     async with conn.transaction():
         if await present(conn):
@@ -51,10 +54,10 @@ async def load(conn: asyncpg.Connection, *, seed: int = 2024, shelters: int = 26
         unit_count = 0
         for shelter_key in chosen:
             unit_count += await _shelter(conn, rng, operators[shelter_key], units_by_shelter[shelter_key], names)
-        for i, request in enumerate(requests):
+        for i, request in enumerate(waiting):
             await _request(conn, request, PLACING_MUNICIPALITIES[i % len(PLACING_MUNICIPALITIES)])
     return {"municipalities": len(names), "operators": len(set(operators.values())),
-            "shelters": len(chosen), "units": unit_count, "waiting requests": len(requests)}
+            "shelters": len(chosen), "units": unit_count, "waiting requests": len(waiting)}
 
 
 class DemoDataExists(Exception):

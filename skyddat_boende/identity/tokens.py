@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -121,6 +122,7 @@ class TokenVerifier:
             max_key_age=max_key_age,
             monotonic=monotonic,
         )
+        self._verified = VerifiedSignatures()
 
     @property
     def issuers(self) -> tuple[TrustedIssuer, ...]:
@@ -173,7 +175,10 @@ class TokenVerifier:
         candidates = [k for k in await self.keys.get_keys(cfg.issuer, kid) if _key_fits(k, alg)]
         if not candidates:
             raise InvalidToken("unknown_key")
-        payload = _verify_signature(token, alg, candidates)
+        payload = self._verified.payload(token, candidates)
+        if payload is None:
+            key, payload = _verify_signature(token, alg, candidates)
+            self._verified.add(token, key, payload)
 
         # 5. Claims, now from signed bytes.
         try:
@@ -215,7 +220,38 @@ def _key_fits(key: Key, alg: str) -> bool:
     return key.alg is None or key.alg == alg
 
 
-def _verify_signature(token: str, alg: str, candidates: list[Key]) -> bytes:
+class VerifiedSignatures:
+    """Tokens whose signature a key verified, most recently used last. A client presents the same token
+    on every call for minutes; checking its signature again each time is most of the cost of a call.
+
+    A token (the exact string: header, payload and signature) counts as verified only while the very key
+    object that verified it is still one of the issuer's current keys for its kid: a key withdrawn from
+    the JWKS, or any refresh of the JWKS (which imports new key objects), means verifying again. Only the
+    signature check is saved: every claim (expiry, audience, organisation, roles) is still checked on
+    every call, from the signed payload."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[Key, bytes]] = OrderedDict()
+
+    def payload(self, token: str, current_keys: list[Key]) -> bytes | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        key, payload = entry
+        if not any(current is key for current in current_keys):
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return payload
+
+    def add(self, token: str, key: Key, payload: bytes) -> None:
+        self._entries[token] = (key, payload)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+def _verify_signature(token: str, alg: str, candidates: list[Key]) -> tuple[Key, bytes]:
     # A registry allowing exactly this alg, which we already checked against
     # the issuer's allow-list; joserfc checks the key type once more.
     registry = jws.JWSRegistry(algorithms=[alg], strict_check_header=False)
@@ -225,7 +261,7 @@ def _verify_signature(token: str, alg: str, candidates: list[Key]) -> bytes:
         except Exception:  # noqa: BLE001 - BadSignatureError and any decoding failure
             continue
         if obj.payload is not None:
-            return obj.payload
+            return key, obj.payload
     raise InvalidToken("bad_signature")
 
 

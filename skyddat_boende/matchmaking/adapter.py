@@ -9,10 +9,11 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from matching.fast_track import FastTrack
 from matching.generate import generate_requests
 from matching.lookahead import AcuteDemand, priced
 from matching.rules import tried_after
-from matching.types import Adult, Child, Household, Municipality, Needs, Offer, Request, Unit
+from matching.types import Adult, Child, FastTrackResult, Household, Municipality, Needs, Offer, Request, Unit
 
 # free beds: a shareable unit has its beds less those taken and those held by open offers; any other
 # unit is whole or nothing (sql/0018 holds the same rule when an offer is written)
@@ -26,7 +27,8 @@ free as (
 select u.id, u.shelter_id, s.municipality_code, s.target_groups, s.security_level, s.protected_data_capability,
        u.free_beds, greatest(u.available_from, current_date) as available_from, s.daily_rate_sek, u.shareable,
        s.features, s.staff_languages, s.max_age_boys, s.max_age_girls, s.daily_intake_limit,
-       u.availability_confirmed_at < now() - make_interval(hours => $1) as stale
+       u.availability_confirmed_at < now() - make_interval(hours => $1) as stale,
+       u.version, u.beds_taken, s.version as shelter_version
   from free u join shelter s on s.id = u.shelter_id
  where u.free_beds > 0
  order by u.id
@@ -89,6 +91,15 @@ class Availability:
     @property
     def units(self) -> list[Unit]:
         return self.fresh + self.stale
+
+    def top(self, request: Request, n: int) -> list[FastTrackResult]:
+        """Fast-track over the fresh units, then over the stale ones (empty groups left out)."""
+        return [FastTrack(units, today=today(), open_offers=self.open_offers, intake_used=self.intake_used).top(request, n)
+                for units in (self.fresh, self.stale) if units]
+
+    async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
+        """Read in the offer's own transaction: nothing to re-check (matchmaking/snapshot.py re-checks)."""
+        return True
 
 
 async def municipalities(db: asyncpg.Connection) -> dict[str, Municipality]:

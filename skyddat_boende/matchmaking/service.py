@@ -12,12 +12,11 @@ from dataclasses import dataclass
 import asyncpg
 import msgspec
 
-from matching.fast_track import FastTrack
 from matching.rules import explain_exclusions
-from matching.types import FastTrackResult, Municipality, Request
+from matching.types import Municipality, Request
 from skyddat_boende import events, workflow
 from skyddat_boende.config import Settings
-from skyddat_boende.matchmaking import adapter
+from skyddat_boende.matchmaking import adapter, snapshot
 from skyddat_boende.retries import retrying
 
 CANDIDATES = 10
@@ -39,12 +38,7 @@ def hold_for(settings: Settings, urgency: str) -> dt.timedelta:
 def rank(engine_request: Request, available: adapter.Availability) -> tuple[list, dict]:
     """Fresh availability first; stale (unconfirmed) units only after every fitting fresh one."""
     ranked, fitting, excluded = [], 0, Counter()
-    for units in (available.fresh, available.stale):
-        if not units:
-            continue
-        result: FastTrackResult = FastTrack(
-            units, today=adapter.today(), open_offers=available.open_offers, intake_used=available.intake_used
-        ).top(engine_request, CANDIDATES)
+    for result in available.top(engine_request, CANDIDATES):
         ranked.extend(result.ranked)
         fitting += result.fitting_units
         excluded.update(result.excluded)
@@ -65,10 +59,12 @@ async def offer_next(
     row = (await adapter.request_rows(db, "r.id = $1", request_id))[0]
     tried = (await adapter.tried(db, [request_id])).get(str(request_id), adapter.NOTHING_TRIED)
     engine_request = adapter.request_from_row(row, places, tried)
-    available = await adapter.availability(db, places, settings.stale_after_hours)
+    available = await snapshot.availability(db, places, settings.stale_after_hours)
     ranked, report = await asyncio.to_thread(rank, engine_request, available)
 
     for candidate in ranked:
+        if not await available.still_offerable(db, candidate.unit_id):
+            continue
         fit = msgspec.structs.asdict(candidate.score.fit)
         offer_id = await create_offer(db, row, candidate.unit_id, fit, settings)
         if offer_id is not None:

@@ -58,3 +58,29 @@ def test_top_n_is_the_best_n_by_score_among_fitting_units(generated_seed, n, whi
     assert all(violated_rule(r, next(u for u in p.units if u.id == x.unit_id), ctx) is None for x in got.ranked)
     assert got.fitting_units == len(fitting)
     assert sum(got.excluded.values()) == len(p.units) - len(fitting)
+
+
+def test_with_offers_ranks_as_a_fresh_build_with_those_offers():
+    units = [unit("u1", shelter_id="s1", daily_intake_limit=1), unit("u2"), unit("u3", daily_rate=4000)]
+    built_without = FastTrack(units, today=TODAY)
+    offers, intake = [Offer("other", "u2")], {"s1": 1}
+    rebased = built_without.with_offers(offers, intake).top(request(), n=10)
+    fresh = FastTrack(units, today=TODAY, open_offers=offers, intake_used=intake).top(request(), n=10)
+    assert rebased == fresh
+    assert [r.unit_id for r in rebased.ranked] == ["u3"]
+    # the snapshot it came from is unchanged: all three units still fit there
+    assert built_without.top(request(), n=10).fitting_units == 3
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 29), st.integers(0, 40))
+def test_with_offers_equals_building_anew(generated_seed, which, held):
+    from matching.generate import generate_problem
+    from matching_factories import synthetic_municipalities
+
+    p = generate_problem(synthetic_municipalities(30), 30, 80, seed=generated_seed, today=TODAY)
+    offers = [Offer(f"other-{i}", u.id) for i, u in enumerate(p.units[:held])]
+    intake = {u.shelter_id: 5 for u in p.units[::7]}
+    fresh = FastTrack(p.units, today=TODAY, open_offers=offers, intake_used=intake)
+    rebased = FastTrack(p.units, today=TODAY).with_offers(offers, intake)
+    assert rebased.top(p.requests[which], 10) == fresh.top(p.requests[which], 10)

@@ -1,0 +1,180 @@
+"""A per-process snapshot of what fast-track can offer: the available units as engine units and their
+FastTrack indexes, built once and reused by every request. Holds (open offers) and today's intake are
+read per request and applied to the indexes in place of rebuilding them.
+
+The snapshot is rebuilt in the background after a committed change to a unit or shelter (LISTEN on
+sql/0023's channel), at most once per REFRESH_SECONDS, and at least every MAX_AGE_SECONDS (units grow
+stale by the clock alone); a new day rebuilds it before use. It may therefore lag a change by moments:
+every candidate is re-checked inside the offer's transaction (`still_offerable`), under a share lock, so
+an offer is only ever made on a unit exactly as the engine saw it.
+
+The app registers its snapshot for its `places` (the municipalities it loaded once at startup, which
+every caller of offer_next passes on); a caller without one (the CLI, a worker process) reads the
+database each time, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from matching.fast_track import FastTrack
+from matching.lookahead import priced
+from matching.types import FastTrackResult, Municipality, Offer, Request, Unit
+from skyddat_boende import database
+from skyddat_boende.matchmaking import adapter
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "units_changed"
+REFRESH_SECONDS = 1.0
+MAX_AGE_SECONDS = 60.0
+
+# the unit and its shelter exactly as the snapshot saw them, still offerable; locked against change
+# until the offer's transaction ends
+STILL_OFFERABLE = """
+select 1 from unit u join shelter s on s.id = u.shelter_id
+ where u.id = $1 and u.status = 'available' and u.version = $2 and u.beds_taken = $3 and s.version = $4
+   for share of u, s
+"""
+
+
+# this moment's holds and intake in one round trip, as text (ids need no decoding into UUIDs here)
+HOLDS_AND_INTAKE = f"""
+with open_offers as ({adapter.OPEN_OFFERS}), intake as ({adapter.INTAKE_TODAY})
+select (select array_agg(request_id::text order by unit_id) from open_offers) as holders,
+       (select array_agg(unit_id::text order by unit_id) from open_offers) as held,
+       (select json_object_agg(shelter_id, used) from intake) as intake
+"""
+
+
+@dataclass(frozen=True)
+class _Built:
+    fresh: list[Unit]
+    stale: list[Unit]
+    tracks: list[FastTrack]  # fresh first, then stale; empty lists left out
+    versions: dict[str, tuple[int, int, int]]  # unit id -> (unit version, beds taken, shelter version)
+    day: dt.date
+    built_at: float
+    generation: int
+
+
+class UnitSnapshot:
+    def __init__(self, pool: asyncpg.Pool, database_url: str, places: dict[str, Municipality], stale_hours: int,
+                 *, refresh_seconds: float = REFRESH_SECONDS):
+        self.pool, self.database_url, self.places, self.stale_hours = pool, database_url, places, stale_hours
+        self.refresh_seconds = refresh_seconds
+        self._built: _Built | None = None
+        self._generation = 0
+        self._listener: asyncpg.Connection | None = None
+        self._first_build = asyncio.Lock()
+        self._refresh: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        try:
+            self._listener = await database.connect(self.database_url)
+            await self._listener.add_listener(CHANNEL, self._changed)
+            self._listener.add_termination_listener(self._lost)
+        except (database.DatabaseUnavailable, asyncpg.PostgresError, OSError):
+            self._listener = None  # without notifications: rebuilt every REFRESH_SECONDS while in use
+            log.warning("unit snapshot: no change notifications; rebuilding on a timer")
+
+    async def stop(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            await asyncio.gather(self._refresh, return_exceptions=True)
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+
+    def _changed(self, *args) -> None:
+        self._generation += 1
+
+    def offerable_ids(self) -> set[str]:
+        """The units of the snapshot as built (empty before the first request)."""
+        built = self._built
+        return {u.id for u in built.fresh + built.stale} if built else set()
+
+    def _lost(self, *args) -> None:
+        self._listener = None
+
+    async def availability(self, db: asyncpg.Connection) -> SnapshotAvailability:
+        built = self._built
+        if built is None or built.day != adapter.today():
+            async with self._first_build:
+                if self._built is None or self._built.day != adapter.today():
+                    self._built = await self._build(db)
+            built = self._built
+        elif self._due(built) and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.create_task(self._rebuild())
+        now = await db.fetchrow(HOLDS_AND_INTAKE)
+        open_offers = [Offer(r, u) for r, u in zip(now["holders"] or (), now["held"] or ())]
+        return SnapshotAvailability(built, open_offers, now["intake"] or {})
+
+    def _due(self, built: _Built) -> bool:
+        age = time.monotonic() - built.built_at
+        changed = built.generation != self._generation or self._listener is None
+        return age >= max(MAX_AGE_SECONDS, self.refresh_seconds) or (changed and age >= self.refresh_seconds)
+
+    async def _rebuild(self) -> None:
+        try:
+            async with self.pool.acquire() as db:
+                self._built = await self._build(db)
+        except Exception as exc:  # the old snapshot serves on; the next request tries again
+            log.error("unit snapshot rebuild failed", extra={"error_type": type(exc).__name__})
+
+    async def _build(self, db: asyncpg.Connection) -> _Built:
+        generation, day = self._generation, adapter.today()
+        rows = await db.fetch(adapter.AVAILABLE_UNITS, self.stale_hours)
+        demand = await adapter.acute_demand(db, self.places)
+        # off the event loop: the other requests' work interleaves with it instead of waiting for all of it
+        return await asyncio.to_thread(self._built_from, rows, demand, day, generation)
+
+    def _built_from(self, rows: list[asyncpg.Record], demand, day: dt.date, generation: int) -> _Built:
+        """The units priced with the acute demand they can expect (adapter.availability does the same)."""
+        fresh, stale, versions = [], [], {}
+        units = priced([adapter.unit_from_row(row, self.places) for row in rows], demand, day)
+        for row, unit in zip(rows, units):
+            (stale if row["stale"] else fresh).append(unit)
+            versions[unit.id] = (row["version"], row["beds_taken"], row["shelter_version"])
+        tracks = [FastTrack(units, today=day) for units in (fresh, stale) if units]
+        return _Built(fresh, stale, tracks, versions, day, time.monotonic(), generation)
+
+
+class SnapshotAvailability(adapter.Availability):
+    """The snapshot's units under this moment's holds and intake."""
+
+    def __init__(self, built: _Built, open_offers: list[Offer], intake_used: dict[str, int]):
+        super().__init__(built.fresh, built.stale, open_offers, intake_used)
+        self._built = built
+
+    def top(self, request: Request, n: int) -> list[FastTrackResult]:
+        return [track.with_offers(self.open_offers, self.intake_used).top(request, n) for track in self._built.tracks]
+
+    async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
+        seen = self._built.versions.get(unit_id)
+        return seen is not None and bool(await db.fetchval(STILL_OFFERABLE, uuid.UUID(unit_id), *seen))
+
+
+_registered: dict[int, UnitSnapshot] = {}
+
+
+def register(places: dict[str, Municipality], snapshot: UnitSnapshot) -> None:
+    _registered[id(places)] = snapshot
+
+
+def unregister(places: dict[str, Municipality]) -> None:
+    _registered.pop(id(places), None)
+
+
+async def availability(db: asyncpg.Connection, places: dict[str, Municipality], stale_hours: int) -> adapter.Availability:
+    """The registered snapshot's availability for these places, or the database's as of now."""
+    snapshot = _registered.get(id(places))
+    if snapshot is None:
+        return await adapter.availability(db, places, stale_hours)
+    return await snapshot.availability(db)
