@@ -291,7 +291,6 @@ def hindsight(world: World, hint: dict[str, tuple[int, str]]) -> dict:
             model.add_at_most_one(chosen)
         else:
             hopeless.add(a.request.id)
-    _covering_cuts(model, world, variables)
     for u in world.units:
         intervals = per_unit[u.id]
         if len(intervals) < 2:
@@ -301,14 +300,10 @@ def hindsight(world: World, hint: dict[str, tuple[int, str]]) -> dict:
         else:
             model.add_no_overlap([i for i, _ in intervals])
     model.maximize(sum(objective))
-    for (request_id, unit_id), (present, start) in variables.items():
-        day = hint.get(request_id)
-        model.add_hint(present, day is not None and day[1] == unit_id)
-        if day is not None and day[1] == unit_id:
-            model.add_hint(start, day[0])
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = world.settings.hindsight_seconds
-    solver.parameters.num_workers = HINDSIGHT_WORKERS
+    complete = _complete(model, variables, hint, world.settings.hindsight_seconds)
+    for var, value in complete.items():
+        model.add_hint(var, value)
+    solver = _solver(world.settings.hindsight_seconds)
     status = solver.solve(model)
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     placed = {rid for (rid, _), (present, _) in variables.items() if found and solver.value(present)}
@@ -320,27 +315,30 @@ def hindsight(world: World, hint: dict[str, tuple[int, str]]) -> dict:
             "acute_without_any_chance": _by_urgency(world, hopeless)["acute"]}
 
 
-def _covering_cuts(model: cp_model.CpModel, world: World, variables: dict) -> None:
-    """Redundant linear rows that tighten the bound: a household placed in its window stays there
-    on every day from its deadline until arrival + stay, wherever in the window it starts; on each
-    such day a unit holds one of them (a shared unit: their beds up to its free beds)."""
-    by_unit: dict[str, list[tuple[Arrival, object]]] = {}
-    arrivals = {a.request.id: a for a in world.arrivals}
-    for (request_id, unit_id), (present, _) in variables.items():
-        by_unit.setdefault(unit_id, []).append((arrivals[request_id], present))
-    for unit_id, pairs in by_unit.items():
-        unit = next(u for u in world.units if u.id == unit_id)
-        beds, until = world.initial.get(unit_id, (0, 0))
-        days = {a.day + DEADLINE_DAYS[a.request.urgency] for a, _ in pairs}
-        for t in sorted(days):
-            covering = [(a, p) for a, p in pairs if a.day + DEADLINE_DAYS[a.request.urgency] <= t < a.day + a.stay]
-            if len(covering) < 2:
-                continue
-            if unit.shared:
-                free = unit.beds - (beds if until > t else 0)
-                model.add(sum(a.request.household.size * p for a, p in covering) <= free)
-            else:
-                model.add_at_most_one([p for _, p in covering])
+def _solver(seconds: float, **parameters) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = HINDSIGHT_WORKERS
+    solver.parameters.cp_model_probing_level = 0  # probing these no-overlaps ran longer than the search
+    for name, value in parameters.items():
+        setattr(solver.parameters, name, value)
+    return solver
+
+
+def _complete(model: cp_model.CpModel, variables: dict, hint: dict[str, tuple[int, str]], seconds: float) -> dict:
+    """The policy's placements as a complete solution of the model (every start variable set too):
+    CP-SAT improves on a complete hint far better than on a partial one."""
+    for (request_id, unit_id), (present, start) in variables.items():
+        day = hint.get(request_id)
+        model.add_hint(present, day is not None and day[1] == unit_id)
+        if day is not None and day[1] == unit_id:
+            model.add_hint(start, day[0])
+    solver = _solver(seconds, fix_variables_to_their_hinted_value=True)
+    status = solver.solve(model)
+    model.clear_hints()
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return {}
+    return {var: solver.value(var) for pair in variables.values() for var in pair}
 
 
 def _by_urgency(world: World, within: set[str]) -> dict[str, int]:
