@@ -433,10 +433,13 @@ def machine() -> dict:
     return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
 
 
+def commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip() or "unknown"
+
+
 def write(report: dict) -> Path:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    path = ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}-{commit}-simulation.json"
+    path = ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}-{report['commit']}-simulation.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return path
@@ -453,6 +456,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.smoke:
         base |= dict(households=30, units=30, days=10, hindsight_seconds=5.0)
         args.seeds, args.occupancy = 1, [0.85]
+    started_at = commit()  # the code that runs, even if the tree moves on meanwhile
     places = load_municipalities(ROOT / "sql" / "data" / "municipalities.csv")
     runs = []
     for occupancy in args.occupancy:
@@ -464,7 +468,7 @@ def main(argv: list[str] | None = None) -> dict:
         "shelter_decline": SHELTER_DECLINE, "unit_decline": UNIT_DECLINE, "offers_per_day": OFFERS_PER_DAY,
         "batch_seconds": BATCH_SECONDS}
     del settings["seed"], settings["occupancy"]
-    report = {"machine": machine(), "settings": settings, "summary": summary(runs), "runs": runs}
+    report = {"commit": started_at, "machine": machine(), "settings": settings, "summary": summary(runs), "runs": runs}
     print(json.dumps(report["summary"], indent=2))
     if not args.smoke:
         print("wrote", write(report))
