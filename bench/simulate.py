@@ -22,7 +22,8 @@ One day is one clock tick (the engine's `today` is the injected clock). Per seed
   - figures: urgency-weighted placements within deadline (scoring.URGENCY_WEIGHT) as a share of the
     hindsight optimum (the best solution CP-SAT finds in the time given, started from the best
     policy's placements; its proven bound is reported beside it); acute households placed late and
-    never (and how many of them no unit could have taken in time, whatever the policy); mean and
+    never, and the avoidable misses: late or never, less those no unit could have taken in time
+    whatever the policy (no fitting unit that accepts them is free within their window); mean and
     maximum wait in days (from arrival to placement; a household never placed counts its wait up to
     the end of the run).
 
@@ -405,6 +406,8 @@ def summary(runs: list[dict]) -> dict:
                 "worst_seed_share": min(r[name]["share_of_hindsight"] for r in rows),
                 "acute_late": sum(r[name]["acute_late"] for r in rows),
                 "acute_never": sum(r[name]["acute_never"] for r in rows),
+                "acute_missed_avoidable": sum(max(0, r[name]["acute_late"] + r[name]["acute_never"]
+                                                  - r["hindsight"]["acute_without_any_chance"]) for r in rows),
                 "mean_wait_days": round(statistics.fmean(r[name]["mean_wait_days"] for r in rows), 3),
                 "max_wait_days": max(r[name]["max_wait_days"] for r in rows),
             }
@@ -416,7 +419,7 @@ def summary(runs: list[dict]) -> dict:
         per["targets"] = {
             "share_at_least_0.95": s["share_of_hindsight"] >= 0.95,
             "acute_never_at_most_half_of_no_lookahead": s["acute_never"] <= n["acute_never"] / 2,
-            "avoidable_acute_never_at_most_half": s["acute_never"] - hopeless <= (n["acute_never"] - hopeless) / 2,
+            "avoidable_acute_misses_at_most_half": s["acute_missed_avoidable"] <= n["acute_missed_avoidable"] / 2,
             "mean_wait_within_1.5x_of_no_lookahead": s["mean_wait_days"] <= 1.5 * n["mean_wait_days"],
             "never_below_greedy": all(r["service"]["weighted"] >= r["greedy"]["weighted"] for r in rows),
         }
@@ -451,7 +454,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--occupancy", type=float, nargs="+", default=[0.6, 0.85])
     parser.add_argument("--horizon-days", type=float, default=14.0)
     parser.add_argument("--smoke", action="store_true", help="a tiny run in seconds; writes nothing")
+    parser.add_argument("--summarize", type=Path, help="recompute the summary of a results file in place")
     args = parser.parse_args(argv)
+    if args.summarize:
+        report = json.loads(args.summarize.read_text())
+        report["summary"] = summary(report["runs"])
+        args.summarize.write_text(json.dumps(report, indent=2) + "\n")
+        return report
     base = dict(horizon_days=args.horizon_days)
     if args.smoke:
         base |= dict(households=30, units=30, days=10, hindsight_seconds=5.0)
