@@ -112,7 +112,9 @@ class World:
         key = (request_id, unit.id)
         if key not in self.answers:
             rng = random.Random(f"{self.settings.seed}-{request_id}-{unit.shelter_id}")
-            shelter_says = rng.choice(("cannot_meet_needs", "security_concern")) if rng.random() < SHELTER_DECLINE else None
+            shelter_says = None
+            if rng.random() < SHELTER_DECLINE:
+                shelter_says = rng.choice(("cannot_meet_needs", "security_concern"))
             rng = random.Random(f"{self.settings.seed}-{request_id}-{unit.id}")
             unit_says = rng.choice(("full", "other", "expired")) if rng.random() < UNIT_DECLINE else None
             self.answers[key] = shelter_says or unit_says
@@ -134,7 +136,8 @@ def make_world(settings: Settings, places) -> World:
         arrivals.append(Arrival(request, day, rng.randint(*STAY_DAYS)))
     arrivals.sort(key=lambda a: (a.day, rng.random()))
     acute = sum(a.request.urgency == "acute" for a in arrivals)
-    profiles = tuple(r for r in generate_requests(places, 400, seed=10_000 + s.seed, today=START) if r.urgency == "acute")
+    sample = generate_requests(places, 400, seed=10_000 + s.seed, today=START)
+    profiles = tuple(r for r in sample if r.urgency == "acute")
     demand = AcuteDemand(profiles, per_day=acute / s.days, horizon_days=s.horizon_days)
     return World(s, units, arrivals, initial, demand)
 
