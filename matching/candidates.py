@@ -46,15 +46,6 @@ def _table(keys: list[Hashable], fn: Callable[[Hashable], object], dtype) -> np.
     return np.fromiter((fn(k) for k in keys), dtype=dtype, count=len(keys))
 
 
-def _token_positions(keys: list[Hashable]) -> dict[Hashable, list[int]]:
-    """For a rule with `blocked`: each token -> the positions of the keys holding it."""
-    out: dict[Hashable, list[int]] = {}
-    for position, key in enumerate(keys):
-        for token in key:
-            out.setdefault(token, []).append(position)
-    return out
-
-
 class UnitIndex:
     """Units prepared for fast rule checks and scoring against any request."""
 
@@ -62,9 +53,14 @@ class UnitIndex:
         self.units = tuple(units)
         self.ctx = ctx
         self.position = {u.id: i for i, u in enumerate(self.units)}
-        self._rule_cols = [_column(self.units, lambda u, r=rule: r.key(u, ctx)) for rule in RULES]
-        self._token_keys = {i: _token_positions(self._rule_cols[i].keys)
-                            for i, rule in enumerate(RULES) if rule.blocked is not None}
+        # a rule with `blocked` has a key per unit: its column is the units themselves, and the map
+        # from its tokens to units is built the first time a request blocks any
+        every_unit = _Column([], np.arange(len(self.units), dtype=np.int32))
+        self._rule_cols = [
+            every_unit if rule.blocked is not None else _column(self.units, lambda u, r=rule: r.key(u, ctx))
+            for rule in RULES
+        ]
+        self._tokens: dict[int, dict[Hashable, list[int]]] = {}
         self._fit_cols = [_column(self.units, part.key) for part in FIT_PARTS]
         self.cost_points = np.fromiter(
             (cost_points(u.daily_rate) for u in self.units), dtype=np.int64, count=len(self.units)
@@ -77,10 +73,20 @@ class UnitIndex:
         rule, col = RULES[i], self._rule_cols[i]
         if rule.blocked is None:
             return _table(col.keys, lambda k: rule.passes(request, k, self.ctx), bool)
-        table = np.ones(len(col.keys), dtype=bool)
+        table = np.ones(len(self.units), dtype=bool)
         for token in rule.blocked(request):
-            table[self._token_keys[i].get(token, [])] = False
+            table[self._token_positions(i).get(token, [])] = False
         return table
+
+    def _token_positions(self, i: int) -> dict[Hashable, list[int]]:
+        """For a rule with `blocked`: each token -> the units holding it."""
+        if i not in self._tokens:
+            out: dict[Hashable, list[int]] = {}
+            for position, unit in enumerate(self.units):
+                for token in RULES[i].key(unit, self.ctx):
+                    out.setdefault(token, []).append(position)
+            self._tokens[i] = out
+        return self._tokens[i]
 
     def rule_tables(self, request: Request) -> list[np.ndarray]:
         """Per rule, whether each of its distinct keys passes (shared by fitting and exclusions:

@@ -68,7 +68,9 @@ select o.request_id, o.unit_id, u.shelter_id, o.decline_reason
  where o.request_id = any($1::uuid[]) and o.status in ('declined', 'expired')
 """
 
-ACUTE_SEEN = "select count(*) from placement_request where urgency = 'acute' and created_at >= now() - make_interval(days => $1)"
+ACUTE_SEEN = """
+select count(*) from placement_request where urgency = 'acute' and created_at >= now() - make_interval(days => $1)
+"""
 LOOKAHEAD_HISTORY_DAYS = 28
 LOOKAHEAD_MIN_HISTORY = 20
 LOOKAHEAD_PROFILES = 200
