@@ -280,6 +280,8 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 RULE_TEXTS: dict[str, tuple[str, str]] = {
+    "already_tried": ("har redan erbjudits och tackats nej till eller gått ut, eller hör till ett boende som tackat nej",
+                      "were offered before and declined or let expire, or belong to a shelter that declined"),
     "held_by_open_offer": ("är reserverade för andra erbjudanden", "are held for other offers"),
     "intake_limit": ("har nått dagens intagsgräns", "have reached today's intake limit"),
     "excluded_area": ("ligger i en utesluten kommun eller ett hotområde", "are in an excluded or threat area"),
@@ -296,6 +298,7 @@ RULE_TEXTS: dict[str, tuple[str, str]] = {
     "need_intellectual_disability": ("saknar stöd vid funktionsnedsättning", "lack support for intellectual disability"),
     "beds": ("har för få lediga platser", "have too few free beds"),
     "not_available_in_time": ("blir inte lediga i tid", "are not free in time"),
+    "kept_for_acute": ("hålls för väntade akuta placeringar", "are kept for expected acute arrivals"),
 }
 
 

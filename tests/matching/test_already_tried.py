@@ -67,3 +67,10 @@ def test_violated_rule_agrees_with_the_index():
     assert violated_rule(r, unit("u1", shelter_id="a"), ctx) == "already_tried"
     assert violated_rule(r, unit("u2", shelter_id="a"), ctx) is None
     assert violated_rule(r, unit("u3", shelter_id="b"), ctx) == "already_tried"
+
+
+def test_every_rule_has_its_words_on_the_web_pages():
+    from matching.rules import RULE_NAMES
+    from skyddat_boende.web.i18n import RULE_TEXTS
+
+    assert set(RULE_NAMES) <= set(RULE_TEXTS)  # a new rule without words shows its bare name
