@@ -119,6 +119,7 @@ class Jobs:
         self.jobs = [job for job in self._jobs() if job.period > 0]
         self.jobs = [Job(job.name, periods.get(job.name, job.period), job.work) for job in self.jobs]
         self.webhooks = WebhookWorker(pool, allow_loopback_http=settings.development)
+        self.housekeeping = [*HOUSEKEEPING_WORK, retention.housekeeping(settings.retention_days)]
         self.tasks: list[asyncio.Task] = []
 
     def _jobs(self) -> list[Job]:
@@ -143,7 +144,7 @@ class Jobs:
 
     async def _housekeep(self) -> None:
         async with self.pool.acquire() as conn:
-            for work in (*HOUSEKEEPING_WORK, retention.housekeeping(self.settings.retention_days)):
+            for work in self.housekeeping:
                 await work(conn)
 
     async def _every(self, job: Job) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_PARTY = {"skyddat_boende", "matching", "tests"}
+FIRST_PARTY = {"skyddat_boende", "matching", "tests", "bench"}
 
 
 def _declared(requirements: list[str]) -> set[str]:

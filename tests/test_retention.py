@@ -144,7 +144,7 @@ async def test_erasure_refuses_short_periods_and_other_paths(cases):
 async def test_the_service_runs_retention_in_its_housekeeping_with_the_configured_period(database_url, issuer):
     app = make_app(database_url, issuer, retention_days=400)
     async with AsyncTestClient(app=app):
-        jobs = app.state.scheduler.housekeeping
+        jobs = app.state.jobs.housekeeping
     erasing = [job for job in jobs if getattr(job, "func", None) is retention.erase_closed_cases]
     assert [job.keywords for job in erasing] == [{"retention_days": 400}]
     assert rate_limits.forget_ended_windows in jobs
