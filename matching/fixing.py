@@ -10,11 +10,18 @@ from .prices import PricedBound
 from .relaxation import Relaxation
 
 
-def kept_pairs(rel: Relaxation, priced: PricedBound | None, best: np.ndarray, lower: int) -> np.ndarray:
-    """The pairs that may be in a solution weighing more than `lower`, and `best`'s (so that it stays a
-    solution of the search)."""
+def kept_pairs(rel: Relaxation, best: np.ndarray, lower: int, priced: PricedBound | None = None) -> np.ndarray:
+    """The pairs that may be in a solution weighing more than `lower` (under the relaxation's reduced
+    costs, and the bed prices' where given), and `best`'s (so that it stays a solution)."""
     keep = rel.reduced_cost < rel.value - lower
     if priced is not None:
-        keep &= priced.could_beat(lower)
+        keep = np.zeros_like(keep)
+        keep[priced.could_beat(lower)] = True
     keep[best] = True
     return np.flatnonzero(keep)
+
+
+def near_pairs(priced: PricedBound, best: np.ndarray, points: int) -> np.ndarray:
+    """The pairs within `points` of what the bed prices' flow could use at no loss, and `best`'s:
+    a small model where a better solution is likely."""
+    return np.union1d(priced.pairs[priced.reduced_cost <= points * priced.K], best)

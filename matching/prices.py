@@ -26,35 +26,47 @@ class PricedBound:
     bound: int
     scaled: int  # K * (the bound before rounding down)
     K: int
+    pairs: np.ndarray  # the pairs it covers
     reduced_cost: np.ndarray  # per pair, in 1/K: a solution using it weighs at most (scaled - rc) / K
     chosen: np.ndarray  # the priced flow's pairs
+    rounded: np.ndarray  # the LP optimum rounded: each request's pair with the most flow
 
     def could_beat(self, value: int) -> np.ndarray:
-        """Per pair, whether it may be in a solution weighing more than `value`."""
-        return self.reduced_cost <= self.scaled - self.K * (value + 1)
+        """Of its pairs, those that may be in a solution weighing more than `value`."""
+        return self.pairs[self.reduced_cost <= self.scaled - self.K * (value + 1)]
 
 
 def priced_bound(c: Candidates, cap: Capacity, net: rx.Network, entry: np.ndarray, rel: rx.Relaxation,
-                 lower: int, deadline: float, max_k: int) -> PricedBound | None:
-    """The Lagrangian bound at the LP's bed prices, or None when there is no time or the LP fails.
-    The LP covers the relaxation's last flow's pairs that may beat `lower`, on their reduced costs
-    clipped at the gap (arcs costlier than that cannot be in a better solution)."""
+                 kept: np.ndarray, lower: int, deadline: float, max_k: int) -> PricedBound | None:
+    """The Lagrangian bound at the LP's bed prices over the pairs `kept` (those reduced-cost fixing
+    keeps: the optimum lies among them, or weighs at most `lower`), or None when there is no time
+    or the LP fails. The LP covers the relaxation's last flow's pairs among them, on their reduced
+    costs clipped at the gap (arcs costlier than that cannot be in a better solution)."""
     gap, potential = rel.value - lower + 1, rel.potential
-    work = rel.active[rel.reduced_cost[rel.active] < gap]
+    work = np.intersect1d(rel.active, kept, assume_unique=True)
     pair_cost = np.clip(potential[rx.FIRST_REQUEST + c.req[work]] - potential[entry[work]] - c.weight[work], -gap, gap)
     static_cost = np.clip(potential[net.tails] - potential[net.heads], -gap, gap)
-    prices = bed_lp.bed_prices(net, c.req[work], c.unit[work], entry[work], pair_cost, static_cost, cap,
-                               deadline - time.perf_counter())
-    if prices is None or not prices.any():
+    lp = bed_lp.bed_prices(net, c.req[work], c.unit[work], entry[work], pair_cost, static_cost, cap,
+                           deadline - time.perf_counter())
+    if lp is None or not lp[0].any():
         return None
-    K = _scale(c.weight, net.n_nodes, max_k)
+    prices, flow = lp
+    K = _scale(c.weight[kept], net.n_nodes, max_k)
     lk = np.round(prices * K).astype(np.int64)
-    start = np.zeros(len(c), dtype=bool)
-    start[rel.active] = True
-    priced = rx.solve_relaxation(net, c.req, entry, c.weight * K - lk[c.unit] * cap.size[c.req], start,
-                                 deadline=deadline)
+    req, unit = c.req[kept], c.unit[kept]
+    priced = rx.solve_relaxation(net, req, entry[kept], c.weight[kept] * K - lk[unit] * cap.size[req],
+                                 np.isin(kept, work, assume_unique=True), deadline=deadline)
     scaled = priced.value + int((lk * cap.beds).sum())
-    return PricedBound(scaled // K, scaled, K, priced.reduced_cost, priced.chosen)
+    return PricedBound(scaled // K, scaled, K, kept, priced.reduced_cost, kept[priced.chosen],
+                       _most_flow(c.req, work, flow))
+
+
+def _most_flow(req: np.ndarray, pairs: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Of `pairs`, each request's pair with the most flow (ties: the first), if it has any."""
+    order = np.lexsort((-flow, req[pairs]))
+    first = np.r_[True, req[pairs][order][1:] != req[pairs][order][:-1]]
+    top = order[first]
+    return pairs[top[flow[top] > 1e-6]]
 
 
 def _scale(weight: np.ndarray, n_nodes: int, max_k: int) -> int:

@@ -59,6 +59,7 @@ class BatchSolver:
         and an honest bound."""
         start = time.perf_counter()
         deadline = start + time_limit
+        self.stats = {}
         config = replace(self.config, workers=workers) if workers else self.config
         c, cap = self.cands, self.capacity
         net = rx.build_network(c.req, c.unit, len(self.problem.requests), cap)
@@ -68,17 +69,26 @@ class BatchSolver:
         if rel.converged and cap.over_full(c.req[rel.chosen], c.unit[rel.chosen]).size == 0:
             return self._result(rel.chosen, rel.value, "relaxation", start)
         best = self._hint(rel, previous, deadline)
+        kept = fixing.kept_pairs(rel, best, self._weight(best))
         upper, priced = rel.value, None
         if self._weight(best) < upper and time.perf_counter() < deadline:
-            priced = prices.priced_bound(c, cap, net, entry, rel, self._weight(best), deadline, config.price_scale)
+            priced = prices.priced_bound(c, cap, net, entry, rel, kept, self._weight(best), deadline,
+                                         config.price_scale)
         if priced is not None:
-            repaired = hint.repair(c, cap, priced.chosen, self.bounds, deadline, config.flow_k)
-            best = hint.best(c, best, repaired)
+            best = hint.best(c, best, *(hint.repair(c, cap, flow, self.bounds, deadline, config.flow_k)
+                                        for flow in (priced.rounded, priced.chosen)))
             upper = max(min(upper, priced.bound), self._weight(best))
+            kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
+            near = fixing.near_pairs(priced, best, config.near_points)
+            if self._weight(best) < upper and near.size < kept.size:
+                found = search(c, cap, self.priority, self.weights.priority, near, best, upper,
+                               time.perf_counter() + config.near_share * (deadline - time.perf_counter()), config, seed)
+                best = hint.best(c, best, found.pairs)
+                kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
+                self.stats["near_pairs"] = int(near.size)
+        self.stats.update({"pairs": len(c), "kept_pairs": int(kept.size)})
         if self._weight(best) >= upper:
             return self._result(best, upper, "relaxation" if upper == rel.value else "lagrangian", start)
-        kept = fixing.kept_pairs(rel, priced, best, self._weight(best))
-        self.stats = {"pairs": len(c), "kept_pairs": int(kept.size)}
         if deadline - time.perf_counter() < config.model_seconds_per_pair * kept.size:
             return self._result(best, upper, "", start)  # no time to even build the model
         found = search(c, cap, self.priority, self.weights.priority, kept, best, upper, deadline, config, seed)

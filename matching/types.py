@@ -89,6 +89,11 @@ class Needs(msgspec.Struct, frozen=True):
     """LGBTQ+ household: an "lgbtq" shelter may take it; lgbtq_competence is preferred."""
     honour_related: bool = False
     """Honour-related violence: a "young_adults" shelter may take 18-25s; honour_competence is preferred."""
+    # optional hard requirements a social worker may set (else the two above only add fit points)
+    require_honour_competence: bool = False
+    """Hard: the shelter must have honour_competence."""
+    require_languages: bool = False
+    """Hard: the staff must speak every one of `languages` (Swedish aside)."""
 
 
 class Household(msgspec.Struct, frozen=True):

@@ -129,6 +129,16 @@ def test_no_exclusions_are_said_plainly():
     assert "excluded: ." not in u.explanation
 
 
+def test_required_language_explained_when_no_unit_fits():
+    """A social worker requires Arabic-speaking staff; the only unit's staff speak Swedish and
+    English: nothing is placed, and "why no match" names the rule."""
+    needs = Needs(languages=("ar",), require_languages=True)
+    result = run(problem([request("r1", household=woman(needs=needs))], [unit("u1", languages=frozenset({"sv", "en"}))]))
+    (u,) = result.unmatched
+    assert u.excluded == {"staff_language": 1}
+    assert u.explanation == "No unit fits: 1 units whose staff do not speak the household's languages."
+
+
 def test_no_units_at_all_is_said_plainly():
     (u,) = run(problem([request("r1")], [])).unmatched
     assert u.explanation == "No unit fits: there are no free units."
@@ -168,22 +178,24 @@ def test_overfilled_shared_unit_keeps_the_household_with_nowhere_else_to_go():
 
 
 def test_time_capped_solve_returns_within_its_limit_with_an_honest_bound(generated):
+    """An instance whose proof needs the search (about 2 s on an idle machine): with no time at all
+    the batch skips the search and returns a valid solution under an honest bound; with a short
+    limit it returns about then; with time enough it proves the optimum, which every bound covers."""
     import time
 
     p = generated(400, 4_000, seed=3)
     results = []
-    for limit in (0.0, 0.3, 1.5):
+    for limit in (0.0, 0.3, 30.0):
         t = time.perf_counter()
         result = solve(p, time_limit=limit, workers=1, seed=0)
         elapsed = time.perf_counter() - t
-        assert elapsed < limit + 1.0, (limit, elapsed)
+        assert limit == 30.0 or elapsed < limit + 2.0, (limit, elapsed)  # slack for a shared machine
         assert validate(p, result.matches) == []
         assert result.objective <= result.bound
         results.append(result)
-    # every bound holds, even when the relaxation or the search was cut short
-    best = max(r.objective for r in results)
-    assert all(r.bound >= best for r in results)
-    assert results[-1].objective >= results[0].objective
+    assert results[0].status == "feasible" and results[0].components == 0  # no search without time
+    assert results[-1].status == "optimal" and results[-1].proof == "cp_sat"
+    assert all(r.bound >= results[-1].objective for r in results)
 
 
 def test_batch_proven_optimum_equals_the_reference_and_beats_greedy(generated):
