@@ -39,6 +39,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                                                "The preferred municipality is also a threat or excluded."),
     "contradiction_county_preferred_and_excluded": ("Ett län är både önskat och uteslutet.",
                                                     "A county is both preferred and excluded."),
+    "contradiction_required_language_missing": ("Krav på personalens språk behöver ett annat språk än svenska.",
+                                                "Requiring the staff's language needs a language other than Swedish."),
     "contradiction_start_in_the_past": ("Senaste startdatum har redan passerat.", "The latest start date has passed."),
     "contradiction_start_too_far_ahead": ("Senaste startdatum ligger mer än {days} dagar fram.",
                                           "The latest start date is more than {days} days ahead."),
@@ -293,6 +295,8 @@ RULE_TEXTS: dict[str, tuple[str, str]] = {
     "need_substance_use": ("tar inte emot missbruk", "do not take substance use"),
     "need_mental_illness": ("saknar stöd vid psykisk ohälsa", "lack support for mental illness"),
     "need_intellectual_disability": ("saknar stöd vid funktionsnedsättning", "lack support for intellectual disability"),
+    "need_honour_competence": ("saknar kompetens om hedersrelaterat våld", "lack honour-violence competence"),
+    "staff_language": ("har ingen personal som talar hushållets språk", "have no staff who speak the household's languages"),
     "beds": ("har för få lediga platser", "have too few free beds"),
     "not_available_in_time": ("blir inte lediga i tid", "are not free in time"),
 }
