@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench openapi migrate clean
+.PHONY: demo test bench bench-proof openapi migrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -26,7 +26,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/matching_bench.py --scale all
+	$(BIN)/python bench/matching_bench.py
+
+bench-proof: $(STAMP)
+	$(BIN)/python bench/matching_bench.py --proof
 
 openapi: $(STAMP)
 	$(BIN)/skyddat-boende openapi
@@ -35,4 +38,4 @@ migrate: $(STAMP)
 	$(BIN)/skyddat-boende migrate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis bench-results.json
+	rm -rf $(VENV) .pytest_cache .hypothesis

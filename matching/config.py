@@ -14,11 +14,6 @@ class BatchConfig:
     """At most this share of the time limit for the relaxation, so that a solution can be repaired."""
     price_scale: int = 64
     """Bed prices are whole 1/price_scale points (lowered when the flow's int64 costs need it)."""
-    near_points: int = 1
-    near_share: float = 0.25
-    """Before the search over every kept pair, a search over the pairs within near_points of the bed
-    prices' flow (at most near_share of the time left) looks for a better solution: it lets
-    reduced-cost fixing drop more pairs."""
     workers: int = 1
     """CP-SAT workers. Its small portfolios (2-4 workers) lack the LP-driven search these models need
     and prove less than one worker does; a portfolio helps from about 8."""

@@ -20,8 +20,3 @@ def kept_pairs(rel: Relaxation, best: np.ndarray, lower: int, priced: PricedBoun
     keep[best] = True
     return np.flatnonzero(keep)
 
-
-def near_pairs(priced: PricedBound, best: np.ndarray, points: int) -> np.ndarray:
-    """The pairs within `points` of what the bed prices' flow could use at no loss, and `best`'s:
-    a small model where a better solution is likely."""
-    return np.union1d(priced.pairs[priced.reduced_cost <= points * priced.K], best)

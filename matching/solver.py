@@ -75,17 +75,9 @@ class BatchSolver:
             priced = prices.priced_bound(c, cap, net, entry, rel, kept, self._weight(best), deadline,
                                          config.price_scale)
         if priced is not None:
-            best = hint.best(c, best, *(hint.repair(c, cap, flow, self.bounds, deadline, config.flow_k)
-                                        for flow in (priced.rounded, priced.chosen)))
+            best = hint.best(c, best, hint.repair(c, cap, priced.chosen, self.bounds, deadline, config.flow_k))
             upper = max(min(upper, priced.bound), self._weight(best))
             kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
-            near = fixing.near_pairs(priced, best, config.near_points)
-            if self._weight(best) < upper and near.size < kept.size:
-                found = search(c, cap, self.priority, self.weights.priority, near, best, upper,
-                               time.perf_counter() + config.near_share * (deadline - time.perf_counter()), config, seed)
-                best = hint.best(c, best, found.pairs)
-                kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
-                self.stats["near_pairs"] = int(near.size)
         self.stats.update({"pairs": len(c), "kept_pairs": int(kept.size)})
         if self._weight(best) >= upper:
             return self._result(best, upper, "relaxation" if upper == rel.value else "lagrangian", start)

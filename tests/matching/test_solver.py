@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from matching.solver import BatchSolver, solve
-from matching_reference import arrival_greedy, reference_optimum
 from matching.types import Adult, Child, Household, Needs, Offer
 from matching.validator import validate
 from matching_factories import GOTEBORG, TODAY, problem, request, unit, woman
+from matching_reference import arrival_greedy, reference_optimum
 
 
 def placed(result):
