@@ -13,9 +13,9 @@ from .relaxation import FIRST_REQUEST, SINK, SOURCE, Network, _reachable_static_
 
 
 def bed_prices(net: Network, req: np.ndarray, unit: np.ndarray, entry: np.ndarray, pair_cost: np.ndarray,
-               static_cost: np.ndarray, cap: Capacity, time_limit: float) -> np.ndarray | None:
+               static_cost: np.ndarray, cap: Capacity, time_limit: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Per unit, its beds row's price (>= 0, in cost units) in the LP optimum over these pairs with
-    the given arc costs; None when GLOP finds no optimum in time."""
+    the given arc costs, and per pair its flow there; None when GLOP finds no optimum in time."""
     if time_limit <= 0:
         return None
     s_idx = _reachable_static_arcs(net, entry)
@@ -56,4 +56,4 @@ def bed_prices(net: Network, req: np.ndarray, unit: np.ndarray, entry: np.ndarra
     prices = np.zeros(cap.beds.size)
     # a <= row of a minimisation has a dual <= 0: the price is its negation
     prices[bed_units] = np.maximum(0.0, -solver.dual_values()[nodes.size:nodes.size + bed_units.size])
-    return prices
+    return prices, solver.variable_values()[s_idx.size:]

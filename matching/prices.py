@@ -29,6 +29,9 @@ class PricedBound:
     pairs: np.ndarray  # the pairs it covers
     reduced_cost: np.ndarray  # per pair, in 1/K: a solution using it weighs at most (scaled - rc) / K
     chosen: np.ndarray  # the priced flow's pairs
+    work: np.ndarray  # the LP's pairs
+    split: np.ndarray  # of those, the pairs of the requests the LP splits between several pairs
+    rounded: np.ndarray  # the LP's optimum rounded: each request's pair with the most flow
 
     def could_beat(self, value: int) -> np.ndarray:
         """Of its pairs, those that may be in a solution weighing more than `value`."""
@@ -45,17 +48,28 @@ def priced_bound(c: Candidates, cap: Capacity, net: rx.Network, entry: np.ndarra
     work = np.intersect1d(rel.active, kept, assume_unique=True)
     pair_cost = np.clip(potential[rx.FIRST_REQUEST + c.req[work]] - potential[entry[work]] - c.weight[work], -gap, gap)
     static_cost = np.clip(potential[net.tails] - potential[net.heads], -gap, gap)
-    prices = bed_lp.bed_prices(net, c.req[work], c.unit[work], entry[work], pair_cost, static_cost, cap,
-                               deadline - time.perf_counter())
-    if prices is None or not prices.any():
+    lp = bed_lp.bed_prices(net, c.req[work], c.unit[work], entry[work], pair_cost, static_cost, cap,
+                           deadline - time.perf_counter())
+    if lp is None or not lp[0].any():
         return None
+    prices, flow = lp
+    split = work[np.isin(c.req[work], c.req[work[(flow > 1e-6) & (flow < 1 - 1e-6)]])]
     K = _scale(c.weight[kept], net.n_nodes, max_k)
     lk = np.round(prices * K).astype(np.int64)
     req, unit = c.req[kept], c.unit[kept]
     priced = rx.solve_relaxation(net, req, entry[kept], c.weight[kept] * K - lk[unit] * cap.size[req],
                                  np.isin(kept, work, assume_unique=True), deadline=deadline)
     scaled = priced.value + int((lk * cap.beds).sum())
-    return PricedBound(scaled // K, scaled, K, kept, priced.reduced_cost, kept[priced.chosen])
+    return PricedBound(scaled // K, scaled, K, kept, priced.reduced_cost, kept[priced.chosen], work, split,
+                       _most_flow(c.req, work, flow))
+
+
+def _most_flow(req: np.ndarray, pairs: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Of `pairs`, each request's pair with the most flow, where it has any."""
+    order = np.lexsort((-flow, req[pairs]))
+    first = np.r_[True, req[pairs][order][1:] != req[pairs][order][:-1]]
+    top = order[first]
+    return pairs[top[flow[top] > 1e-6]]
 
 
 def _scale(weight: np.ndarray, n_nodes: int, max_k: int) -> int:
