@@ -53,3 +53,18 @@ async def test_requiring_a_staff_language_without_naming_one_is_refused(world, t
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["rule"] == "required_language_missing"
     assert (await world.get("/api/requests", headers=malmo)).json() == []
+
+
+def test_the_request_form_carries_the_requirements():
+    """The social worker's web form: the two boxes become the request's requirements; unticked,
+    they stay preferences."""
+    from skyddat_boende.web.social import request_from_form
+
+    form = {"case_reference": "MAL-2026-0201", "urgency": "planned", "security_level_needed": "2",
+            "protected_data_level": "none", "adult1_gender": "female", "adult1_age": "30",
+            "latest_start_date": "2030-01-01", "languages": "ar, sv", "honour_related": "1"}
+    plain = request_from_form(form, {}, "sv")
+    assert not plain.require_honour_competence and not plain.require_staff_language
+    required = request_from_form(form | {"require_honour_competence": "1", "require_staff_language": "1"}, {}, "sv")
+    assert required.require_honour_competence and required.require_staff_language
+    assert required.languages == ["ar", "sv"]
