@@ -8,7 +8,8 @@ The pipeline (`BatchSolver.solve`), each step its own module:
     hint         hint.py        the best feasible solution at hand: the flow repaired, greedy, the
                                 rule-based baseline, the previous batch's solution
     bed prices   prices.py      where shared units are overfilled: a Lagrangian bound from the LP's
-                                bed prices (bed_lp.py), and its flow repaired as one more solution
+                                bed prices (bed_lp.py); the LP's rounding and the priced flow
+                                repaired, and a small search where the LP splits requests
     fixing       fixing.py      drop the pairs that cannot be in a solution better than the hint
     search       search.py      CP-SAT over the pairs left, until the bound is reached or time is up
 
