@@ -12,7 +12,8 @@ from .scoring import Weights, score
 from .types import Match, Problem, Unmatched
 
 
-def matches(problem: Problem, index: UnitIndex, c: Candidates, weights: Weights, picked: np.ndarray) -> tuple[Match, ...]:
+def matches(problem: Problem, index: UnitIndex, c: Candidates, weights: Weights,
+            picked: np.ndarray) -> tuple[Match, ...]:
     out = []
     for p in picked[np.argsort(c.req[picked], kind="stable")].tolist():
         r, u = problem.requests[int(c.req[p])], index.units[int(c.unit[p])]

@@ -131,7 +131,8 @@ def test_required_language_explained_when_no_unit_fits():
     """A social worker requires Arabic-speaking staff; the only unit's staff speak Swedish and
     English: nothing is placed, and "why no match" names the rule."""
     needs = Needs(languages=("ar",), require_languages=True)
-    result = run(problem([request("r1", household=woman(needs=needs))], [unit("u1", languages=frozenset({"sv", "en"}))]))
+    only = unit("u1", languages=frozenset({"sv", "en"}))
+    result = run(problem([request("r1", household=woman(needs=needs))], [only]))
     (u,) = result.unmatched
     assert u.excluded == {"staff_language": 1}
     assert u.explanation == "No unit fits: 1 units whose staff do not speak the household's languages."
