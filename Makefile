@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench openapi migrate clean
+.PHONY: demo test bench bench-proof openapi migrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -29,9 +29,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
-	$(BIN)/python bench/matching_bench.py --scale all
+	$(BIN)/python bench/matching_bench.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/service_bench.py
+
+bench-proof: $(STAMP)
+	$(BIN)/python bench/matching_bench.py --proof
 
 openapi: $(STAMP)
 	$(BIN)/skyddat-boende openapi
@@ -40,4 +43,4 @@ migrate: $(STAMP)
 	$(BIN)/skyddat-boende migrate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis bench-results.json
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,36 +1,35 @@
-"""Matching engine benchmarks (figures, not pass/fail).
+"""Matching engine benchmark: figures as data, not pass/fail.
 
-    .venv/bin/python bench/matching_bench.py [--scale sweden|europe|all] [--seed 42] [--workers 2]
+    .venv/bin/python bench/matching_bench.py            # quick: a few minutes on 2 cores
+    .venv/bin/python bench/matching_bench.py --proof    # the full run the engine's targets name
 
-Per scale, on one seeded generated instance (matching.generate):
-  - batch solve: candidate generation time, solve time, objective, status, gap;
-    against scipy.optimize.linear_sum_assignment on the pure-assignment relaxation
-    (dense float64 requests x units matrix of Score.total for pairs that pass every
-    pair rule, 0 elsewhere; one household per unit; no intake limits, no shared beds;
-    timed without building the matrix);
-  - households placed and urgency-weighted placements (sum of level-1 priority),
-    against greedy: requests in arrival order, each taking its best-scoring unit
-    still free under every hard rule;
-  - fast-track over all units of the instance: median and p99 over 200 requests;
-  - Swedish scale over seeds 1..--seeds (--seeds-time-limit each): proven count, solve
-    times, the fair ratio against scipy, the largest gap;
-  - where the timed batch is not proven optimal: the same solver again with --prove-time-limit
-    (the exact completion of matching/exact.py gets the time it needs), and the timed batch's
-    objective against that proven optimum.
-At European scale the batch keeps each request's best --europe-k candidate pairs;
-its objective is then compared with the *unpruned* relaxation optimum (min-cost
-flow over every fitting pair), an upper bound on the true optimum.
+Per seeded generated instance (matching.generate; from seed 11 on, "stressed": shelters at or near
+their daily intake limit, more units held by open offers, more excluded counties):
+  - the batch (`BatchSolver`): candidate generation time, solve time, status, proof, objective, gap;
+  - scipy.optimize.linear_sum_assignment on the same candidate pairs (a dense requests x units
+    matrix of Score.total, one household per unit, no intake limits or shared beds): its time to
+    build and solve, and the fair ratio (candidates + batch) / (candidates + build + scipy), in wall
+    and in CPU seconds (on a shared machine the CPU seconds show the work done);
+  - greedy on the same candidate pairs: requests in arrival order, each taking its best-scoring
+    unit still free (beds, intake): its objective and households placed.
+Plus fast-track's median and p99 over 200 requests at each scale.
 
-Prints a table and writes bench-results.json (list of {name, value, unit[, baseline, ratio]}).
+Quick (default): 300 x 3,000 seeds 1-10 and 1,000 x 10,000 seeds 1, 11, 13.
+--proof: 300 x 3,000 seeds 1-10 and 1,000 x 10,000 seeds 1-20.
+
+Writes bench/results/<date>-<commit>-matching.json with the machine (cores, CPU model) and settings.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import datetime as dt
 import json
+import os
+import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,37 +37,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
 
 from matching.fast_track import FastTrack  # noqa: E402
 from matching.generate import generate_problem, load_municipalities  # noqa: E402
-from matching import relaxation  # noqa: E402
-from matching.scoring import URGENCY_WEIGHT, priority  # noqa: E402
 from matching.solver import BatchSolver  # noqa: E402
-from matching.types import Municipality  # noqa: E402
+from matching.types import Municipality, Offer, Problem  # noqa: E402
 from matching.validator import validate  # noqa: E402
 
-SCALES = {"sweden": (300, 3_000), "europe": (5_000, 50_000)}
-RESULTS: list[dict] = []
-
-
-def record(name, value, unit, baseline=None):
-    row = {"name": name, "value": value, "unit": unit}
-    if baseline is not None:
-        row["baseline"] = baseline
-        row["ratio"] = (value / baseline) if baseline else None
-    RESULTS.append(row)
-    extra = ""
-    if baseline is not None:
-        ratio = row["ratio"]
-        extra = f"  baseline {_fmt(baseline)}  ratio {ratio:.4g}" if ratio is not None else f"  baseline {_fmt(baseline)}"
-    print(f"{name:<52} {_fmt(value):>18} {unit:<10}{extra}", flush=True)
-
-
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
+QUICK = {(300, 3_000): list(range(1, 11)), (1_000, 10_000): [1, 11, 13]}
+PROOF = {(300, 3_000): list(range(1, 11)), (1_000, 10_000): list(range(1, 21))}
+STRESSED_FROM = 11
 
 
 def municipalities() -> list[Municipality]:
@@ -76,198 +56,152 @@ def municipalities() -> list[Municipality]:
     if csv.exists():
         return load_municipalities(csv)
     rng = random.Random(0)  # fallback: synthetic seats inside Sweden's bounding box
-    return [
-        Municipality(f"{i % 21 + 1:02d}{i:02d}", f"{i % 21 + 1:02d}", rng.uniform(55.3, 69.0), rng.uniform(11.0, 24.1))
-        for i in range(290)
-    ]
+    return [Municipality(f"{i % 21 + 1:02d}{i:02d}", f"{i % 21 + 1:02d}", rng.uniform(55.3, 69.0),
+                         rng.uniform(11.0, 24.1)) for i in range(290)]
 
 
-def greedy(solver: BatchSolver):
-    """Arrival order; each request takes its best-scoring unit still free under every rule."""
-    p, index = solver.problem, solver.index
-    beds_left = solver.beds.copy()
-    used = np.zeros(len(index), dtype=bool)
-    intake = solver.shelter_caps.copy()
-    placed = []
-    order = sorted(range(len(p.requests)), key=lambda i: (p.requests[i].waiting_since, i))
-    for i in order:
-        r = p.requests[i]
-        idx = index.fitting(r)
-        if idx.size == 0:
-            continue
-        w = index.pair_weights(r, idx, solver.weights, p.today)
-        size = r.household.size
-        for j in np.argsort(-w, kind="stable"):
-            u = int(idx[j])
-            s = int(solver.unit_shelter[u])
-            if s >= 0 and intake[s] <= 0:
+def stressed(problem: Problem, seed: int) -> Problem:
+    """Shelters at or near their intake limit, 3% of units held, more requests excluding counties."""
+    rng = random.Random(f"stress-{seed}")
+    limits = {u.shelter_id: u.daily_intake_limit for u in problem.units if u.daily_intake_limit}
+    used = {s: max(0, limit - rng.choice((0, 1, 1))) for s, limit in limits.items() if rng.random() < 0.4}
+    held = rng.sample(problem.units, len(problem.units) * 3 // 100)
+    offers = tuple(Offer(f"held-{i}", u.id) for i, u in enumerate(held))
+    counties = sorted({u.municipality.county_code for u in problem.units})
+    requests = tuple(
+        msgspec.structs.replace(r, excluded_counties=tuple(sorted(set(r.excluded_counties) | {rng.choice(counties)})))
+        if rng.random() < 0.3 else r for r in problem.requests)
+    return msgspec.structs.replace(problem, requests=requests, open_offers=offers, intake_used=used)
+
+
+def greedy(solver: BatchSolver) -> tuple[int, int]:
+    """(objective, households placed) of arrival-order greedy on the solver's candidate pairs."""
+    c, cap, reqs = solver.cands, solver.capacity, solver.problem.requests
+    beds, intake = cap.beds.copy(), np.maximum(cap.intake, 0)
+    taken = np.zeros(beds.size, dtype=bool)
+    total = placed = 0
+    for r in sorted(range(len(reqs)), key=lambda i: (reqs[i].waiting_since, i)):
+        at = np.arange(solver.bounds[r], solver.bounds[r + 1])
+        for p in at[np.argsort(-c.weight[at], kind="stable")].tolist():
+            u, s = int(c.unit[p]), int(cap.shelter[c.unit[p]])
+            if (s >= 0 and intake[s] <= 0) or (beds[u] < cap.size[r] if cap.shared[u] else taken[u]):
                 continue
-            if solver.shared[u]:
-                if beds_left[u] < size:
-                    continue
-            elif used[u]:
-                continue
-            beds_left[u] -= size
-            used[u] = True
+            beds[u] -= cap.size[r]
+            taken[u] = True
             if s >= 0:
                 intake[s] -= 1
-            placed.append((r.id, index.units[u].id, int(w[j])))
+            total, placed = total + int(c.weight[p]), placed + 1
             break
-    return placed
+    return total, placed
 
 
-def scipy_baseline(solver: BatchSolver) -> tuple[float, float, int]:
-    """(seconds to build the dense matrix from the candidate pairs, seconds to solve it, objective)."""
+def scipy_assignment(solver: BatchSolver) -> dict:
     from scipy.optimize import linear_sum_assignment
 
     c = solver.cands
     t = time.perf_counter()
     cost = np.zeros((len(solver.problem.requests), len(solver.index)), dtype=np.float64)
     cost[c.req, c.unit] = -c.weight.astype(np.float64)
-    t_build = time.perf_counter() - t
-    t = time.perf_counter()
+    built = time.perf_counter() - t
     rows, cols = linear_sum_assignment(cost)
-    elapsed = time.perf_counter() - t
-    value = int(-cost[rows, cols].sum())
-    del cost
-    gc.collect()
-    return t_build, elapsed, value
+    return {"build_s": built, "solve_s": time.perf_counter() - t - built, "objective": int(-cost[rows, cols].sum())}
 
 
-def bench_scale(scale: str, seed: int, workers: int, time_limit: float, unpruned_flow: bool, prove_limit: float):
-    n_req, n_units = SCALES[scale]
-    print(f"\n== {scale}: {n_req:,} requests x {n_units:,} units (seed {seed}) ==", flush=True)
-    problem = generate_problem(municipalities(), n_req, n_units, seed=seed)
-    prio = {r.id: priority(r, problem.today) for r in problem.requests}
-    urg = {r.id: URGENCY_WEIGHT[r.urgency] for r in problem.requests}
-
-    t = time.perf_counter()
+def run_seed(places, size: tuple[int, int], seed: int, args) -> dict:
+    problem = generate_problem(places, *size, seed=seed)
+    if seed >= STRESSED_FROM:
+        problem = stressed(problem, seed)
+    t, cpu = time.perf_counter(), time.process_time()
     solver = BatchSolver(problem)
-    t_cands = time.perf_counter() - t
-    result = solver.solve(time_limit, workers=workers, seed=0)
-    t_solve = result.wall_time_s
-    assert validate(problem, result.matches) == [], "engine solution breaks a hard rule"
-    record(f"{scale}.candidate_pairs", len(solver.cands), "pairs")
-    record(f"{scale}.batch.candidate_generation", t_cands, "s")
-    for k, v in solver.stats.items():
-        record(f"{scale}.batch.{k}", v, "")
-    for k, v in getattr(solver, "timing", {}).items():
-        record(f"{scale}.batch.time.{k}", v, "s")
+    t_cands, cands_cpu = time.perf_counter() - t, time.process_time() - cpu
+    result = solver.solve(args.time_limit - t_cands, workers=args.workers, seed=0)
+    batch_cpu = time.process_time() - cpu
+    assert validate(problem, result.matches) == [], "the engine's solution breaks a hard rule"
+    cpu = time.process_time()
+    lsa = scipy_assignment(solver)
+    lsa["cpu_s"] = time.process_time() - cpu
+    g_objective, g_placed = greedy(solver)
+    row = {
+        "requests": size[0], "units": size[1], "seed": seed, "stressed": seed >= STRESSED_FROM,
+        "pairs": len(solver.cands), "candidates_s": t_cands, "solve_s": result.wall_time_s,
+        "status": result.status, "proof": result.proof, "objective": result.objective, "bound": result.bound,
+        "gap": result.gap, "placed": len(result.matches), "greedy_objective": g_objective, "greedy_placed": g_placed,
+        "scipy": lsa, "fair_ratio": (t_cands + result.wall_time_s) / (t_cands + lsa["build_s"] + lsa["solve_s"]),
+        # CPU seconds: on a shared machine they show the work done better than the wall clock
+        "batch_cpu_s": batch_cpu, "cpu_ratio": batch_cpu / (cands_cpu + lsa["cpu_s"]),
+        **{f"stats.{k}": v for k, v in solver.stats.items()},
+    }
+    print(f"{size[0]:>5} x {size[1]:<6} seed {seed:>2}: {result.status:<8} {row['proof'] or '-':<10} "
+          f"batch {t_cands + result.wall_time_s:6.2f} s  scipy {t_cands + lsa['build_s'] + lsa['solve_s']:6.2f} s"
+          f"  ratio {row['fair_ratio']:5.2f} (CPU {row['cpu_ratio']:5.2f})"
+          f"  over greedy {result.objective - g_objective:>14,}", flush=True)
+    return row
 
-    t_build, t_scipy, scipy_value = scipy_baseline(solver)
-    record(f"{scale}.scipy.dense_matrix_build", t_build, "s")
-    record(f"{scale}.batch.solve_time(from pairs) vs scipy solve only", t_solve, "s", baseline=t_scipy)
-    record(f"{scale}.batch.solve_time(from pairs) vs scipy build+solve", t_solve, "s", baseline=t_build + t_scipy)
-    record(f"{scale}.batch.total(cands+solve) vs scipy(cands+build+solve)", t_cands + t_solve, "s",
-           baseline=t_cands + t_build + t_scipy)
-    if unpruned_flow:
-        c = solver.cands
-        net = relaxation.build_network(c.req, c.unit, n_req, solver.beds, solver.shared, solver.sizes,
-                                       solver.unit_shelter, solver.shelter_caps)
-        t = time.perf_counter()
-        ub = relaxation.solve_flow(net, c.req, net.entry(c.unit, solver.sizes[c.req], solver.shared), c.weight,
-                                   potentials=False).value
-        t_relax = time.perf_counter() - t
-        record(f"{scale}.relaxation.one_flow_over_all_pairs", t_relax, "s", baseline=t_scipy)
-        record(f"{scale}.batch.objective_vs_unpruned_relaxation", result.objective, "score", baseline=ub)
-    record(f"{scale}.batch.objective", result.objective, "score", baseline=result.bound)
-    record(f"{scale}.batch.gap_to_own_bound", result.gap, "fraction")
-    record(f"{scale}.batch.proven_optimal", int(result.status == "optimal"), "bool")
-    record(f"{scale}.batch.proof", result.proof or "none", "")
-    record(f"{scale}.scipy.pure_assignment_objective", scipy_value, "score")
-    gc.collect()
-    if result.status != "optimal" and prove_limit > 0:
-        prove(scale, solver, result, workers, prove_limit)
 
-    placed = greedy(solver)
-    g_prio = sum(prio[r] for r, _, _ in placed)
-    b_prio = sum(prio[m.request_id] for m in result.matches)
-    record(f"{scale}.households_placed", len(result.matches), "households", baseline=len(placed))
-    record(f"{scale}.urgency_weighted_placements(priority)", b_prio, "points", baseline=g_prio)
-    record(f"{scale}.urgency_weighted_placements(urgency)",
-           sum(urg[m.request_id] for m in result.matches), "points", baseline=sum(urg[r] for r, _, _ in placed))
-    record(f"{scale}.batch.objective_vs_greedy", result.objective, "score", baseline=sum(w for _, _, w in placed))
-
-    ft = FastTrack(problem.units, today=problem.today, open_offers=problem.open_offers,
-                   intake_used=problem.intake_used)
+def fast_track(places, size: tuple[int, int]) -> dict:
+    problem = generate_problem(places, *size, seed=42)
+    ft = FastTrack.from_problem(problem)
     times = []
     for r in problem.requests[:200]:
         t = time.perf_counter()
         ft.top(r, 10)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    record(f"{scale}.fast_track.median({n_units:,} units)", statistics.median(times), "ms")
-    record(f"{scale}.fast_track.p99({n_units:,} units)", times[int(0.99 * (len(times) - 1))], "ms")
+    return {"requests": size[0], "units": size[1], "median_ms": statistics.median(times),
+            "p99_ms": times[int(0.99 * (len(times) - 1))]}
 
 
-def prove(scale: str, solver: BatchSolver, timed, workers: int, time_limit: float) -> None:
-    """The same instance with a longer limit, for its proven optimum: the timed batch's objective
-    is then measured against the optimum itself, not only against a bound."""
-    result = solver.solve(time_limit, workers=workers, seed=0)
-    assert validate(solver.problem, result.matches) == [], "engine solution breaks a hard rule"
-    record(f"{scale}.proof_run.time_limit", time_limit, "s")
-    record(f"{scale}.proof_run.solve_time", result.wall_time_s, "s")
-    for k in ("mip_rounds", "mip_contested_units", "mip_model_pairs", "kept_pairs_under_bed_prices"):
-        if k in solver.stats:
-            record(f"{scale}.proof_run.{k}", solver.stats[k], "")
-    record(f"{scale}.proof_run.proven_optimal", int(result.status == "optimal"), "bool")
-    record(f"{scale}.proof_run.proof", result.proof or "none", "")
-    record(f"{scale}.proof_run.objective", result.objective, "score", baseline=result.bound)
-    record(f"{scale}.batch.objective vs proof run's", timed.objective, "score", baseline=result.objective)
-    record(f"{scale}.batch.short_of_proof_run's_objective", result.objective - timed.objective, "score points")
-    gc.collect()
+def summary(rows: list[dict]) -> dict:
+    out = {}
+    for size in sorted({(r["requests"], r["units"]) for r in rows}):
+        mine = [r for r in rows if (r["requests"], r["units"]) == size]
+        total = [r["candidates_s"] + r["solve_s"] for r in mine]
+        out[f"{size[0]}x{size[1]}"] = {
+            "seeds": len(mine), "proven": sum(r["status"] == "optimal" for r in mine),
+            "batch_s_median": statistics.median(total), "batch_s_max": max(total),
+            "fair_ratio_median": statistics.median(r["fair_ratio"] for r in mine),
+            "fair_ratio_max": max(r["fair_ratio"] for r in mine),
+            "cpu_ratio_median": statistics.median(r["cpu_ratio"] for r in mine),
+            "cpu_ratio_max": max(r["cpu_ratio"] for r in mine),
+            "below_greedy": sum(r["objective"] < r["greedy_objective"] for r in mine),
+        }
+    return out
 
 
-def bench_seeds(seeds: list[int], workers: int, time_limit: float):
-    """Swedish scale over several seeds: how often the batch is proven optimal, and how long it
-    takes (one seed says little about a solver whose proof depends on the instance)."""
-    n_req, n_units = SCALES["sweden"]
-    print(f"\n== sweden, seeds {seeds[0]}-{seeds[-1]}: {n_req:,} x {n_units:,}, {time_limit:g} s limit ==", flush=True)
-    times, gaps, proven, fair = [], [], 0, []
-    for seed in seeds:
-        problem = generate_problem(municipalities(), n_req, n_units, seed=seed)
-        t = time.perf_counter()
-        solver = BatchSolver(problem)
-        t_cands = time.perf_counter() - t
-        result = solver.solve(time_limit, workers=workers, seed=0)
-        assert validate(problem, result.matches) == [], "engine solution breaks a hard rule"
-        t_build, t_scipy, _ = scipy_baseline(solver)
-        proven += result.status == "optimal"
-        times.append(result.wall_time_s)
-        gaps.append(result.bound - result.objective)
-        fair.append((t_cands + result.wall_time_s) / (t_cands + t_build + t_scipy))
-        print(f"  seed {seed:>3}: {result.status:<8} solve {result.wall_time_s:7.3f} s  gap {gaps[-1]:>4} points"
-              f"  fair ratio {fair[-1]:.3g}  proof {result.proof or '-'}", flush=True)
-    record("sweden.seeds.proven_optimal", proven, f"of {len(seeds)}")
-    record("sweden.seeds.solve_time_median", statistics.median(times), "s")
-    record("sweden.seeds.solve_time_max", max(times), "s")
-    record("sweden.seeds.fair_ratio_median", statistics.median(fair), "x scipy")
-    record("sweden.seeds.gap_max", max(gaps), "score points")
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    import ortools
+    return {"cores": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
+            "numpy": np.__version__, "ortools": ortools.__version__, "load_average": os.getloadavg()}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", choices=("sweden", "europe", "all"), default="all")
-    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--proof", action="store_true", help="every seed the targets name (tens of minutes)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--time-limit", type=float, default=60.0)
-    ap.add_argument("--unpruned-flow", choices=("sweden", "all", "none"), default="sweden",
-                    help="also time one min-cost flow over every candidate pair (slow at European scale)")
-    ap.add_argument("--seeds", type=int, default=10,
-                    help="also solve Swedish instances with seeds 1..N (0: skip)")
-    ap.add_argument("--seeds-time-limit", type=float, default=10.0)
-    ap.add_argument("--prove-time-limit", type=float, default=3600.0,
-                    help="limit of the run for the proven optimum where the timed batch is not proven (0: skip)")
-    ap.add_argument("--out", default=str(ROOT / "bench-results.json"))
+    ap.add_argument("--time-limit", type=float, default=20.0, help="per batch, candidate generation included")
+    ap.add_argument("--out", help="default: bench/results/<date>-<commit>-matching.json")
     args = ap.parse_args(argv)
-    scales = ("sweden", "europe") if args.scale == "all" else (args.scale,)
-    for scale in scales:
-        bench_scale(scale, args.seed, args.workers, args.time_limit,
-                    args.unpruned_flow == "all" or args.unpruned_flow == scale, args.prove_time_limit)
-    if args.seeds and args.scale in ("sweden", "all"):
-        bench_seeds(list(range(1, args.seeds + 1)), args.workers, args.seeds_time_limit)
-    Path(args.out).write_text(json.dumps(RESULTS, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    places = municipalities()
+    plan = PROOF if args.proof else QUICK
+    rows = [run_seed(places, size, seed, args) for size, seeds in plan.items() for seed in seeds]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    report = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+        "machine": machine(),
+        "settings": {"mode": "proof" if args.proof else "quick", "workers": args.workers,
+                     "time_limit_s": args.time_limit, "plan": {f"{n}x{u}": s for (n, u), s in plan.items()},
+                     "stressed_from_seed": STRESSED_FROM},
+        "summary": summary(rows), "runs": rows,
+        "fast_track": [fast_track(places, size) for size in plan],
+    }
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{dt.date.today()}-{commit}-matching.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report["summary"], indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
 """Fast-track mode: one request against current availability, the top N fitting units ranked.
 
-Build a FastTrack once per availability snapshot (about 0.2 s for 50,000 units) and
-reuse it for every request until availability changes; each `top` call then filters
-with the hard rules (one call per distinct unit key, see candidates.py), scores the
-survivors with numpy and sorts only the best N.
+Build a FastTrack once per availability snapshot and reuse it for every request until
+availability changes; each `top` call then filters with the hard rules (one call per distinct
+unit key, see candidates.py), scores the survivors with numpy and sorts only the best N.
 
 Ranking is the batch objective restricted to one request: fit first, then cost
 (priority is the same for every unit). Ties go to the unit listed first.

@@ -6,7 +6,7 @@ Public API (everything takes a `seed`; the same arguments give the same output):
         Read sql/data/municipalities.csv (code,name,county_code,latitude,longitude;
         lines starting with '#' are comments).
     generate_units(municipalities, n_units, *, seed=0, today) -> list[Unit]
-        Shelters (about 12 units each, in random municipalities) with DOMAIN.md's mix:
+        Shelters (about 12 units each, in random municipalities) with the mix of Swedish protected housing:
         women's shelters (most; many also take families), young adults 18-25 with
         honour competence, men's, LGBTQ+ and general municipal shelters; security
         levels 1-4; protected-data capability; about a quarter of the shelters that

@@ -92,7 +92,7 @@ def latest_start(request: Request, today: dt.date) -> dt.date | None:
 
 
 def adult_groups(adult: Adult, needs: Needs) -> set[TargetGroup]:
-    """Target groups any one of which lets a shelter take this adult."""
+    """Target groups any one of which lets a shelter take this adult (young adults aside)."""
     groups: set[TargetGroup] = set()
     if adult.gender == "female":
         groups.add("women")
@@ -100,16 +100,30 @@ def adult_groups(adult: Adult, needs: Needs) -> set[TargetGroup]:
         groups.add("men")
     if needs.lgbtq or adult.gender == "other":
         groups.add("lgbtq")
-    if needs.honour_related and adult.age is not None and 18 <= adult.age <= 25:
-        groups.add("young_adults")
     return groups
+
+
+def _takes_adult(groups: frozenset[str], adult: Adult, needs: Needs) -> bool:
+    """A shelter takes an adult of one of its groups. Its young adults' group adds honour-related
+    18-25s, but never overrides its gender groups: a shelter for women and young adults does not
+    take a young man."""
+    if adult_groups(adult, needs) & groups:
+        return True
+    young = needs.honour_related and adult.age is not None and 18 <= adult.age <= 25
+    return young and "young_adults" in groups and not groups & {"women", "men"}
 
 
 def takes_household(groups: frozenset[str], household: Household) -> bool:
     """Every adult is covered by a group the shelter takes; children need "families"."""
     if household.children and "families" not in groups:
         return False
-    return all(adult_groups(a, household.needs) & groups for a in household.adults)
+    return all(_takes_adult(groups, a, household.needs) for a in household.adults)
+
+
+def _speaks(request: Request, spoken: frozenset[str]) -> bool:
+    """The staff speak every language the household needs, where the social worker requires it."""
+    needs = request.household.needs
+    return not needs.require_languages or set(needs.languages) - {"sv"} <= spoken
 
 
 def _children_within(household: Household, limit: int | None, gender: str) -> bool:
@@ -265,6 +279,18 @@ RULES: tuple[Rule, ...] = (
     _need("substance_use"),
     _need("mental_illness"),
     _need("intellectual_disability"),
+    Rule(
+        "need_honour_competence",
+        "without honour-violence competence",
+        key=lambda u, ctx: "honour_competence" in u.features,
+        passes=lambda r, has, ctx: has or not r.household.needs.require_honour_competence,
+    ),
+    Rule(
+        "staff_language",
+        "whose staff do not speak the household's languages",
+        key=lambda u, ctx: u.languages,
+        passes=lambda r, spoken, ctx: _speaks(r, spoken),
+    ),
     Rule(
         "beds",
         "with too few free beds",

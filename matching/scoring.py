@@ -3,16 +3,15 @@
 Level 1, priority (per request): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)).
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
-Cost is counted in whole 100 SEK per day: with 10 SEK steps the weights of a
-5,000-request batch overflow the min-cost flow's cost range (measured: BAD_COST_RANGE).
+Cost is counted in whole 100 SEK per day, which keeps the folded weights of a large batch well
+inside the min-cost flow's int64 cost range.
 
 For a batch of n requests, Weights.for_batch(n) picks w_fit > n * COST_MAX and
 w_priority > n * (FIT_MAX * w_fit + COST_MAX), so that any gain at a higher level
 outweighs every possible change at the lower levels together: maximising
     total = priority * w_priority + fit * w_fit + cost_points
 is exactly the lexicographic optimum. Like the hard rules, each fit part reads one
-key from the unit, so candidates.py can score 50,000 units with one call per
-distinct key.
+key from the unit, so candidates.py scores many units with one call per distinct key.
 """
 
 from __future__ import annotations

@@ -89,6 +89,11 @@ class Needs(msgspec.Struct, frozen=True):
     """LGBTQ+ household: an "lgbtq" shelter may take it; lgbtq_competence is preferred."""
     honour_related: bool = False
     """Honour-related violence: a "young_adults" shelter may take 18-25s; honour_competence is preferred."""
+    # optional hard requirements a social worker may set (else the two above only add fit points)
+    require_honour_competence: bool = False
+    """Hard: the shelter must have honour_competence."""
+    require_languages: bool = False
+    """Hard: the staff must speak every one of `languages` (Swedish aside)."""
 
 
 class Household(msgspec.Struct, frozen=True):
@@ -261,16 +266,16 @@ class Result(msgspec.Struct, frozen=True):
     gap: float
     """(bound - objective) / max(1, bound); 0.0 when proven optimal."""
     proof: str
-    """How optimality was shown: "relaxation" (flow optimum met every side rule), "lagrangian"
-    (a solution met the Lagrangian bound on shared beds), "cp_sat", "mip" (the exact completion of
-    exact.py, for batches too large for CP-SAT), or "" if not proven."""
+    """How optimality was shown: "relaxation" (the flow's optimum, or its bound met), "lagrangian"
+    (a solution met the bed prices' bound), "cp_sat" (the search proved it), or "" if not proven."""
     components: int
+    """CP-SAT models solved (0 when the relaxation or the bed prices proved the optimum)."""
     wall_time_s: float
     weights: tuple[int, int, int] = (0, 0, 1)
     """(w_priority, w_fit, w_cost) used for Score.total."""
     candidates_pruned_to: int | None = None
     """If set, each request kept only its best N candidate pairs, and `bound` covers
-    that pruned problem only (bench/matching_bench.py measures it against the unpruned one)."""
+    that pruned problem only."""
 
 
 class Ranked(msgspec.Struct, frozen=True):

@@ -189,6 +189,7 @@ def request_from_row(row: asyncpg.Record, places: dict[str, Municipality], tried
             wheelchair="wheelchair" in needs, pets="pets" in needs, substance_use="substance_use" in needs,
             mental_illness="mental_illness" in needs, intellectual_disability="intellectual_disability" in needs,
             languages=tuple(row["languages"]), lgbtq=row["lgbtq"], honour_related=row["honour_related"],
+            require_honour_competence=row["require_honour_competence"], require_languages=row["require_staff_language"],
         ),
         protected_data=row["protected_data_level"],
     )

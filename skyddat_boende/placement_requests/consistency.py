@@ -59,6 +59,9 @@ def _check_fields(data: RequestCreate, today: dt.date) -> None:
     if data.preferred_near_municipality in set(data.threat_municipalities) | set(data.excluded_municipalities):
         raise ContradictoryRequest("preferred_near_municipality is also a threat or excluded municipality.",
                                    rule="preferred_place_excluded")
+    if data.require_staff_language and not set(data.languages) - {"sv"}:
+        raise ContradictoryRequest("require_staff_language needs a language other than Swedish in languages.",
+                                   rule="required_language_missing")
     if set(data.preferred_counties) & set(data.excluded_counties):
         raise ContradictoryRequest("a county is both preferred and excluded.", rule="county_preferred_and_excluded")
     if data.latest_start_date < today:

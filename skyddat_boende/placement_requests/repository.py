@@ -25,14 +25,15 @@ async def create(db: asyncpg.Connection, municipality_id: str, data: RequestCrea
                municipality_id, case_reference, urgency, security_level_needed, protected_data_level, needs,
                honour_related, lgbtq, languages, excluded_municipalities, excluded_counties, threat_municipalities,
                min_distance_km, preferred_counties, preferred_near_municipality, max_distance_km,
-               latest_start_date, max_daily_rate_sek)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+               latest_start_date, max_daily_rate_sek, require_honour_competence, require_staff_language)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
            returning id""",
         municipality_id, data.case_reference, data.urgency, data.security_level_needed, data.protected_data_level,
         sorted(set(data.needs)), data.honour_related, data.lgbtq, sorted(set(data.languages)),
         sorted(set(data.excluded_municipalities)), sorted(set(data.excluded_counties)),
         sorted(set(data.threat_municipalities)), data.min_distance_km, sorted(set(data.preferred_counties)),
         data.preferred_near_municipality, data.max_distance_km, data.latest_start_date, data.max_daily_rate_sek,
+        data.require_honour_competence, data.require_staff_language,
     )
     await db.executemany(
         "insert into request_adult (request_id, position, gender, age) values ($1, $2, $3, $4)",
@@ -72,7 +73,8 @@ async def _read(db: asyncpg.Connection, row: asyncpg.Record) -> RequestRead:
         security_level_needed=row["security_level_needed"], protected_data_level=row["protected_data_level"],
         adults=[AdultRead(**a) for a in row["adults"]], children=[ChildRead(**c) for c in row["children"]],
         needs=list(row["needs"]), honour_related=row["honour_related"], lgbtq=row["lgbtq"],
-        languages=list(row["languages"]), excluded_municipalities=list(row["excluded_municipalities"]),
+        languages=list(row["languages"]), require_honour_competence=row["require_honour_competence"],
+        require_staff_language=row["require_staff_language"], excluded_municipalities=list(row["excluded_municipalities"]),
         excluded_counties=list(row["excluded_counties"]), threat_municipalities=list(row["threat_municipalities"]),
         min_distance_km=row["min_distance_km"], preferred_counties=list(row["preferred_counties"]),
         preferred_near_municipality=row["preferred_near_municipality"], max_distance_km=row["max_distance_km"],

@@ -44,6 +44,11 @@ class RequestCreate(msgspec.Struct, forbid_unknown_fields=True):
     honour_related: bool = False
     lgbtq: bool = False
     languages: Annotated[list[LanguageCode], Meta(max_length=10)] = []
+    require_honour_competence: bool = False
+    """A hard rule: only shelters with honour-violence competence (else it only ranks them higher)."""
+    require_staff_language: bool = False
+    """A hard rule: only shelters whose staff speak every one of `languages` but Swedish (else it only
+    ranks them higher)."""
     excluded_municipalities: Annotated[list[MunicipalityCode], Meta(max_length=290)] = []
     excluded_counties: Annotated[list[CountyCode], Meta(max_length=21)] = []
     threat_municipalities: Annotated[list[MunicipalityCode], Meta(max_length=50)] = []
@@ -98,6 +103,8 @@ class RequestRead(msgspec.Struct, frozen=True):
     honour_related: bool
     lgbtq: bool
     languages: list[str]
+    require_honour_competence: bool
+    require_staff_language: bool
     excluded_municipalities: list[str]
     excluded_counties: list[str]
     threat_municipalities: list[str]

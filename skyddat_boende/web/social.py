@@ -86,6 +86,8 @@ def request_from_form(form: dict[str, str], by_name: dict[str, str], language: s
         "honour_related": bool(form.get("honour_related")),
         "lgbtq": bool(form.get("lgbtq")),
         "languages": sorted({c.strip().lower() for c in form.get("languages", "").split(",") if c.strip()}),
+        "require_honour_competence": bool(form.get("require_honour_competence")),
+        "require_staff_language": bool(form.get("require_staff_language")),
         "threat_municipalities": sorted(set(threats)),
         "min_distance_km": _int(form.get("min_distance_km")) or 0,
         "latest_start_date": form.get("latest_start_date", ""),

@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import numpy as np
-
-from matching.solver import BatchSolver
 from matching.types import Adult, Household, Municipality, Needs, Problem, Request, Unit
 
 TODAY = dt.date(2025, 6, 2)
@@ -67,16 +64,3 @@ def request(id: str = "r1", household: Household | None = None, **kw) -> Request
 
 def problem(requests, units, **kw) -> Problem:
     return Problem(today=TODAY, requests=tuple(requests), units=tuple(units), **kw)
-
-
-def pairs_of(solver: BatchSolver, placement: dict[str, str]) -> np.ndarray:
-    """Candidate pair indices of {request id: unit id}."""
-    c, reqs, units = solver.cands, solver.problem.requests, solver.index.units
-    want = {(i, next(j for j, u in enumerate(units) if u.id == placement[r.id]))
-            for i, r in enumerate(reqs) if r.id in placement}
-    return np.array(sorted(p for p in range(len(c)) if (int(c.req[p]), int(c.unit[p])) in want), dtype=np.int64)
-
-
-def as_placement(solver: BatchSolver, pairs: np.ndarray) -> dict[str, str]:
-    c = solver.cands
-    return {solver.problem.requests[int(c.req[p])].id: solver.index.units[int(c.unit[p])].id for p in pairs}

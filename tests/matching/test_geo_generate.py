@@ -43,7 +43,7 @@ def test_load_municipalities_skips_comments(tmp_path):
     assert (m.code, m.county_code, m.lat) == ("1280", "12", 55.605)
 
 
-def test_weights_are_lexicographic_and_fit_the_flow_cost_range_at_european_scale():
+def test_weights_are_lexicographic_and_fit_the_flow_cost_range_well_beyond_the_service_scale():
     from matching.scoring import COST_MAX, FIT_MAX, Weights
 
     for n in (1, 300, 5000):

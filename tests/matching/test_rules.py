@@ -144,6 +144,21 @@ def test_young_adults_shelter_takes_18_to_25_with_honour_context():
     assert rule(request(household=no_honour), unit(target_groups=ya)) == "target_group"
 
 
+def test_young_adults_group_does_not_override_the_gender_rule():
+    """A man of 19 in an honour-related case was offered a shelter for women and young adults: the
+    young adults' group must not let him in. A young woman in the same case may go there, and a
+    shelter for young adults alone takes either."""
+    honour = Needs(honour_related=True)
+    young_man = Household((Adult("male", 19),), needs=honour)
+    young_woman = Household((Adult("female", 19),), needs=honour)
+    women_and_young = frozenset({"women", "young_adults"})
+    assert rule(request(household=young_man), unit(target_groups=women_and_young)) == "target_group"
+    assert rule(request(household=young_woman), unit(target_groups=women_and_young)) is None
+    assert rule(request(household=young_woman), unit(target_groups=frozenset({"men", "young_adults"}))) \
+        == "target_group"
+    assert rule(request(household=young_man), unit(target_groups=frozenset({"men", "young_adults"}))) is None
+
+
 def test_lgbtq_shelter():
     other = Household((Adult("other", 30),))
     assert rule(request(household=other), unit(target_groups=frozenset({"women", "men"}))) == "target_group"
@@ -162,9 +177,24 @@ def test_every_required_need_met(need):
     assert rule(req, unit(features=frozenset({need}))) is None
 
 
-def test_language_and_competence_are_preferences_not_rules():
+def test_language_and_competence_are_preferences_unless_required():
     req = request(household=woman(needs=Needs(languages=("ar",), honour_related=True)))
     assert rule(req, unit(languages=frozenset({"sv"}), features=frozenset())) is None
+
+
+def test_required_honour_competence_is_a_hard_rule():
+    req = request(household=woman(needs=Needs(honour_related=True, require_honour_competence=True)))
+    assert rule(req, unit(features=frozenset())) == "need_honour_competence"
+    assert rule(req, unit(features=frozenset({"honour_competence"}))) is None
+
+
+def test_required_staff_language_needs_every_language_but_swedish():
+    """Required: staff must speak Arabic and Somali; Swedish needs no mention. A unit speaking only
+    one of them is excluded."""
+    needs = Needs(languages=("ar", "so", "sv"), require_languages=True)
+    req = request(household=woman(needs=needs))
+    assert rule(req, unit(languages=frozenset({"sv", "ar"}))) == "staff_language"
+    assert rule(req, unit(languages=frozenset({"sv", "ar", "so"}))) is None
 
 
 def test_beds_suffice():
@@ -202,5 +232,5 @@ def test_rule_names_are_unique_and_cover_the_issue_list():
     assert len(set(RULE_NAMES)) == len(RULE_NAMES)
     for name in ("beds", "target_group", "boys_age_limit", "security_level", "protected_data",
                  "excluded_area", "too_close_to_threat", "need_wheelchair", "not_available_in_time",
-                 "intake_limit", "held_by_open_offer"):
+                 "intake_limit", "held_by_open_offer", "need_honour_competence", "staff_language"):
         assert name in RULE_NAMES

@@ -1,0 +1,107 @@
+"""Feasible solutions for the batch: greedy in a given order, the rule-based baseline (arrival
+order), the relaxation's flow repaired, and the previous batch's solution. The best is the hint
+CP-SAT starts from, the lower bound reduced-cost fixing needs, and what the batch returns if
+nothing better is proven: so the batch never does worse than the rule-based baseline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from . import relaxation as rx
+from .candidates import Candidates
+from .capacity import Capacity, Left
+from .types import Problem, Result
+
+
+def greedy(c: Candidates, cap: Capacity, order: np.ndarray) -> np.ndarray:
+    """Pairs in the given order, each taken when its request is unplaced and its household fits."""
+    left, placed, out = cap.left(), set(), []
+    for p, r, u in zip(order.tolist(), c.req[order].tolist(), c.unit[order].tolist()):
+        if r not in placed and left.fits_one(r, u):
+            left.take(r, u)
+            placed.add(r)
+            out.append(p)
+    return np.sort(np.array(out, dtype=np.int64))
+
+
+def arrival_greedy(problem: Problem, c: Candidates, cap: Capacity, bounds: np.ndarray) -> np.ndarray:
+    """The rule-based baseline: requests in arrival order, each taking its best-scoring unit still
+    free under every rule (ties: the unit listed first)."""
+    left, out = cap.left(), []
+    reqs = problem.requests
+    for r in sorted(range(len(reqs)), key=lambda i: (reqs[i].waiting_since, i)):
+        a, b = int(bounds[r]), int(bounds[r + 1])
+        order = a + np.argsort(-c.weight[a:b], kind="stable")
+        fits = np.flatnonzero(left.fits(c.req[order], c.unit[order]))
+        if fits.size:
+            p = int(order[fits[0]])
+            left.take(r, int(c.unit[p]))
+            out.append(p)
+    return np.sort(np.array(out, dtype=np.int64))
+
+
+def repair(c: Candidates, cap: Capacity, flow_pairs: np.ndarray, bounds: np.ndarray,
+           deadline: float, flow_k: int) -> np.ndarray:
+    """Fix and re-solve: keep the flow's pairs that fit (`_keep_order`); the displaced households
+    get the flow's optimum over what is left; repeat until nobody is displaced."""
+    left, kept, chosen = cap.left(), [], flow_pairs
+    for _ in range(10):
+        displaced = []
+        for p in _keep_order(c, left, chosen, bounds).tolist():
+            r, u = int(c.req[p]), int(c.unit[p])
+            if left.fits_one(r, u):
+                left.take(r, u)
+                kept.append(p)
+            else:
+                displaced.append(r)
+        if not displaced or time.perf_counter() > deadline:
+            break
+        idx = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in sorted(displaced)])
+        idx = idx[left.fits(c.req[idx], c.unit[idx])]
+        if idx.size == 0:
+            break
+        rest = replace(cap, beds=left.beds, intake=left.intake)
+        net = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1, rest)
+        entry = net.entry(c.req[idx], c.unit[idx], rest)
+        start = rx.top_k_mask(c.req[idx], c.weight[idx], flow_k)
+        chosen = idx[rx.solve_relaxation(net, c.req[idx], entry, c.weight[idx], start, deadline=deadline).chosen]
+    return np.sort(np.array(kept, dtype=np.int64))
+
+
+def _keep_order(c: Candidates, left: Left, chosen: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Heaviest first, except in a shared unit the pairs overfill: there the household that would
+    lose most by moving comes first (its weight less the best it gets where there is room beside
+    every pair of `chosen`; all of it where there is none)."""
+    after = Left(left.cap, left.beds.copy(), left.intake.copy(), left.taken.copy())
+    for r, u in zip(c.req[chosen].tolist(), c.unit[chosen].tolist()):
+        after.take(r, u)
+    key = c.weight[chosen].copy()
+    over = left.cap.shared & (after.beds < 0)
+    for i in np.flatnonzero(over[c.unit[chosen]]).tolist():
+        r = int(c.req[chosen[i]])
+        at = np.arange(bounds[r], bounds[r + 1])
+        room = at[after.fits(c.req[at], c.unit[at])]
+        key[i] -= int(c.weight[room].max()) if room.size else 0
+    return chosen[np.argsort(-key, kind="stable")]
+
+
+def previous_pairs(problem: Problem, unit_position: dict[str, int], c: Candidates, bounds: np.ndarray,
+                   previous: Result | None) -> np.ndarray:
+    """The candidate pairs of the previous solution's matches that are still candidates."""
+    if previous is None:
+        return np.zeros(0, dtype=np.int64)
+    req_pos = {r.id: i for i, r in enumerate(problem.requests)}
+    out = []
+    for match in previous.matches:
+        r, u = req_pos.get(match.request_id, -1), unit_position.get(match.unit_id, -1)
+        if r >= 0 and u >= 0:
+            out.extend((bounds[r] + np.flatnonzero(c.unit[bounds[r]:bounds[r + 1]] == u)).tolist())
+    return np.array(out, dtype=np.int64)
+
+
+def best(c: Candidates, *solutions: np.ndarray) -> np.ndarray:
+    """The heaviest of the solutions (the first of equal ones)."""
+    return max(solutions, key=lambda s: int(c.weight[s].sum()))

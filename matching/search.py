@@ -1,0 +1,124 @@
+"""The exact search: CP-SAT over the pairs reduced-cost fixing keeps.
+
+    x[p] per pair, m[r] = request r placed = sum of its x
+    one unit per request; per unshared unit at most one household; per shared unit sizes within its
+    beds; per limited shelter at most its intake left today (all from Capacity)
+    objective in two levels: priority on m first, then fit and cost on x
+
+Two levels rather than one sum: the weights that fold the levels into one integer (scoring.py) are
+large enough to weaken CP-SAT's linear relaxation. The search stops as soon as a level reaches the
+bound known for it: the solution is then optimal.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from .arrays import groups
+from .candidates import Candidates
+from .capacity import Capacity
+from .config import BatchConfig
+
+
+@dataclass(frozen=True)
+class Found:
+    pairs: np.ndarray
+    value: int
+    bound: int  # no solution over the pairs weighs more
+
+
+def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, pairs: np.ndarray,
+           hint: np.ndarray, bound: int, deadline: float, config: BatchConfig, seed: int) -> Found:
+    """The best solution over `pairs` (containing `hint`, a solution) that CP-SAT finds before the
+    deadline, under `bound` (a bound on the optimum over these pairs)."""
+    model = cp_model.CpModel()
+    x, m = _variables(model, c, cap, pairs)
+    rest = c.weight[pairs] - priority[c.req[pairs]] * w_priority
+    levels = (cp_model.LinearExpr.weighted_sum(m, priority[np.unique(c.req[pairs])].tolist()),
+              cp_model.LinearExpr.weighted_sum(x, rest.tolist()))
+    best = hint
+    level_bounds = divmod(bound, w_priority)
+    for k, level in enumerate(levels):
+        current = _levels(c, priority, w_priority, best)
+        if current[k] >= level_bounds[k]:
+            model.add(level == current[k])
+            continue
+        solver, status = _solve(model, level, x, m, pairs, best, level_bounds[k], deadline, config, seed)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
+            if c.weight[found].sum() > c.weight[best].sum():
+                best = found
+            level_bound = min(level_bounds[k], int(np.floor(solver.best_objective_bound + 1e-6)))
+        else:
+            level_bound = level_bounds[k]
+        current = _levels(c, priority, w_priority, best)
+        if current[k] < level_bound:  # not proven: every lower level may still be at its most
+            w = (w_priority, 1)[k]
+            return Found(best, int(c.weight[best].sum()),
+                         min(bound, current[0] * w_priority * k + level_bound * w + (w - 1)))
+        model.add(level == current[k])
+        level_bounds = (level_bounds[0], level_bounds[1] if current[0] == level_bounds[0] else w_priority - 1)
+    value = int(c.weight[best].sum())
+    return Found(best, value, value)
+
+
+def _levels(c: Candidates, priority: np.ndarray, w_priority: int, pairs: np.ndarray) -> tuple[int, int]:
+    """A solution's (priority level, fit and cost level)."""
+    prio = int(priority[c.req[pairs]].sum())
+    return prio, int(c.weight[pairs].sum()) - prio * w_priority
+
+
+def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.ndarray):
+    """x per pair (in `pairs` order) and m per request (ascending), with every capacity row."""
+    x = np.array([model.new_bool_var("") for _ in range(pairs.size)], dtype=object)
+    req, unit = c.req[pairs], c.unit[pairs]
+    size = cap.size[req]
+    m = []
+    for _, at in groups(req):
+        m.append(model.new_bool_var(""))
+        model.add(cp_model.LinearExpr.sum(x[at].tolist()) == m[-1])
+    for u, at in groups(unit):
+        if not cap.shared[u]:
+            model.add_at_most_one(x[at].tolist())
+        elif int(size[at].sum()) > cap.beds[u]:
+            model.add(cp_model.LinearExpr.weighted_sum(x[at].tolist(), size[at].tolist()) <= int(cap.beds[u]))
+    for s, at in groups(cap.shelter[unit]):
+        if s >= 0 and np.unique(req[at]).size > cap.intake[s]:
+            model.add(cp_model.LinearExpr.sum(x[at].tolist()) <= int(max(cap.intake[s], 0)))
+    return x.tolist(), m
+
+
+def _solve(model, level, x, m, pairs, hint, stop_at: int, deadline: float, config: BatchConfig, seed: int):
+    model.clear_objective()
+    model.maximize(level)
+    model.clear_hints()
+    hinted = model.proto.solution_hint  # filled at once: one add_hint call per pair is slow
+    hinted.vars.extend(var.index for var in x)
+    hinted.values.extend(np.isin(pairs, hint).astype(int).tolist())
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+    p.num_workers = config.cp_sat_workers
+    p.random_seed = seed
+    p.linearization_level = config.linearization_level
+    # one presolve pass: the full presolve costs more than it saves on these models
+    p.max_presolve_iterations = 1
+    p.cp_model_probing_level = 0
+    p.symmetry_level = 0
+    return solver, solver.solve(model, _StopAt(stop_at))
+
+
+class _StopAt(cp_model.CpSolverSolutionCallback):
+    """Stop as soon as a solution reaches the level's bound: it is then optimal."""
+
+    def __init__(self, bound: int):
+        super().__init__()
+        self.bound = bound
+
+    def on_solution_callback(self) -> None:
+        if self.objective_value >= self.bound:
+            self.stop_search()
