@@ -145,7 +145,8 @@ async def expected_events(conn: asyncpg.Connection, days: set[dt.date]) -> Count
         outcome = ("placed_within_1_day" if waited <= dt.timedelta(days=1) else
                    "placed_within_7_days" if waited <= dt.timedelta(days=7) else "placed_later")
         add(local_day(p["accepted_at"]), p["request_id"], outcome)
-        add(local_day(p["accepted_at"]), p["request_id"], f"hours_to_accept:{min(int(waited.total_seconds() // 3600), 2160)}")
+        hours = min(int(waited.total_seconds() // 3600), 2160)
+        add(local_day(p["accepted_at"]), p["request_id"], f"hours_to_accept:{hours}")
     for o in await conn.fetch("select request_id, answered_at, decline_reason from offer where status = 'declined'"):
         add(local_day(o["answered_at"]), o["request_id"], "declined:" + o["decline_reason"])
     return figures
@@ -154,13 +155,15 @@ async def expected_events(conn: asyncpg.Connection, days: set[dt.date]) -> Count
 async def expected_state(conn: asyncpg.Connection, now: dt.datetime, stale_hours: int) -> Counter:
     figures = Counter()
     day = local_day(now)
-    for u in await conn.fetch("""select u.availability_confirmed_at, s.* from unit u join shelter s on s.id = u.shelter_id
+    for u in await conn.fetch("""select u.availability_confirmed_at, s.* from unit u
+                                   join shelter s on s.id = u.shelter_id
                                   where u.status = 'available' and u.beds_taken < u.beds"""):
         groups, features = set(u["target_groups"]), set(u["features"])
         needs = {"all"} | (features & {"wheelchair", "pets", "substance_use", "mental_illness",
                                        "intellectual_disability"})
         needs |= {"children"} if "families" in groups else set()
-        needs |= {"older_boys"} if "families" in groups and (u["max_age_boys"] is None or u["max_age_boys"] >= 13) else set()
+        takes_older_boys = u["max_age_boys"] is None or u["max_age_boys"] >= 13
+        needs |= {"older_boys"} if "families" in groups and takes_older_boys else set()
         needs |= {"language"} if set(u["staff_languages"]) - {"sv"} else set()
         needs |= {"men"} if "men" in groups else set()
         needs |= {"lgbtq"} if "lgbtq" in groups or "lgbtq_competence" in features else set()
