@@ -62,6 +62,8 @@ class DemandCell(msgspec.Struct, frozen=True):
     placed_within_7_days: int | None
     placed_later: int | None
     never_placed: int | None
+    unmet: int | None
+    """Placed only after more than 7 days, or never (withdrawn): protected as one count."""
     median_hours_to_accept: int | None
     p90_hours_to_accept: int | None
     declined: dict[str, int | None]
@@ -152,6 +154,7 @@ def cell(start: dt.date, code: str, name: str, need: str, days: int, figures: di
         start, code, name, need, days,
         suppress(figures.get("requests_filed", 0)),
         *(suppress(figures.get(o, 0)) for o in OUTCOMES),
+        suppress(figures.get("placed_later", 0) + figures.get("never_placed", 0)),
         quantile(hours, 0.5), quantile(hours, 0.9),
         {r: suppress(figures.get("declined:" + r, 0)) for r in DECLINE_REASONS},
         {r: suppress(figures.get("excluded:" + r, 0)) for r in RULE_NAMES},
@@ -184,13 +187,13 @@ def as_csv(result: DemandFigures) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     flat = ["period_start", "county_code", "county_name", "need", "days_covered", "requests_filed", *OUTCOMES,
-            "median_hours_to_accept", "p90_hours_to_accept", *("declined_" + r for r in DECLINE_REASONS),
+            "unmet", "median_hours_to_accept", "p90_hours_to_accept", *("declined_" + r for r in DECLINE_REASONS),
             *("excluded_" + r for r in RULE_NAMES), *LAST_DAY_MEASURES]
     writer.writerow(["period", *flat])
     for c in result.cells:
         values = [c.period_start, c.county_code, c.county_name, c.need, c.days_covered, c.requests_filed,
                   c.placed_within_1_day, c.placed_within_7_days, c.placed_later, c.never_placed,
-                  c.median_hours_to_accept, c.p90_hours_to_accept, *c.declined.values(), *c.excluded.values(),
+                  c.unmet, c.median_hours_to_accept, c.p90_hours_to_accept, *c.declined.values(), *c.excluded.values(),
                   *(getattr(c, m) for m in LAST_DAY_MEASURES)]
         writer.writerow([result.period, *("" if v is None else v for v in values)])
     return out.getvalue()
