@@ -22,6 +22,7 @@ from skyddat_boende.api import API_CONTROLLERS
 from skyddat_boende.config import ConfigError, Settings
 from skyddat_boende.dependencies import provide_connection
 from skyddat_boende.health import HealthController
+from skyddat_boende.statistics.open_data import OpenDataController
 from skyddat_boende.identity import TokenVerifier, TrustedIssuer, load_trusted_issuers
 from skyddat_boende.input_guard import input_guard_middleware
 from skyddat_boende.jobs import Jobs
@@ -131,7 +132,8 @@ def create_app(
 
     pages = web.Pages(settings)  # the web pages: session, CSRF, templates (skyddat_boende/web)
     return Litestar(
-        route_handlers=[HealthController, Router("/api", route_handlers=API_CONTROLLERS, guards=[authorize]),
+        route_handlers=[HealthController, OpenDataController,
+                        Router("/api", route_handlers=API_CONTROLLERS, guards=[authorize]),
                         *pages.handlers],
         template_config=pages.template_config,
         dependencies={"db": Provide(provide_connection)},

@@ -30,6 +30,7 @@ from skyddat_boende import idempotency, rate_limits, retention
 from skyddat_boende.config import Settings
 from skyddat_boende.matchmaking.batch import run_batch
 from skyddat_boende.matchmaking.service import expire_due_offers
+from skyddat_boende.statistics import snapshots
 from skyddat_boende.web.auth import forget_expired_sessions
 from skyddat_boende.webhooks import outbox
 from skyddat_boende.webhooks.delivery import WebhookWorker
@@ -108,13 +109,15 @@ async def run_tick(pool: asyncpg.Pool, job: Job, tick: dt.datetime, worker: str)
 
 class Jobs:
     """Every periodic job of the service as asyncio tasks of one process, plus its webhook worker.
-    `periods` overrides a job's period in seconds (tests use short ones)."""
+    `periods` overrides a job's period in seconds (tests use short ones); `clock` gives the
+    time the daily snapshots are taken at (tests inject one)."""
 
     def __init__(
         self, pool: asyncpg.Pool, settings: Settings, places: dict[str, Municipality],
         *, periods: Mapping[str, float] = {}, worker: str | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
-        self.pool, self.settings, self.places = pool, settings, places
+        self.pool, self.settings, self.places, self.clock = pool, settings, places, clock
         self.worker = worker or worker_name()
         self.jobs = [job for job in self._jobs() if job.period > 0]
         self.jobs = [Job(job.name, periods.get(job.name, job.period), job.work) for job in self.jobs]
@@ -143,8 +146,10 @@ class Jobs:
         await self.webhooks.stop()
 
     async def _housekeep(self) -> None:
+        # the day's snapshot before retention, so that no figure ever waits on a row about to be erased
+        snapshot = snapshots.housekeeping(self.settings.stale_after_hours, self.clock)
         async with self.pool.acquire() as conn:
-            for work in self.housekeeping:
+            for work in (snapshot, *self.housekeeping):
                 await work(conn)
 
     async def _every(self, job: Job) -> None:

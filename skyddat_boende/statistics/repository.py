@@ -1,7 +1,7 @@
 """Aggregate figures for national follow-up: counts by county, every count from 1 to 4 suppressed (None)
-and every other count rounded to a multiple of 5, from a snapshot taken at most once an hour, so that
-neither small numbers nor differences between two reads can point at a person. Used by the API and
-the follow-up page."""
+and every other count rounded down to a multiple of 5 (statistics/disclosure.py), from a snapshot taken
+at most once an hour, so that neither small numbers nor differences between two reads can point at a
+person. Used by the API and the follow-up page."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import datetime as dt
 import asyncpg
 import msgspec
 
-SUPPRESS_BELOW = 5
-ROUND_TO = 5
+from skyddat_boende.statistics.disclosure import SUPPRESS_BELOW, suppress
+
+__all__ = ["SUPPRESS_BELOW", "Statistics", "by_county", "snapshot", "suppress"]
+
 SNAPSHOT_MAX_AGE = dt.timedelta(hours=1)
 
 BY_COUNTY = """
@@ -50,13 +52,6 @@ class Statistics(msgspec.Struct, frozen=True):
     generated_at: dt.datetime
     suppressed_below: int
     by_county: list[CountyFigures]
-
-
-def suppress(n: int) -> int | None:
-    """None for 1-4; otherwise the count rounded to the nearest multiple of 5 (never down to 0)."""
-    if 0 < n < SUPPRESS_BELOW:
-        return None
-    return max(ROUND_TO, ROUND_TO * round(n / ROUND_TO)) if n else 0
 
 
 async def by_county(db: asyncpg.Connection, stale_hours: int) -> Statistics:

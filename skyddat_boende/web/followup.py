@@ -4,6 +4,8 @@ count from 1 to 4."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from litestar import Controller, Request, get
 from litestar.response import Template
 
@@ -13,6 +15,7 @@ from skyddat_boende.identity.principal import NATIONAL_FOLLOWUP
 from skyddat_boende.statistics import repository as statistics
 from skyddat_boende.web.common import page
 from skyddat_boende.web.countymap import TILE_SIZE, TILES, map_size
+from skyddat_boende.web.where_to_build import where_to_build
 
 FOLLOW_UP = secured(roles=[NATIONAL_FOLLOWUP])
 #: Map shades by waiting households (suppressed counts get their own pattern-free shade).
@@ -39,6 +42,7 @@ class FollowUpPages(Controller):
         counties = {c.county_code: c for c in figures.by_county}
         largest = max([(c.waiting or 0) + (c.placed or 0) for c in figures.by_county] + [1])
         width, height = map_size()
+        where = await where_to_build(db, dt.datetime.now(dt.timezone.utc))
         return page(request, "followup/statistics.html", figures=figures, counties=counties, tiles=TILES,
                     tile=TILE_SIZE, map_width=width, map_height=height, shade=shade, largest=largest,
-                    shades=SHADES, section="statistics")
+                    shades=SHADES, where=where, section="statistics")
