@@ -57,6 +57,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_login_issuer: str | None = None
     """The trusted issuer people log in with on the web pages; None: the first trusted issuer."""
     web_client_id: str = "skyddat-boende-web"
+    feed_secret_key: str | None = None
+    """A Fernet key (`skyddat-boende feed new-key`) encrypting pull feeds' secrets at rest; None: feeds
+    without secrets only."""
+    feed_poll_seconds: int = 15
+    """How often a worker looks for feeds due to be fetched (each feed has its own interval); 0: never."""
 
     @property
     def development(self) -> bool:
@@ -123,6 +128,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         public_url=_public_url(env),
         web_login_issuer=env.get("SB_WEB_LOGIN_ISSUER") or None,
         web_client_id=env.get("SB_WEB_CLIENT_ID") or defaults.web_client_id,
+        feed_secret_key=env.get("SB_FEED_SECRET_KEY") or None,
+        feed_poll_seconds=_int(env, "SB_FEED_POLL_SECONDS", defaults.feed_poll_seconds, 0, 3600),
     )
 
 
