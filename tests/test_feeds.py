@@ -4,6 +4,7 @@ input of issue 25, a failing feed turning stale with its webhook, and two poller
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 
 from skyddat_boende import database
 from skyddat_boende.feeds import document, repository
@@ -19,7 +21,8 @@ from skyddat_boende.feeds.schemas import FeedCreate
 from skyddat_boende.feeds.secrets import Vault
 from skyddat_boende.webhooks import repository as webhooks
 from skyddat_boende.webhooks.delivery import deliver_due
-from tests.feed_support import TEST_LIMITS, Server, partner
+from tests.conftest import make_app
+from tests.feed_support import TEST_LIMITS, FaultyHandler, Server, partner
 from tests.webhook_support import Receiver
 
 KEY = Vault.new_key()
@@ -207,3 +210,98 @@ async def test_the_published_schema_and_example_match_the_validator():
     assert published == document.json_schema()
     example = document.parse((ROOT / "api_docs/feed-example.json").read_bytes())
     assert len(example.service_capacity) >= 2
+
+
+@pytest.fixture
+async def api(feeds_url, issuer):
+    async with AsyncTestClient(app=make_app(feeds_url, issuer, run_jobs=False, feed_secret_key=KEY)) as client:
+        yield client
+
+
+async def test_registration_over_the_api_keeps_the_secret_sealed_and_checks_its_input(api, tokens, pool, server):
+    """Input: a feed with a secret header (never shown again, not stored in the clear, sent to the feed),
+    then a second feed (409), a private address and another organisation's unit in the mapping (422),
+    shelter staff (403); national follow-up reads the overview without ids or URLs."""
+    async with pool.acquire() as conn:
+        org, units = await partner(conn)
+        other, other_units = await partner(conn)
+    admin = tokens.headers("org_admin", org)
+    secret = "feed-secret-" + uuid.uuid4().hex
+    url = server.publish("api.json", [("own-1", 1)])
+    body = {"url": url, "interval_seconds": 120, "secret_header": {"name": "X-Feed-Key", "value": secret},
+            "unit_ids": {"own-1": str(units[0])}}
+    created = await api.post("/api/feeds", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert secret not in created.text and created.json()["auth"] == "secret_header"
+    feed = uuid.UUID(created.json()["id"])
+    stored = await pool.fetchval("select auth_header_secret from availability_feed where id = $1", feed)
+    assert secret.encode() not in bytes(stored)
+    assert await poll(pool, feed) == 1
+    assert server.headers_seen[-1]["X-Feed-Key"] == secret
+    read = await api.get(f"/api/feeds/{feed}", headers=admin)
+    assert read.json()["documents_applied"] == 1 and secret not in read.text
+
+    assert (await api.post("/api/feeds", json=body, headers=admin)).status_code == 409
+    other_admin = tokens.headers("org_admin", other)
+    for bad in ({"url": "https://10.0.0.1/feed.json"}, {"url": "http://feeds.example/f.json"},
+                {"url": url, "unit_ids": {"theirs": str(units[0])}}):
+        refused = await api.post("/api/feeds", json=bad, headers=other_admin)
+        assert refused.status_code == 422, (bad, refused.text)
+    assert await pool.fetchval("select count(*) from availability_feed where organisation_id = $1", other) == 0
+    assert (await api.get(f"/api/feeds/{feed}", headers=other_admin)).status_code == 404
+    assert (await api.get("/api/feeds", headers=tokens.staff(org))).status_code == 403
+    overview = await api.get("/api/feeds/overview", headers=tokens.headers("national_followup", "nat-uppfoljning"))
+    assert overview.status_code == 200 and str(feed) not in overview.text and url not in overview.text
+    assert org in {row["organisation_id"] for row in overview.json()}
+
+
+async def test_a_feed_document_emits_unit_changed(pool, server):
+    """Input: a subscriber to unit.changed; a feed document changing one of two units."""
+    async with pool.acquire() as conn:
+        org, units = await partner(conn, units=2)
+        receiver = Receiver()
+        await webhooks.create(conn, org, receiver.url, ["unit.changed"])
+    try:
+        feed = await register(pool, org, server.publish("u.json", [(str(units[0]), 0), (str(units[1]), 1)]))
+        await poll(pool, feed)
+        async with httpx.AsyncClient() as http:
+            await deliver_due(pool, http, allow_loopback_http=True)
+        bodies = [json.loads(body) for _, body, _ in receiver.requests]
+        assert [(b["type"], b["data"]["unit_id"]) for b in bodies] == [("unit.changed", str(units[0]))]
+    finally:
+        receiver.close()
+
+
+async def test_oauth_client_credentials_fetch_a_token_first(pool, tmp_path):
+    """Input: a feed behind OAuth 2 client credentials: the token endpoint (a real local server) must see
+    the client's credentials, and the feed the bearer token it issued; a wrong secret is recorded."""
+    seen: list[tuple[str, dict, bytes]] = []
+
+    class Issuer(FaultyHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append((self.path, dict(self.headers), body))
+            good = base64.b64encode(b"partner-client:partner-secret-1").decode()
+            if self.headers.get("Authorization") != f"Basic {good}":
+                return self._answer(401, b'{"error": "invalid_client"}', {"Content-Type": "application/json"})
+            self._answer(200, b'{"access_token": "tok-123", "token_type": "Bearer", "expires_in": 300}',
+                         {"Content-Type": "application/json"})
+
+    server = Server(tmp_path)
+    server.RequestHandlerClass = Issuer
+    try:
+        async with pool.acquire() as conn:
+            org, units = await partner(conn, units=1)
+            other, other_units = await partner(conn, units=1)
+        oauth = {"token_url": server.url("token"), "client_id": "partner-client", "client_secret": "partner-secret-1"}
+        good = await register(pool, org, server.publish("o.json", [(str(units[0]), 1)]), oauth=oauth)
+        bad = await register(pool, other, server.publish("o2.json", [(str(other_units[0]), 1)]),
+                             oauth=oauth | {"client_secret": "wrong-secret"})
+        assert await poll(pool, good, bad) == 2
+        assert (await status(pool, good)).documents_applied == 1
+        assert (await status(pool, bad)).last_error == "oauth_token_refused"
+        assert b"grant_type=client_credentials" in seen[0][2]
+        feed_headers = [h for h in server.headers_seen if h.get("Authorization", "").startswith("Bearer")]
+        assert [h["Authorization"] for h in feed_headers] == ["Bearer tok-123"]
+    finally:
+        server.close()
