@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from skyddat_boende.feeds.secrets import Vault
 from skyddat_boende.webhooks import repository as webhooks
 from skyddat_boende.webhooks.delivery import deliver_due
 from tests.conftest import make_app
+from tests.helpers import REPO_ROOT, child_env
 from tests.feed_support import TEST_LIMITS, FaultyHandler, Server, partner
 from tests.webhook_support import Receiver
 
@@ -305,3 +308,30 @@ async def test_oauth_client_credentials_fetch_a_token_first(pool, tmp_path):
         assert [h["Authorization"] for h in feed_headers] == ["Bearer tok-123"]
     finally:
         server.close()
+
+
+def _cli(*args: str, env: dict, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skyddat_boende", "feed", *args], cwd=REPO_ROOT,
+                          env=child_env(env), input=stdin, capture_output=True, text=True, timeout=60)
+
+
+async def test_cli_adds_lists_and_polls_a_feed(feeds_url, pool, server):
+    """Input: `feed add` with the header secret on stdin, `feed list`, `feed poll-now --org`; and `feed add`
+    of a private address (one error line, exit 2)."""
+    async with pool.acquire() as conn:
+        org, units = await partner(conn, units=1)
+    env = {"DATABASE_URL": feeds_url, "SB_ENV": "development", "SB_FEED_SECRET_KEY": KEY}
+    secret = "cli-secret-" + uuid.uuid4().hex
+    url = server.publish("cli.json", [("theirs-1", 0)])
+    added = await asyncio.to_thread(_cli, "add", "--org", org, "--url", url, "--secret-header", "X-Key",
+                                    "--map", f"theirs-1={units[0]}", env=env, stdin=secret + "\n")
+    assert added.returncode == 0, added.stderr
+    listed = await asyncio.to_thread(_cli, "list", "--org", org, env=env)
+    assert listed.returncode == 0 and secret not in listed.stdout
+    assert json.loads(listed.stdout.splitlines()[0])["auth"] == "secret_header"
+    polled = await asyncio.to_thread(_cli, "poll-now", "--org", org, env=env)
+    assert polled.returncode == 0 and "polled 1 feed(s)" in polled.stdout, polled.stderr
+    assert server.headers_seen[-1]["X-Key"] == secret
+    assert (await units_of(pool, units))[units[0]][0] == "occupied"
+    refused = await asyncio.to_thread(_cli, "add", "--org", org, "--url", "https://192.168.1.5/f.json", env=env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
