@@ -11,7 +11,6 @@ import asyncio
 from typing import NamedTuple
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from skyddat_boende.webhooks.destinations import Destination, pinned_destination
 
@@ -117,6 +116,8 @@ def _validator(value: str | None) -> str | None:
 async def _access_token(oauth: tuple[str, str, str, str | None], limits: Limits) -> str:
     """Client credentials against the partner's issuer with authlib's client, to the pinned address of
     the token endpoint (same rules as the feed)."""
+    from authlib.integrations.httpx_client import AsyncOAuth2Client  # only feeds with OAuth need it
+
     token_url, client_id, client_secret, scope = oauth
     destination = await _pinned(token_url, limits)
 
