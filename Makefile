@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/matching_bench.py --scale all
+	$(BIN)/python bench/feeds_bench.py
 
 openapi: $(STAMP)
 	$(BIN)/skyddat-boende openapi

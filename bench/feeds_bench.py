@@ -1,8 +1,8 @@
 """Pulling feeds: wall time of one full poll round and of a round where every feed answers 304.
 
-    DATABASE_URL=postgresql://... .venv/bin/python bench/feeds_bench.py [--feeds 300] [--units 10] [--smoke]
+    [DATABASE_URL=postgresql://...] .venv/bin/python bench/feeds_bench.py [--feeds 300] [--units 10] [--smoke]
 
-On a throwaway database (created on DATABASE_URL's server, dropped afterwards), through a service-role
+On a throwaway database (created on DATABASE_URL's server, or the embedded one; dropped afterwards), through a service-role
 pool like the worker's: `--feeds` organisations, each with `--units` units and a feed served by the
 development feed server (a real HTTP server on 127.0.0.1). Round one fetches and applies every document
 (each replacing its organisation's availability); round two, with nothing changed, is all 304s.
@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,6 @@ import asyncpg  # noqa: E402
 from skyddat_boende import database, migrations  # noqa: E402
 from skyddat_boende.config import REPO_SQL_DIR  # noqa: E402
 from skyddat_boende.feeds import poller  # noqa: E402
-from skyddat_boende.feeds.dev_server import FeedServer  # noqa: E402
 from skyddat_boende.feeds.fetch import Limits  # noqa: E402
 from skyddat_boende.feeds.secrets import Vault  # noqa: E402
 
@@ -62,6 +62,32 @@ def _document(unit_ids: list[uuid.UUID]) -> str:
         for n, u in enumerate(unit_ids)]})
 
 
+class _FeedServerProcess:
+    """The development feed server in a process of its own (`skyddat-boende feed serve`), so that serving
+    does not share this process's interpreter with the poller being measured."""
+
+    def __init__(self, root: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {**os.environ, "SB_ENV": "development", "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen([sys.executable, "-m", "skyddat_boende", "feed", "serve", str(root),
+                                         "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("the feed server did not start")
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 async def _round(pool: asyncpg.Pool, feeds: int) -> float:
     await pool.execute("update availability_feed set next_attempt_at = now()")
     started = time.perf_counter()
@@ -75,7 +101,7 @@ async def run(server_url: str, feeds: int, units: int) -> dict:
     name = f"sbbench_{uuid.uuid4().hex[:12]}"
     url = await database.ensure_database(server_url, name)
     files = tempfile.TemporaryDirectory()
-    server = FeedServer(Path(files.name))
+    server = _FeedServerProcess(Path(files.name))
     try:
         conn = await database.connect(url)
         await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
@@ -102,11 +128,19 @@ async def run(server_url: str, feeds: int, units: int) -> dict:
     return {"what": "one poll round over every feed, wall time in seconds (fetch, validate, apply or confirm)",
             "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
             "postgresql": version, "database_on": "the same machine, TCP on 127.0.0.1",
-            "feed_server": "skyddat_boende.feeds.dev_server on 127.0.0.1 (the same machine)",
+            "feed_server": "skyddat-boende feed serve (its own process) on 127.0.0.1, the same machine",
             "settings": {"feeds": feeds, "units_per_feed": units, "concurrency": poller.CONCURRENCY,
                          "pool_size": POOL_SIZE},
             "full_round_seconds": round(full, 3), "all_304_round_seconds": round(not_modified, 3),
             "documents_applied": applied}
+
+
+def _server_url() -> str:
+    """DATABASE_URL's server, or (as `make bench` runs it) the embedded one the service would use."""
+    from skyddat_boende.config import load_settings
+
+    settings = load_settings()
+    return asyncio.run(database.resolve_database_url(settings.database_url, settings.embedded_pgdata))
 
 
 def _commit() -> str:
@@ -125,7 +159,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     feeds, units = (5, 3) if args.smoke else (args.feeds, args.units)
-    result = asyncio.run(run(os.environ["DATABASE_URL"], feeds, units))
+    result = asyncio.run(run(_server_url(), feeds, units))
     out = args.out or ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}-{_commit()}-feeds.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -335,3 +335,15 @@ async def test_cli_adds_lists_and_polls_a_feed(feeds_url, pool, server):
     assert (await units_of(pool, units))[units[0]][0] == "occupied"
     refused = await asyncio.to_thread(_cli, "add", "--org", org, "--url", "https://192.168.1.5/f.json", env=env)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+
+def test_the_feeds_benchmark_runs(server_url, tmp_path):
+    """`bench/feeds_bench.py --smoke`: five feeds, a full round then an all-304 round, its result written."""
+    out = tmp_path / "feeds.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "feeds_bench.py"), "--smoke", "--out", str(out)],
+                          cwd=ROOT, env=child_env({"DATABASE_URL": server_url}), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["documents_applied"] == 5 and result["settings"]["feeds"] == 5
+    assert result["full_round_seconds"] > 0 and result["all_304_round_seconds"] > 0
