@@ -347,3 +347,22 @@ def test_the_feeds_benchmark_runs(server_url, tmp_path):
     result = json.loads(out.read_text())
     assert result["documents_applied"] == 5 and result["settings"]["feeds"] == 5
     assert result["full_round_seconds"] > 0 and result["all_304_round_seconds"] > 0
+
+
+async def test_two_service_processes_polling_at_once_apply_each_document_once(feeds_url, pool, server):
+    """Input: twelve due feeds and two `feed poll-now` processes started together on the same database."""
+    feeds, orgs = [], []
+    async with pool.acquire() as conn:
+        for i in range(12):
+            org, units = await partner(conn, units=2)
+            orgs.append(org)
+            feeds.append(await register(pool, org, server.publish(f"q{i}.json", [(str(u), 1) for u in units])))
+    await pool.execute("update availability_feed set next_attempt_at = now() + interval '1 day' "
+                       "where not (id = any($1::uuid[]))", feeds)  # only this test's feeds are due
+    env = {"DATABASE_URL": feeds_url, "SB_ENV": "development", "SB_FEED_SECRET_KEY": KEY}
+    runs = await asyncio.gather(*(asyncio.to_thread(_cli, "poll-now", env=env) for _ in range(2)))
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    polled = [int(run.stdout.split("polled ")[1].split()[0]) for run in runs]
+    assert sum(polled) == 12
+    assert [(await status(pool, f)).documents_applied for f in feeds] == [1] * 12
+    assert all(server.requests[f"/q{i}.json"] == 1 for i in range(12))
