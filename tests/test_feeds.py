@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -221,7 +222,8 @@ async def api(feeds_url, issuer):
         yield client
 
 
-async def test_registration_over_the_api_keeps_the_secret_sealed_and_checks_its_input(api, tokens, pool, server):
+async def test_registration_over_the_api_keeps_the_secret_sealed_and_checks_its_input(api, tokens, pool, server,
+                                                                                      caplog):
     """Input: a feed with a secret header (never shown again, not stored in the clear, sent to the feed),
     then a second feed (409), a private address and another organisation's unit in the mapping (422),
     shelter staff (403); national follow-up reads the overview without ids or URLs."""
@@ -239,8 +241,10 @@ async def test_registration_over_the_api_keeps_the_secret_sealed_and_checks_its_
     feed = uuid.UUID(created.json()["id"])
     stored = await pool.fetchval("select auth_header_secret from availability_feed where id = $1", feed)
     assert secret.encode() not in bytes(stored)
-    assert await poll(pool, feed) == 1
+    with caplog.at_level(logging.DEBUG):
+        assert await poll(pool, feed) == 1
     assert server.headers_seen[-1]["X-Feed-Key"] == secret
+    assert "feed polled" in caplog.text and secret not in caplog.text and "api.json" not in caplog.text
     read = await api.get(f"/api/feeds/{feed}", headers=admin)
     assert read.json()["documents_applied"] == 1 and secret not in read.text
 

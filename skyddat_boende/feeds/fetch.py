@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import httpx
 
+from skyddat_boende.webhooks.delivery import requests_unlogged
 from skyddat_boende.webhooks.destinations import Destination, pinned_destination
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -51,8 +52,9 @@ class Limits(NamedTuple):
 async def fetch(client: httpx.AsyncClient, url: str, validators: tuple[str | None, str | None],
                 credentials: Credentials, limits: Limits) -> Fetched:
     try:
-        async with asyncio.timeout(limits.deadline):
-            return await _fetch(client, url, validators, credentials, limits)
+        with requests_unlogged():
+            async with asyncio.timeout(limits.deadline):
+                return await _fetch(client, url, validators, credentials, limits)
     except (TimeoutError, httpx.TimeoutException):
         raise FeedError("timeout") from None
     except httpx.HTTPError:
