@@ -9,6 +9,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from skyddat_boende import database
+from skyddat_boende import database, jobs
+from skyddat_boende.config import Settings
 from skyddat_boende.feeds import document, repository
 from skyddat_boende.feeds.poller import poll_round
 from skyddat_boende.feeds.schemas import FeedCreate
 from skyddat_boende.feeds.secrets import Vault
+from skyddat_boende.jobs import Jobs
 from skyddat_boende.webhooks import repository as webhooks
 from skyddat_boende.webhooks.delivery import deliver_due
 from tests.conftest import make_app
@@ -370,3 +373,19 @@ async def test_two_service_processes_polling_at_once_apply_each_document_once(fe
     assert sum(polled) == 12
     assert [(await status(pool, f)).documents_applied for f in feeds] == [1] * 12
     assert all(server.requests[f"/q{i}.json"] == 1 for i in range(12))
+
+
+async def test_the_worker_job_polls_feeds_once_per_tick(pool, server):
+    """Input: the worker's `feeds` job run for one tick by two workers: the first polls, the second does
+    not run that tick again."""
+    async with pool.acquire() as conn:
+        org, units = await partner(conn, units=1)
+    feed = await register(pool, org, server.publish("job.json", [(str(units[0]), 0)]))
+    await pool.execute("update availability_feed set next_attempt_at = now() + interval '1 day' where id <> $1", feed)
+    settings = Settings(environment="development", feed_secret_key=KEY)
+    job = next(j for j in Jobs(pool, settings, {}).jobs if j.name == jobs.FEEDS)
+    tick = jobs.tick_at(job.period, time.time())
+    assert await jobs.run_tick(pool, job, tick, "worker-a") is True
+    assert await jobs.run_tick(pool, job, tick, "worker-b") is False
+    assert (await status(pool, feed)).documents_applied == 1
+    assert (await units_of(pool, units))[units[0]][0] == "occupied"
