@@ -21,7 +21,7 @@ BIG_BYTES = 50 * 1024 * 1024
 
 
 class FaultyHandler(FeedFileHandler):
-    """Serves files, or for a path in `server.faults` misbehaves: 'slow' (answers after 5 s), 'error'
+    """Serves files, or for a path in `server.faults` misbehaves: 'slow' (answers after 10 s), 'error'
     (500), 'huge' (50 MB without Content-Length), 'redirect' (302 to a private address), 'new_etag' (the
     same body under a new ETag each time)."""
 
@@ -32,7 +32,7 @@ class FaultyHandler(FeedFileHandler):
             return super().do_GET()
         self.server.count(self.path)
         if fault == "slow":
-            time.sleep(5)
+            time.sleep(10)
             return self._answer(200, b"{}")
         if fault == "error":
             return self._answer(500, b"oops")
