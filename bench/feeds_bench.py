@@ -2,9 +2,9 @@
 
     [DATABASE_URL=postgresql://...] .venv/bin/python bench/feeds_bench.py [--feeds 300] [--units 10] [--smoke]
 
-On a throwaway database (created on DATABASE_URL's server, or the embedded one; dropped afterwards), through a service-role
-pool like the worker's: `--feeds` organisations, each with `--units` units and a feed served by the
-development feed server (a real HTTP server on 127.0.0.1). Round one fetches and applies every document
+On a throwaway database (created on DATABASE_URL's server, or the embedded one; dropped afterwards),
+through a service-role pool like the worker's: `--feeds` organisations, each with `--units` units and
+a feed served by the development feed server (a real HTTP server on 127.0.0.1, in its own process). Round one fetches and applies every document
 (each replacing its organisation's availability); round two, with nothing changed, is all 304s.
 Writes bench/results/<date>-<commit>-feeds.json with the machine and the settings; `--smoke` runs a
 tiny case and writes to --out (the test suite runs it).

@@ -12,7 +12,8 @@ from msgspec import UNSET, structs
 
 from skyddat_boende import events, workflow
 from skyddat_boende.capacity.schemas import (
-    AvailabilityEntry, AvailabilitySnapshot, ShelterCreate, ShelterRead, ShelterUpdate, UnitCreate, UnitRead, UnitUpdate,
+    AvailabilityEntry, AvailabilitySnapshot, ShelterCreate, ShelterRead, ShelterUpdate, UnitCreate, UnitRead,
+    UnitUpdate,
 )
 from skyddat_boende.retries import retrying
 
@@ -217,7 +218,8 @@ class SyncOutcome(NamedTuple):
     tag: str
 
 
-AVAILABILITY_ROWS = """select u.id, u.status, u.available_from, u.version from unit u join shelter s on s.id = u.shelter_id
+AVAILABILITY_ROWS = """select u.id, u.status, u.available_from, u.version
+                         from unit u join shelter s on s.id = u.shelter_id
                         where s.operator_id = $1 order by u.id"""
 
 

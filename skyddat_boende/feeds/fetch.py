@@ -79,7 +79,8 @@ async def _fetch(client, url, validators, credentials: Credentials, limits: Limi
             return Fetched(None, etag, last_modified)
         _check_status(response.status_code)
         body = await _read_limited(response, limits.max_bytes)
-        return Fetched(body, _validator(response.headers.get("etag")), _validator(response.headers.get("last-modified")))
+        headers = response.headers
+        return Fetched(body, _validator(headers.get("etag")), _validator(headers.get("last-modified")))
 
 
 async def _pinned(url: str, limits: Limits) -> Destination:
