@@ -14,6 +14,7 @@ import platformdirs
 Environment = Literal["production", "development"]
 
 REPO_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+REPO_DOCS_DIR = Path(__file__).resolve().parent.parent / "api_docs"
 
 
 class ConfigError(Exception):
@@ -24,6 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     data_dir: Path = Path(platformdirs.user_data_dir("skyddat-boende"))
     sql_dir: Path = REPO_SQL_DIR
+    docs_dir: Path = REPO_DOCS_DIR
+    """The partner documentation served as pages under /schema (the container sets /app/api_docs)."""
     environment: Environment = "production"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -103,6 +106,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         database_url=env.get("DATABASE_URL") or None,
         data_dir=Path(env["SB_DATA_DIR"]) if env.get("SB_DATA_DIR") else defaults.data_dir,
         sql_dir=Path(env["SB_SQL_DIR"]) if env.get("SB_SQL_DIR") else defaults.sql_dir,
+        docs_dir=Path(env["SB_DOCS_DIR"]) if env.get("SB_DOCS_DIR") else defaults.docs_dir,
         environment=environment,
         host=env.get("SB_HOST", defaults.host),
         port=_int(env, "SB_PORT", defaults.port, 1, 65535),
