@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/matching_bench.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/service_bench.py
+	$(BIN)/python bench/feeds_bench.py
 
 bench-proof: $(STAMP)
 	$(BIN)/python bench/matching_bench.py --proof

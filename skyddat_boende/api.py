@@ -2,6 +2,7 @@
 
 from skyddat_boende.callers.controller import CallerController
 from skyddat_boende.capacity.controller import AvailabilityController, ShelterController, UnitController
+from skyddat_boende.feeds.controller import FeedController
 from skyddat_boende.geography.controller import GeographyController
 from skyddat_boende.matchmaking.controller import BatchController
 from skyddat_boende.offers.controller import OfferController
@@ -13,5 +14,5 @@ from skyddat_boende.webhooks.controller import WebhookController
 API_CONTROLLERS = [
     CallerController, GeographyController, ShelterController, UnitController, AvailabilityController,
     WebhookController, PlacementRequestController, OfferController, PlacementController,
-    StatisticsController, BatchController,
+    StatisticsController, BatchController, FeedController,
 ]

@@ -29,6 +29,7 @@ from skyddat_boende.jobs import Jobs
 from skyddat_boende.matchmaking import adapter as matchmaking_adapter
 from skyddat_boende.matchmaking import snapshot as unit_snapshot
 from skyddat_boende.openapi_contract import ClosedStructSchemaPlugin
+from skyddat_boende.docs_pages import doc_page_plugins
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin, schema_router
 from skyddat_boende.problems import exception_handlers
 
@@ -36,7 +37,7 @@ log = logging.getLogger("skyddat_boende.http")
 
 DESCRIPTION = (
     "Finds protected housing (skyddat boende) for people fleeing violence in close relationships and "
-    "honour-related violence. See api_docs/guide.md for partner developers."
+    "honour-related violence. For partner developers: the guide at /schema/guide."
 )
 
 
@@ -148,7 +149,8 @@ def create_app(
             version=__version__,
             description=DESCRIPTION,
             openapi_router=schema_router("/schema"),
-            render_plugins=[PlainHtmlRenderPlugin(), JsonRenderPlugin(path="/openapi.json")],
+            render_plugins=[PlainHtmlRenderPlugin(), JsonRenderPlugin(path="/openapi.json"),
+                            *doc_page_plugins(settings.docs_dir)],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(

@@ -13,6 +13,7 @@ import msgspec
 
 from skyddat_boende import database, migrations
 from skyddat_boende.config import ConfigError, Settings, load_settings
+from skyddat_boende.feeds import cli as feed_cli
 from skyddat_boende.identity.principal import ROLES
 
 DEFAULT_OPENAPI_PATH = Path("api_docs/openapi.json")
@@ -97,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)
     openapi.set_defaults(run=_openapi)
+
+    feed_cli.add_commands(commands)
     return parser
 
 

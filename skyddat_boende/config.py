@@ -14,6 +14,7 @@ import platformdirs
 Environment = Literal["production", "development"]
 
 REPO_SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+REPO_DOCS_DIR = Path(__file__).resolve().parent.parent / "api_docs"
 
 
 class ConfigError(Exception):
@@ -24,6 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     data_dir: Path = Path(platformdirs.user_data_dir("skyddat-boende"))
     sql_dir: Path = REPO_SQL_DIR
+    docs_dir: Path = REPO_DOCS_DIR
+    """The partner documentation served as pages under /schema (the container sets /app/api_docs)."""
     environment: Environment = "production"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -59,6 +62,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_login_issuer: str | None = None
     """The trusted issuer people log in with on the web pages; None: the first trusted issuer."""
     web_client_id: str = "skyddat-boende-web"
+    feed_secret_key: str | None = None
+    """A Fernet key (`skyddat-boende feed new-key`) encrypting pull feeds' secrets at rest; None: feeds
+    without secrets only."""
+    feed_poll_seconds: int = 15
+    """How often a worker looks for feeds due to be fetched (each feed has its own interval); 0: never."""
 
     @property
     def development(self) -> bool:
@@ -100,6 +108,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         database_url=env.get("DATABASE_URL") or None,
         data_dir=Path(env["SB_DATA_DIR"]) if env.get("SB_DATA_DIR") else defaults.data_dir,
         sql_dir=Path(env["SB_SQL_DIR"]) if env.get("SB_SQL_DIR") else defaults.sql_dir,
+        docs_dir=Path(env["SB_DOCS_DIR"]) if env.get("SB_DOCS_DIR") else defaults.docs_dir,
         environment=environment,
         host=env.get("SB_HOST", defaults.host),
         port=_int(env, "SB_PORT", defaults.port, 1, 65535),
@@ -126,6 +135,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         public_url=_public_url(env),
         web_login_issuer=env.get("SB_WEB_LOGIN_ISSUER") or None,
         web_client_id=env.get("SB_WEB_CLIENT_ID") or defaults.web_client_id,
+        feed_secret_key=env.get("SB_FEED_SECRET_KEY") or None,
+        feed_poll_seconds=_int(env, "SB_FEED_POLL_SECONDS", defaults.feed_poll_seconds, 0, 3600),
     )
 
 

@@ -1,6 +1,6 @@
 """The service's periodic work, run by `skyddat-boende worker` (or inside `serve` with SB_RUN_JOBS=1):
 the national batch, the offer expiry sweep (which offers each request its next place), housekeeping
-(deleting what is kept only for a while), and webhook delivery.
+(deleting what is kept only for a while), pulling partners' availability feeds, and webhook delivery.
 
 Several workers may run on one database. A ticked job's ticks are aligned to the wall clock; at each
 tick a worker takes the job's advisory lock (so a run that outlasts its period is never overlapped)
@@ -28,6 +28,7 @@ import asyncpg
 from matching.types import Municipality
 from skyddat_boende import idempotency, rate_limits, retention
 from skyddat_boende.config import Settings
+from skyddat_boende.feeds import poller as feeds
 from skyddat_boende.matchmaking.batch import run_batch
 from skyddat_boende.matchmaking.service import expire_due_offers
 from skyddat_boende.statistics import snapshots
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 600
 JOB_RUN_RETENTION_DAYS = 7
-BATCH, SWEEP, HOUSEKEEPING = "batch", "offer-expiry", "housekeeping"
+BATCH, SWEEP, HOUSEKEEPING, FEEDS = "batch", "offer-expiry", "housekeeping", "feeds"
 
 
 async def forget_old_job_runs(db: asyncpg.Connection) -> None:
@@ -132,6 +133,7 @@ class Jobs:
             Job(HOUSEKEEPING, HOUSEKEEPING_SECONDS, self._housekeep),
             Job(BATCH, self.settings.batch_interval_minutes * 60,
                 lambda: run_batch(self.pool, self.settings, self.places, "schedule")),
+            Job(FEEDS, self.settings.feed_poll_seconds, lambda: feeds.poll_due(self.pool, self.settings)),
         ]
 
     def start(self) -> None:

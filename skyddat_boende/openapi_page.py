@@ -47,6 +47,8 @@ class PlainHtmlRenderPlugin(OpenAPIRenderPlugin):
 <h1>{escape(info.get("title", "API"))} <small>{escape(info.get("version", ""))}</small></h1>
 <p>{escape(info.get("description", ""))}</p>
 <p>Machine-readable document: <a href="{json_url}">{json_url}</a> (OpenAPI {escape(openapi_schema.get("openapi", ""))}).</p>
+<p>Guides: <a href="/schema/guide">partner guide</a> · <a href="/schema/feeds">pull feeds</a> ·
+<a href="/schema/webhooks">webhooks</a>.</p>
 <table><thead><tr><th>Method</th><th>Path</th><th>Summary</th><th>Access</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 </body></html>"""

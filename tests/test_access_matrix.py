@@ -25,9 +25,10 @@ OTHER = {"social_worker": "kommun-0180", "shelter_staff": "operator-east", "org_
          "national_followup": "nat-lansstyrelsen-bd"}
 # partner systems: the organisation a scope acts for in this world
 SCOPE_OWNER = {"capacity": "operator-north", "offers": "operator-north", "placements": "kommun-1280",
-               "statistics": "nat-uppfoljning", "batch": "nat-drift", "audit": "nat-ivo"}
+               "statistics": "nat-uppfoljning", "batch": "nat-drift", "audit": "nat-ivo", "feeds": "kommun-1280"}
 SCOPE_STRANGER = {"capacity": "operator-east", "offers": "operator-east", "placements": "kommun-0180",
-                  "statistics": "kommun-0180", "batch": "operator-east", "audit": "kommun-0180"}
+                  "statistics": "kommun-0180", "batch": "operator-east", "audit": "kommun-0180",
+                  "feeds": "kommun-0180"}
 # who a role or scope is for: written out here, independently of access.py
 ROLE_ORG_KIND = {"social_worker": "kommun-", "national_followup": "nat-"}
 SCOPE_ORG_KIND = {"statistics:read": "nat-", "audit:read": "nat-", "batch:run": "nat-"}
@@ -46,6 +47,7 @@ BODIES = {
     ("POST", "/api/placements/{placement_id:uuid}/check-in"): {},
     ("PATCH", "/api/placements/{placement_id:uuid}"): {"planned_end_date": TOMORROW},
     ("POST", "/api/webhooks"): {"url": "https://hooks.example/skyddat", "event_types": ["offer.created"]},
+    ("POST", "/api/feeds"): {"url": "https://feeds.example/skyddat.json"},
 }
 
 
@@ -98,11 +100,14 @@ async def world(create_migrated_database, issuer, tokens):
         accepted = await client.post(f"/api/offers/{second['offer']['id']}/accept", headers=north)
         webhook = await client.post("/api/webhooks", json=BODIES[("POST", "/api/webhooks")],
                                     headers=tokens.headers("org_admin", "kommun-1280"))
+        feed = await client.post("/api/feeds", json=BODIES[("POST", "/api/feeds")],
+                                 headers=tokens.headers("org_admin", "kommun-1280"))
         assert first["offer"] and accepted.status_code == 200 and webhook.status_code == 201, webhook.text
+        assert feed.status_code == 201, feed.text
         ids = {
             "shelter_id": shelter["id"], "unit_id": unit["id"], "request_id": first["id"],
             "offer_id": first["offer"]["id"], "placement_id": accepted.json()["placement_id"],
-            "webhook_id": webhook.json()["id"],
+            "webhook_id": webhook.json()["id"], "feed_id": feed.json()["id"],
         }
         yield client, app, ids
 

@@ -206,13 +206,80 @@ async def test_bulk_availability_replaces_everything_atomically(client, tokens, 
         {"unit_id": units[1]["id"], "status": "out_of_service"},
     ]})
     assert synced.status_code == 200, synced.text
-    assert synced.json() == {"updated": 2, "set_out_of_service": 1}
+    assert synced.json() == {"updated": 2, "set_out_of_service": 1, "changed": 3}
     by_label = {u["label"]: u for u in (await client.get(f"/api/shelters/{shelter['id']}/units", headers=staff)).json()}
     assert by_label["U0"]["available_from"] == "2030-01-01"
     assert by_label["U1"]["status"] == "out_of_service" and by_label["U2"]["status"] == "out_of_service"
     duplicate = await client.put("/api/availability", headers=staff, json={"units": [
         {"unit_id": units[0]["id"], "status": "available"}, {"unit_id": units[0]["id"], "status": "available"}]})
     assert duplicate.status_code == 422
+
+
+async def _units(client, staff, shelter_id: str, n: int) -> list[dict]:
+    return [(await client.post(f"/api/shelters/{shelter_id}/units", json={"label": f"U{i}", "beds": 2},
+                               headers=staff)).json() for i in range(n)]
+
+
+async def _audit_count(database_url: str, operator: str) -> int:
+    conn = await database.connect(database_url)
+    try:
+        return await conn.fetchval("select count(*) from audit_event where object_type = 'operator' "
+                                   "and object_id = $1", operator)
+    finally:
+        await conn.close()
+
+
+async def test_an_identical_bulk_sync_only_confirms(client, tokens, operators, database_url):
+    """Input: the same snapshot sent twice (one date omitted, one given). The second changes no version and
+    no ETag, writes one audit event; a later sync changing one unit bumps only that unit."""
+    mine, _ = operators
+    staff = tokens.staff(mine)
+    shelter = await _shelter(client, staff)
+    units = await _units(client, staff, shelter["id"], 3)
+    body = {"units": [{"unit_id": units[0]["id"], "status": "available"},
+                      {"unit_id": units[1]["id"], "status": "out_of_service", "available_from": "2030-01-01"}]}
+    first = await client.put("/api/availability", headers=staff, json=body)
+    assert first.status_code == 200, first.text
+    before = {u["id"]: u for u in (await client.get(f"/api/shelters/{shelter['id']}/units", headers=staff)).json()}
+    audits = await _audit_count(database_url, mine)
+    again = await client.put("/api/availability", headers=staff, json=body)
+    assert again.status_code == 200 and again.json()["changed"] == 0
+    assert again.headers["etag"] == first.headers["etag"]
+    after = {u["id"]: u for u in (await client.get(f"/api/shelters/{shelter['id']}/units", headers=staff)).json()}
+    assert {k: v["version"] for k, v in after.items()} == {k: v["version"] for k, v in before.items()}
+    assert all(after[k]["availability_confirmed_at"] >= before[k]["availability_confirmed_at"] for k in after)
+    assert await _audit_count(database_url, mine) == audits + 1
+
+    body["units"][0]["status"] = "out_of_service"
+    third = await client.put("/api/availability", headers=staff, json=body)
+    assert third.json()["changed"] == 1 and third.headers["etag"] != first.headers["etag"]
+    final = {u["id"]: u["version"] for u in (await client.get(f"/api/shelters/{shelter['id']}/units",
+                                                                headers=staff)).json()}
+    assert final == {k: v["version"] + (k == units[0]["id"]) for k, v in after.items()}
+
+
+async def test_bulk_sync_honours_the_collection_etag(client, tokens, operators):
+    """Input: system A reads the availability, system B changes a unit, A syncs with its old ETag: 412 and
+    nothing changed; with the ETag read again it goes through. A wrong or garbage If-Match is 412 too."""
+    mine, _ = operators
+    staff = tokens.staff(mine)
+    shelter = await _shelter(client, staff)
+    units = await _units(client, staff, shelter["id"], 2)
+    read = await client.get("/api/availability", headers=staff)
+    assert read.status_code == 200 and {e["unit_id"] for e in read.json()["units"]} == {u["id"] for u in units}
+    tag = read.headers["etag"]
+    other = await client.patch(f"/api/units/{units[1]['id']}", json={"beds": 3},
+                               headers=staff | {"If-Match": '"v1"'})
+    assert other.status_code == 200
+    body = {"units": [{"unit_id": units[0]["id"], "status": "out_of_service"}]}
+    for stale in (tag, '"a000"', "garbage"):
+        refused = await client.put("/api/availability", headers=staff | {"If-Match": stale}, json=body)
+        assert refused.status_code == 412, (stale, refused.text)
+    assert {e["status"] for e in (await client.get("/api/availability", headers=staff)).json()["units"]} == {"available"}
+    fresh = (await client.get("/api/availability", headers=staff)).headers["etag"]
+    done = await client.put("/api/availability", headers=staff | {"If-Match": fresh}, json=body)
+    assert done.status_code == 200 and done.headers["etag"] != fresh
+    assert done.headers["etag"] == (await client.get("/api/availability", headers=staff)).headers["etag"]
 
 
 async def test_social_worker_cannot_touch_capacity(client, tokens):

@@ -83,7 +83,7 @@ async def test_schema_page_and_document(client):
     assert "/health" in document["paths"]
 
 
-@pytest.mark.parametrize("path", ["/schema", "/schema/openapi.json", "/schema/no-such-page"])
+@pytest.mark.parametrize("path", ["/schema", "/schema/openapi.json", "/schema/no-such-page", "/schema/guide"])
 async def test_schema_pages_carry_the_pages_security_headers(client, path):
     """Input: GET on the API reference, its JSON document and an unknown path under /schema: each answer
     has the headers every HTML page has (before, /schema had none), and the reference's style still loads
@@ -96,6 +96,26 @@ async def test_schema_pages_carry_the_pages_security_headers(client, path):
     if path == "/schema":
         assert "<style" not in response.text and 'href="/static/schema.css"' in response.text
         assert (await client.get("/static/schema.css")).status_code == 200
+
+
+async def test_the_guides_are_pages_beside_the_reference(client):
+    """The partner guide, the feed and the webhook documents are served as HTML under /schema: linked from
+    the reference, linking to each other's pages (not to .md files), with no script and no raw HTML
+    passed through from the Markdown."""
+    assert 'href="/schema/guide"' in (await client.get("/schema")).text
+    for name, heading in (("guide", "Push, pull or both"), ("feeds", "How it is fetched"), ("webhooks", "unit.changed")):
+        page = await client.get(f"/schema/{name}")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"], name
+        assert heading in page.text and "<script" not in page.text and "<style" not in page.text
+    assert '<a href="/schema/feeds">pull feeds</a>' in (await client.get("/schema/guide")).text
+
+
+def test_markdown_raw_html_is_escaped():
+    """Input: a document holding a script tag: rendered as text, never as markup."""
+    from skyddat_boende.docs_pages import render_markdown
+
+    html = render_markdown("# T\n\n<script>alert(1)</script> see [feeds](feeds.md#status)")
+    assert "<script>" not in html and "&lt;script&gt;" in html and 'href="/schema/feeds#status"' in html
 
 
 def test_real_http_server_serves_health_ready_and_limits_body(database_url):

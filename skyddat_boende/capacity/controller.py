@@ -141,20 +141,43 @@ class AvailabilityController(Controller):
     path = "/availability"
     tags = ["capacity"]
 
+    @get("/", summary="All of your operator's availability, with its collection ETag", responses=ERRORS, **READ)
+    async def read_availability(self, db: Db, request: Request) -> Response[AvailabilitySnapshot]:
+        snapshot, tag = await repository.availability(db, _operator(request))
+        return Response(snapshot, headers={"ETag": tag})
+
     @put("/", summary="Replace all of your operator's availability at once (partner sync)",
          description="Listed units get the given status; every other unit of your operator is set out of service. "
-                     "All or nothing: one unknown unit id changes nothing. The body may be up to "
-                     f"{SNAPSHOT_MAX_BODY_BYTES // 1024} KiB (413 above), enough for {MAX_SNAPSHOT_UNITS} units.",
+                     "All or nothing: one unknown unit id changes nothing. Every unit is confirmed as of now; only "
+                     "units whose state changes get a new version (and a `unit.changed` webhook), so an identical "
+                     "sync changes no ETag. Send If-Match with the ETag of `GET /api/availability` (or of your "
+                     "last sync) so that another system's change since then is not overwritten unknowingly (412). "
+                     f"The body may be up to {SNAPSHOT_MAX_BODY_BYTES // 1024} KiB (413 above), enough for "
+                     f"{MAX_SNAPSHOT_UNITS} units.",
          request_max_body_size=SNAPSHOT_MAX_BODY_BYTES, responses=CHANGE_ERRORS, **WRITE)
-    async def replace_availability(self, db: Db, request: Request, data: JSONBody[AvailabilitySnapshot]) -> AvailabilityResult:
+    async def replace_availability(
+        self, db: Db, request: Request, data: JSONBody[AvailabilitySnapshot]
+    ) -> Response[AvailabilityResult]:
         try:
-            result = await repository.replace_availability(db, _operator(request), data)
+            result = await repository.replace_availability(db, _operator(request), data, _if_match(request))
         except ValueError as exc:
             raise Unprocessable(str(exc)) from None
+        except repository.AvailabilityChanged:
+            raise PreconditionFailed("Your operator's availability changed since that ETag; read it again "
+                                     "(GET /api/availability) and retry.") from None
         if result is None:
             raise Unprocessable("The snapshot lists a unit that is not one of your operator's; nothing was changed.")
-        audited(request, "operator", _operator(request))
-        return AvailabilityResult(*result)
+        audited(request, "operator", _operator(request), purpose=None if result.changed else "confirmed")
+        return Response(AvailabilityResult(result.listed, result.set_out_of_service, result.changed),
+                        headers={"ETag": result.tag})
+
+
+def _if_match(request: Request) -> str | None:
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    value = header.strip()
+    return value[2:] if value.startswith("W/") else value
 
 
 async def _after_update(db: Db, request: Request, object_type: str, object_id: uuid.UUID, outcome: str) -> Response:

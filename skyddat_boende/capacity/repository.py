@@ -3,14 +3,17 @@ shelter, so another operator's object is never found."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from typing import NamedTuple
 
 import asyncpg
 from msgspec import UNSET, structs
 
-from skyddat_boende import workflow
+from skyddat_boende import events, workflow
 from skyddat_boende.capacity.schemas import (
-    AvailabilitySnapshot, ShelterCreate, ShelterRead, ShelterUpdate, UnitCreate, UnitRead, UnitUpdate,
+    AvailabilityEntry, AvailabilitySnapshot, ShelterCreate, ShelterRead, ShelterUpdate, UnitCreate, UnitRead,
+    UnitUpdate,
 )
 from skyddat_boende.retries import retrying
 
@@ -139,7 +142,9 @@ async def _update_unit(db: asyncpg.Connection, operator_id: str, unit_id: uuid.U
         await workflow.withdraw_unit_offers(db, [unit_id])
     outcome = await _update(db, "unit", unit_id, version, changes, owner, operator_id)
     if outcome == "updated":
-        await db.execute("update unit set availability_confirmed_at = now() where id = $1", unit_id)
+        changed = await db.fetch(
+            "update unit set availability_confirmed_at = now() where id = $1 returning id, shelter_id", unit_id)
+        await events.units_changed(db, operator_id, changed)
     return outcome
 
 
@@ -183,6 +188,8 @@ async def create_unit(
            returning id""",
         shelter_id, operator_id, data.label, data.beds, data.shareable, data.status, data.available_from,
     )
+    if unit_id is not None:
+        await events.units_changed(db, operator_id, [{"id": unit_id, "shelter_id": shelter_id}])
     return None if unit_id is None else await get_unit(db, operator_id, unit_id, stale_hours)
 
 
@@ -202,18 +209,56 @@ async def confirm_units(db: asyncpg.Connection, operator_id: str, *, shelter_id=
     return (len(rows), rows[0][0]) if rows else None
 
 
+class AvailabilityChanged(Exception):
+    """If-Match named a state of the operator's availability that is no longer the current one."""
+
+
+class SyncOutcome(NamedTuple):
+    listed: int
+    set_out_of_service: int
+    changed: int
+    """Units that got a new version (state changed); every other unit was only confirmed."""
+    tag: str
+
+
+AVAILABILITY_ROWS = """select u.id, u.status, u.available_from, u.version
+                         from unit u join shelter s on s.id = u.shelter_id
+                        where s.operator_id = $1 order by u.id"""
+
+
+def _tag(rows: list[asyncpg.Record]) -> str:
+    """The collection ETag of the operator's availability: a digest of every unit's id and version, so it
+    changes exactly when a unit is added or changed (by any path) and stays when a sync only confirms."""
+    digest = hashlib.sha256(",".join(f"{r['id']}:{r['version']}" for r in rows).encode()).hexdigest()
+    return f'"a{digest[:24]}"'
+
+
+async def availability_tag(db: asyncpg.Connection, operator_id: str) -> str:
+    return _tag(await db.fetch(AVAILABILITY_ROWS, operator_id))
+
+
+async def availability(db: asyncpg.Connection, operator_id: str) -> tuple[AvailabilitySnapshot, str]:
+    """The operator's availability as a snapshot (the body `PUT /api/availability` takes) and its ETag."""
+    rows = await db.fetch(AVAILABILITY_ROWS, operator_id)
+    entries = [AvailabilityEntry(r["id"], r["status"], r["available_from"]) for r in rows]
+    return AvailabilitySnapshot(entries), _tag(rows)
+
+
 async def replace_availability(
-    db: asyncpg.Connection, operator_id: str, snapshot: AvailabilitySnapshot
-) -> tuple[int, int] | None:
+    db: asyncpg.Connection, operator_id: str, snapshot: AvailabilitySnapshot, if_match: str | None = None
+) -> SyncOutcome | None:
     """Set every listed unit's availability and put every unlisted unit of the operator out of service,
-    all at once. None (and nothing changed) if a listed unit is not the operator's."""
+    all at once; every unit is confirmed, only units whose state changes get a new version (and a
+    unit.changed event). None (and nothing changed) if a listed unit is not the operator's;
+    AvailabilityChanged (nothing changed) when `if_match` is given and is not the current tag."""
     ids = [entry.unit_id for entry in snapshot.units]
     if len(set(ids)) != len(ids):
         raise ValueError("a unit is listed twice")
-    return await retrying(db, _replace_availability, operator_id, snapshot)
+    return await retrying(db, _replace_availability, operator_id, snapshot, if_match)
 
 
-async def _replace_availability(db: asyncpg.Connection, operator_id: str, snapshot: AvailabilitySnapshot):
+async def _replace_availability(db: asyncpg.Connection, operator_id: str, snapshot: AvailabilitySnapshot,
+                                if_match: str | None) -> SyncOutcome | None:
     ids = [entry.unit_id for entry in snapshot.units]
     owned_ids = await _owned_units(db, operator_id)
     if not set(ids) <= owned_ids:
@@ -222,17 +267,39 @@ async def _replace_availability(db: asyncpg.Connection, operator_id: str, snapsh
     leaving = unlisted + [e.unit_id for e in snapshot.units if e.status != "available"]
     await workflow.withdraw_unit_offers(db, leaving)  # the lock order: their offers before the units
     await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update", sorted(owned_ids))
-    await db.executemany(
-        """update unit set status = $2, available_from = coalesce($3, current_date), version = version + 1,
-                          availability_confirmed_at = now(), updated_at = now()
-            where id = $1""",
-        [(e.unit_id, e.status, e.available_from) for e in snapshot.units],
-    )
-    result = await db.execute(
-        """update unit set status = 'out_of_service', version = version + 1, availability_confirmed_at = now(),
-                          updated_at = now()
-            where id = any($1::uuid[]) and status <> 'out_of_service'""",
+    if if_match is not None and if_match != "*" and if_match != await availability_tag(db, operator_id):
+        raise AvailabilityChanged
+    changed = await _set_listed(db, snapshot) + await db.fetch(
+        """update unit set status = 'out_of_service', version = version + 1, updated_at = now()
+            where id = any($1::uuid[]) and status <> 'out_of_service'
+           returning id, shelter_id""",
         unlisted,
     )
-    await db.execute("update unit set availability_confirmed_at = now() where id = any($1::uuid[])", unlisted)
-    return len(ids), int(result.split()[-1])
+    await db.execute("update unit set availability_confirmed_at = now() where id = any($1::uuid[])",
+                     sorted(owned_ids))
+    await events.units_changed(db, operator_id, changed)
+    unlisted_set = set(unlisted)
+    out_of_service = sum(1 for row in changed if row["id"] in unlisted_set)
+    return SyncOutcome(len(ids), out_of_service, len(changed), await availability_tag(db, operator_id))
+
+
+async def _set_listed(db: asyncpg.Connection, snapshot: AvailabilitySnapshot) -> list[asyncpg.Record]:
+    """Write the listed units whose status or date differ; an omitted date keeps a unit that stays as it
+    is available from when it already was (not from today), so an identical sync is no change."""
+    return await db.fetch(
+        """with wanted as (
+               select * from unnest($1::uuid[], $2::text[], $3::date[]) as w (id, status, available_from)
+           ), target as (
+               select u.id, w.status, coalesce(w.available_from,
+                          case when u.status = w.status and u.available_from <= current_date
+                               then u.available_from else current_date end) as available_from
+                 from unit u join wanted w on w.id = u.id
+           )
+           update unit u set status = t.status, available_from = t.available_from, version = u.version + 1,
+                             updated_at = now()
+             from target t
+            where u.id = t.id and (u.status, u.available_from) is distinct from (t.status, t.available_from)
+           returning u.id, u.shelter_id""",
+        [e.unit_id for e in snapshot.units], [e.status for e in snapshot.units],
+        [e.available_from for e in snapshot.units],
+    )

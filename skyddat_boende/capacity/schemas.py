@@ -126,7 +126,11 @@ class AvailabilitySnapshot(msgspec.Struct, forbid_unknown_fields=True):
 
 class AvailabilityResult(msgspec.Struct, frozen=True):
     updated: int
+    """Units listed in the snapshot."""
     set_out_of_service: int
+    """Unlisted units that were in service and are now out of service."""
+    changed: int
+    """Units whose state changed (each has a new version); the others were only confirmed."""
 
 
 class Confirmation(msgspec.Struct, frozen=True):

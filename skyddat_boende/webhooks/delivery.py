@@ -20,6 +20,7 @@ Logs name event and subscription ids, attempts and statuses: never URLs, secrets
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import hmac
@@ -27,6 +28,7 @@ import logging
 import random
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -61,6 +63,17 @@ _SENDING: contextvars.ContextVar[bool] = contextvars.ContextVar("webhook_sending
 class _HideWebhookRequests(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return not _SENDING.get()
+
+
+@contextlib.contextmanager
+def requests_unlogged() -> Iterator[None]:
+    """httpx logs nothing inside (for any outgoing call whose URL may carry a partner's token: webhooks
+    and pull feeds)."""
+    token = _SENDING.set(True)
+    try:
+        yield
+    finally:
+        _SENDING.reset(token)
 
 
 _httpx_log = logging.getLogger("httpx")

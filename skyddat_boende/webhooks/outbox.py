@@ -21,17 +21,27 @@ async def enqueue(db: asyncpg.Connection, organisation_id: str, event_type: str,
     exists if and only if that transaction commits. Call it once per organisation that should hear of
     the change. `payload` holds only allow-listed id keys (events.PAYLOAD_KEYS) with UUID strings;
     anything else is refused with ValueError, before anything is written."""
+    await enqueue_many(db, organisation_id, event_type, [payload])
+
+
+async def enqueue_many(
+    db: asyncpg.Connection, organisation_id: str, event_type: str, payloads: list[dict[str, str]]
+) -> None:
+    """`enqueue` for several events of one type and organisation in one statement (a bulk change)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    data = checked_payload(payload)
+    encoded = [msgspec.json.encode(checked_payload(payload)).decode() for payload in payloads]
     if not db.is_in_transaction():
         raise RuntimeError("enqueue must run inside the transaction of the change it announces")
+    if not encoded:
+        return
     await db.execute(
         """insert into webhook_outbox (subscription_id, organisation_id, event_type, payload)
-           select id, organisation_id, $2, $3::text::jsonb
-             from webhook_subscription
-            where organisation_id = $1 and active and $2 = any(event_types)""",
-        organisation_id, event_type, msgspec.json.encode(data).decode(),
+           select s.id, s.organisation_id, $2, p.payload::jsonb
+             from webhook_subscription s cross join unnest($3::text[]) with ordinality as p (payload, n)
+            where s.organisation_id = $1 and s.active and $2 = any(s.event_types)
+            order by p.n""",
+        organisation_id, event_type, encoded,
     )
 
 

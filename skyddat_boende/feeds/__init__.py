@@ -1,0 +1,1 @@
+"""Pull feeds: the service fetches an organisation's availability from the partner's own system."""
