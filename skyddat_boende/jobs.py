@@ -29,6 +29,7 @@ from matching.types import Municipality
 from skyddat_boende import idempotency, rate_limits, retention
 from skyddat_boende.config import Settings
 from skyddat_boende.matchmaking.batch import run_batch
+from skyddat_boende.housing import moves as onward_moves
 from skyddat_boende.matchmaking.service import expire_due_offers
 from skyddat_boende.web.auth import forget_expired_sessions
 from skyddat_boende.webhooks import outbox
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 600
 JOB_RUN_RETENTION_DAYS = 7
 BATCH, SWEEP, HOUSEKEEPING = "batch", "offer-expiry", "housekeeping"
+ONWARD_SWEEP = "onward-offer-expiry"
 
 
 async def forget_old_job_runs(db: asyncpg.Connection) -> None:
@@ -125,6 +127,8 @@ class Jobs:
         return [
             Job(SWEEP, self.settings.sweep_interval_seconds,
                 lambda: expire_due_offers(self.pool, self.settings, self.places)),
+            Job(ONWARD_SWEEP, self.settings.sweep_interval_seconds,
+                lambda: onward_moves.expire_due(self.pool, self.settings, self.places)),
             Job(HOUSEKEEPING, HOUSEKEEPING_SECONDS, self._housekeep),
             Job(BATCH, self.settings.batch_interval_minutes * 60,
                 lambda: run_batch(self.pool, self.settings, self.places, "schedule")),

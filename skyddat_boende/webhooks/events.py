@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-# Keep in step with is_webhook_event_type() in sql/0005_webhooks.sql
+# Keep in step with is_webhook_event_type() in sql/0005_webhooks.sql and sql/0025_onward_housing.sql
 EventType = Literal[
     "offer.created", "offer.accepted", "offer.declined", "offer.expired", "offer.withdrawn",
     "placement.checked_in", "placement.moved_out", "request.withdrawn", "request.waiting", "unit.changed",
+    "onward_offer.created", "onward_offer.accepted", "onward_offer.declined", "onward_offer.expired",
+    "onward.moved_in",
 ]
 EVENT_TYPES: Final[frozenset[str]] = frozenset(EventType.__args__)
 #: Sent only by POST /api/webhooks/{id}/test, to that one subscription; nobody subscribes to it.
 TEST_EVENT: Final = "webhook.test"
 
-# Keep in step with is_webhook_payload() in sql/0005_webhooks.sql
+# Keep in step with is_webhook_payload() in sql/0005_webhooks.sql and sql/0025_onward_housing.sql
 PAYLOAD_KEYS: Final[frozenset[str]] = frozenset(
-    {"request_id", "offer_id", "placement_id", "unit_id", "shelter_id", "subscription_id"}
+    {"request_id", "offer_id", "placement_id", "unit_id", "shelter_id", "subscription_id",
+     "onward_request_id", "onward_offer_id", "apartment_id"}
 )
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
