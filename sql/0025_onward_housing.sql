@@ -172,6 +172,7 @@ return event_type = any(array[
     'offer.created', 'offer.accepted', 'offer.declined', 'offer.expired', 'offer.withdrawn',
     'placement.checked_in', 'placement.moved_out', 'request.withdrawn', 'request.waiting', 'unit.changed',
     'onward_offer.created', 'onward_offer.accepted', 'onward_offer.declined', 'onward_offer.expired',
+    'onward_offer.withdrawn',
     'onward.moved_in', 'webhook.test']);
 
 create or replace function is_webhook_payload(payload jsonb)

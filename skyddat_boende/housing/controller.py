@@ -143,6 +143,13 @@ class OnwardRequestController(Controller):
     ) -> OnwardRequestRead:
         return await service.read(db, request, onward_request_id)
 
+    @post("/{onward_request_id:uuid}/withdraw", status_code=200, summary="Withdraw the onward request and any open offer",
+          responses=problem_responses(401, 403, 404, 409, 429), **REQUESTS_WRITE)
+    async def withdraw_onward_request(
+        self, db: Db, request: Request, onward_request_id: FromPath[uuid.UUID]
+    ) -> OnwardRequestRead:
+        return await service.withdraw(db, request, onward_request_id)
+
     @get("/{onward_request_id:uuid}/address", summary="The accepted apartment's address, for the requesting municipality",
          description="Only the social workers of the municipality whose household accepted the apartment, and only "
                      "once it is accepted. Say why (purpose); every read is audited with it.",

@@ -2,7 +2,8 @@
 
     onward request: waiting -> offered -> accepted -> moved_in     (each step bumps its version)
                     offered -> waiting   (its offer declined or expired: the next apartment is offered)
-    onward offer:   open -> accepted | declined | expired   (an answer is final)
+                    waiting | offered -> withdrawn   (its open offer withdrawn)
+    onward offer:   open -> accepted | declined | expired | withdrawn   (an answer is final)
 
 The database refuses any other request step (sql/0025). Lock order (docs/decisions.md): the onward
 request, then its offer, then the apartment; a move-in then ends the shelter placement through
@@ -120,6 +121,26 @@ async def expire(db: asyncpg.Connection, offer_id: uuid.UUID, settings, places) 
     for organisation in (offer["provider_id"], offer["municipality_id"]):
         await events.publish(db, organisation, "onward_offer.expired", onward_offer_id=offer_id)
     await offer_next(db, offer["onward_request_id"], settings, places)
+    return True
+
+
+async def withdraw(db: asyncpg.Connection, municipality_id: str, request_id: uuid.UUID) -> bool | None:
+    """Withdraw the request and its open offer (the apartment is free again). None if it is not this
+    municipality's; False once it is accepted, moved in or withdrawn."""
+    request = await lock_request(db, request_id)
+    if request is None or request["municipality_id"] != municipality_id:
+        return None
+    if request["status"] not in ("waiting", "offered"):
+        return False
+    withdrawn = await db.fetch(
+        """update onward_offer o set status = 'withdrawn', answered_at = now() from apartment a
+            where o.onward_request_id = $1 and o.status = 'open' and a.id = o.apartment_id
+           returning o.id, a.provider_id""",
+        request_id,
+    )
+    await _move_request(db, request_id, "withdrawn")
+    for offer in withdrawn:
+        await events.publish(db, offer["provider_id"], "onward_offer.withdrawn", onward_offer_id=offer["id"])
     return True
 
 

@@ -108,6 +108,18 @@ async def read(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) 
     return found
 
 
+async def withdraw(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> OnwardRequestRead:
+    """Withdraw the onward request and its open offer; Conflict once accepted, moved in or withdrawn."""
+    municipality = request.user.organisation_id
+    withdrawn = await retrying(db, moves.withdraw, municipality, request_id)
+    if withdrawn is None:
+        raise await not_found(request, "onward_request", request_id)
+    if not withdrawn:
+        raise Conflict("The onward request is already accepted, moved in or withdrawn.")
+    audited(request, "onward_request", request_id)
+    return await repository.get_request(db, municipality, request_id)
+
+
 async def decline(db: asyncpg.Connection, request: Request, offer_id: uuid.UUID, reason: str) -> OnwardOfferRead:
     provider, state = request.user.organisation_id, request.app.state
     answer = await retrying(db, moves.decline, provider, offer_id, reason, state.settings, state.places)

@@ -10,6 +10,7 @@ EventType = Literal[
     "offer.created", "offer.accepted", "offer.declined", "offer.expired", "offer.withdrawn",
     "placement.checked_in", "placement.moved_out", "request.withdrawn", "request.waiting", "unit.changed",
     "onward_offer.created", "onward_offer.accepted", "onward_offer.declined", "onward_offer.expired",
+    "onward_offer.withdrawn",
     "onward.moved_in",
 ]
 EVENT_TYPES: Final[frozenset[str]] = frozenset(EventType.__args__)
