@@ -30,6 +30,7 @@ from skyddat_boende.web.auth import PUBLIC, LoginController, authorize_page
 from skyddat_boende.web.followup import FollowUpPages
 from skyddat_boende.web.home import HomePage
 from skyddat_boende.web.housing import HousingStaffPages
+from skyddat_boende.web.onward import OnwardPages
 from skyddat_boende.web.social import SocialWorkerPages
 from skyddat_boende.web.staff import ShelterStaffPages
 
@@ -74,7 +75,7 @@ class Pages:
         pages = Router(
             path="/",
             route_handlers=[HomePage, LoginController, ShelterStaffPages, SocialWorkerPages, FollowUpPages,
-                             HousingStaffPages],
+                             HousingStaffPages, OnwardPages],
             guards=[authorize_page],
             middleware=[common.security_headers_middleware, DefineMiddleware(CSRFMiddleware, config=csrf)],
             exception_handlers=common.EXCEPTION_HANDLERS,
