@@ -105,4 +105,14 @@ HOUSING_TEXTS: dict[str, tuple[str, str]] = {
     "onward_list_intro": ("Starta en ny från ett placerat ärende (\"Ny bostad\").",
                           "Start a new one from a placed case (\"A new home\")."),
     "onward_none": ("Inga bostadsförfrågningar ännu.", "No housing requests yet."),
+    # national follow-up
+    "onward_table_title": ("Vidare till egen bostad", "On to a home of one's own"),
+    "onward_table_intro": ("Hushåll som väntar på en egen bostad, platser på skyddat boende som frigjorts när "
+                           "hushåll flyttat vidare, och mediantiden från placering till inflyttning.",
+                           "Households waiting for a home, shelter beds freed by households moving on, and the "
+                           "median time from placement to move-in."),
+    "onward_waiting": ("Väntar på bostad", "Waiting for a home"),
+    "onward_beds_freed": ("Frigjorda platser", "Beds freed"),
+    "onward_median_days": ("Mediantid (dagar)", "Median (days)"),
+    "onward_median_suppressed": ("Färre än fem flyttar: visas inte", "Fewer than five moves: not shown"),
 }
