@@ -56,6 +56,7 @@ BODIES = {
     ("PATCH", "/api/apartments/{apartment_id:uuid}"): {"monthly_rent_sek": 7100},
     ("PUT", "/api/apartments/{apartment_id:uuid}/address"): {"street": "Ny väg 2", "postal_code": "901 02",
                                                               "city": "Umeå", "contact_phone": "+46 90 111 11 12"},
+    ("PUT", "/api/apartment-availability"): {"apartments": []},
     ("POST", "/api/onward-requests"): onward_body("MATRIX-ONW"),
     ("POST", "/api/onward-offers/{onward_offer_id:uuid}/accept"): {"lease_signed_on": TODAY, "move_in_on": TOMORROW},
     ("POST", "/api/onward-offers/{onward_offer_id:uuid}/decline"): {"reason": "other"},

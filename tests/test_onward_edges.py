@@ -88,3 +88,22 @@ async def test_apartments_need_if_match_and_replay_idempotent_posts(world, token
     assert accepted.status_code == 200
     let = await client.patch(path, json={"rooms": 5}, headers=staff | {"If-Match": '"v3"'})
     assert let.status_code == 409  # let: no longer changed here
+
+
+async def test_partner_sync_replaces_availability_all_or_nothing(world, tokens):
+    """Input: a snapshot naming an unknown apartment, one leaving the offered apartment out, then one
+    listing only the offered apartment (the other becomes unavailable)."""
+    client, _, _, staff, apartments, onward = world
+    offered, other = apartments[0]["id"], apartments[1]["id"]
+    path = "/api/apartment-availability"
+    unknown = await client.put(path, json={"apartments": [{"apartment_id": onward["id"], "status": "available"}]},
+                               headers=staff)
+    assert unknown.status_code == 422
+    held = await client.put(path, json={"apartments": []}, headers=staff)
+    assert held.status_code == 422 and "open onward offer" in held.json()["detail"]
+    assert [a["status"] for a in (await client.get("/api/apartments", headers=staff)).json()] == ["available"] * 2
+    synced = await client.put(path, json={"apartments": [{"apartment_id": offered, "status": "available"}]},
+                              headers=staff)
+    assert synced.status_code == 200 and synced.json() == {"updated": 1, "set_out_of_service": 1}
+    status = {a["id"]: a["status"] for a in (await client.get("/api/apartments", headers=staff)).json()}
+    assert status == {offered: "available", other: "unavailable"}

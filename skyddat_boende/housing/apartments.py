@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 
 from skyddat_boende.capacity.repository import _changes, _update
-from skyddat_boende.housing.schemas import ApartmentCreate, ApartmentRead, ApartmentUpdate
+from skyddat_boende.housing.schemas import ApartmentCreate, ApartmentRead, ApartmentSnapshot, ApartmentUpdate
 
 COLUMNS = """a.id, a.provider_id, a.label, a.municipality_code, a.rooms, a.area_m2, a.floor, a.lift,
     a.wheelchair_accessible, a.pets_allowed, a.monthly_rent_sek, a.available_from, a.lease_type,
@@ -80,3 +80,32 @@ async def update(
     if status == "let":
         return "let"
     return await _update(db, "apartment", apartment_id, version, _changes(data, UPDATABLE), OWNER, provider_id)
+
+
+async def replace_availability(db: asyncpg.Connection, provider_id: str, snapshot: ApartmentSnapshot) -> tuple[int, int]:
+    """Set every listed apartment's availability and make every unlisted one unavailable, all at once
+    (partner sync, as PUT /api/availability for shelters). ValueError, and nothing changed, when an
+    apartment is listed twice, is not the provider's, is let, or is held by an open offer and would
+    become unavailable."""
+    ids = [entry.apartment_id for entry in snapshot.apartments]
+    if len(set(ids)) != len(ids):
+        raise ValueError("an apartment is listed twice")
+    rows = await db.fetch(
+        f"select {COLUMNS} from apartment a where a.provider_id = $1 order by a.id for no key update of a", provider_id)
+    owned = {r["id"]: r for r in rows}
+    if not set(ids) <= owned.keys() or any(owned[i]["status"] == "let" for i in ids):
+        raise ValueError("the snapshot lists an apartment that is not yours to change (unknown or let)")
+    listed = {e.apartment_id: e for e in snapshot.apartments}
+    leaving = [i for i, r in owned.items() if r["status"] != "let"
+               and (i not in listed or listed[i].status == "unavailable")]
+    if any(owned[i]["offered"] for i in leaving):
+        raise ValueError("an apartment held by an open onward offer would become unavailable; answer the offer first")
+    await db.executemany(
+        """update apartment set status = $2, available_from = coalesce($3, available_from), version = version + 1,
+                                updated_at = now() where id = $1""",
+        [(e.apartment_id, e.status, e.available_from) for e in snapshot.apartments],
+    )
+    unlisted = [i for i in leaving if i not in listed and owned[i]["status"] != "unavailable"]
+    await db.execute("""update apartment set status = 'unavailable', version = version + 1, updated_at = now()
+                         where id = any($1::uuid[])""", unlisted)
+    return len(ids), len(unlisted)

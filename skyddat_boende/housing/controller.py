@@ -10,19 +10,19 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from skyddat_boende.access import secured
-from skyddat_boende.capacity.schemas import AddressWrite
+from skyddat_boende.capacity.schemas import SNAPSHOT_MAX_BODY_BYTES, AddressWrite, AvailabilityResult
 from skyddat_boende.conditional import PreconditionFailed, required_version, tagged
 from skyddat_boende.dependencies import Db
 from skyddat_boende.housing import apartments, repository, service
 from skyddat_boende.housing.schemas import (
-    ApartmentAddress, ApartmentCreate, ApartmentRead, ApartmentUpdate, OnwardAccept, OnwardDecline,
+    ApartmentAddress, ApartmentCreate, ApartmentRead, ApartmentSnapshot, ApartmentUpdate, OnwardAccept, OnwardDecline,
     OnwardOfferRead, OnwardRequestCreate, OnwardRequestRead,
 )
 from skyddat_boende.idempotency import idempotent
 from skyddat_boende.identity.principal import HOUSING_STAFF, SOCIAL_WORKER
 from skyddat_boende.objects import audited, audited_reads, not_found
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
-from skyddat_boende.problems import Conflict, problem_responses
+from skyddat_boende.problems import Conflict, Unprocessable, problem_responses
 
 APARTMENTS_READ = secured(roles=[HOUSING_STAFF], scopes=["apartments:read", "apartments:write"])
 APARTMENTS_WRITE = secured(roles=[HOUSING_STAFF], scopes=["apartments:write"])
@@ -95,6 +95,26 @@ class ApartmentController(Controller):
         if outcome == "updated":
             await apartments.set_address(db, apartment_id, data)
         return await _after_update(db, request, apartment_id, outcome)
+
+
+class ApartmentAvailabilityController(Controller):
+    path = "/apartment-availability"
+    tags = ["onward housing"]
+
+    @put("/", summary="Replace all of your provider's apartment availability at once (partner sync)",
+         description="Listed apartments get the given status; every other apartment of yours that is not let "
+                     "becomes unavailable. All or nothing: an unknown or let apartment, or one held by an open "
+                     "onward offer that would become unavailable, changes nothing (422).",
+         request_max_body_size=SNAPSHOT_MAX_BODY_BYTES, responses=CHANGE_ERRORS, **APARTMENTS_WRITE)
+    async def replace_apartment_availability(
+        self, db: Db, request: Request, data: JSONBody[ApartmentSnapshot]
+    ) -> AvailabilityResult:
+        try:
+            updated, unavailable = await apartments.replace_availability(db, _organisation(request), data)
+        except ValueError as exc:
+            raise Unprocessable(str(exc) + "; nothing was changed.") from None
+        audited(request, "housing_provider", _organisation(request))
+        return AvailabilityResult(updated, unavailable)
 
 
 async def _after_update(db: Db, request: Request, apartment_id: uuid.UUID, outcome: str) -> Response[ApartmentRead]:

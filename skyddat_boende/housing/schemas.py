@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from skyddat_boende.capacity.schemas import AddressWrite
+from skyddat_boende.capacity.schemas import MAX_SNAPSHOT_UNITS, AddressWrite
 from skyddat_boende.placement_requests.schemas import (
     AdultIn, AdultRead, ChildIn, ChildRead, HardNeed, Km, MatchReport,
 )
@@ -84,6 +84,19 @@ class ApartmentRead(msgspec.Struct, frozen=True):
     """True while an onward offer holds it."""
     version: int
     updated_at: dt.datetime
+
+
+class ApartmentAvailabilityEntry(msgspec.Struct, forbid_unknown_fields=True):
+    apartment_id: uuid.UUID
+    status: ApartmentStatus
+    available_from: dt.date | None = None
+
+
+class ApartmentSnapshot(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole availability of the caller's provider: apartments not listed (and not let) become
+    unavailable."""
+
+    apartments: Annotated[list[ApartmentAvailabilityEntry], Meta(max_length=MAX_SNAPSHOT_UNITS)]
 
 
 class OnwardRequestCreate(msgspec.Struct, forbid_unknown_fields=True):
