@@ -57,8 +57,9 @@ return jsonb_typeof(people) = 'array' and jsonb_array_length(people) <= most
 create table onward_request (
     id uuid primary key default gen_random_uuid(),
     municipality_id text not null references organisation (id),
-    -- the shelter placement the household moves on from; null for a household moving from a home
-    placement_id uuid references placement (id),
+    -- the shelter placement the household moves on from; null for a household moving from a home (and
+    -- once retention has erased the shelter case: the link must never hold that erasure up)
+    placement_id uuid references placement (id) on delete set null,
     case_reference text not null check (
         case_reference ~ '^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$' and not looks_like_personal_number(case_reference)),
     urgency text not null check (urgency in ('acute', 'days', 'planned')),
@@ -164,6 +165,39 @@ $$;
 
 revoke execute on function onward_address(uuid, text) from public;
 
+-- Retention, as erase_closed_cases() for shelter cases: an onward request moved in or withdrawn more
+-- than `retention_days` ago is erased with its offers, and each erasure audited. Never below 30 days.
+create function erase_closed_onward_requests(retention_days integer, max_cases integer)
+returns integer
+language plpgsql security definer
+set search_path = pg_catalog, public
+as $$
+declare
+    closed_before constant timestamptz := now() - make_interval(days => retention_days);
+    ids uuid[];
+begin
+    if retention_days is null or retention_days < 30 then
+        raise exception 'closed cases are kept at least 30 days' using errcode = 'invalid_parameter_value';
+    end if;
+    select coalesce(array_agg(id), '{}') into ids from (
+        select r.id from onward_request r
+         where r.status in ('moved_in', 'withdrawn') and r.updated_at < closed_before
+         order by r.updated_at limit max_cases
+           for update of r skip locked) candidates;
+    if cardinality(ids) = 0 then
+        return 0;
+    end if;
+    delete from onward_offer where onward_request_id = any(ids);
+    delete from onward_request where id = any(ids);
+    insert into audit_event (actor_issuer, actor_subject, action, object_type, object_id, outcome)
+    select 'urn:skyddat-boende:system', 'retention', 'retention.erase_onward', 'onward_request', id::text,
+           'succeeded'
+      from unnest(ids) as id;
+    return cardinality(ids);
+end $$;
+
+revoke execute on function erase_closed_onward_requests(integer, integer) from public;
+
 -- Webhooks: the onward events and their id keys (keep in step with skyddat_boende/webhooks/events.py).
 create or replace function is_webhook_event_type(event_type text)
 returns boolean
@@ -195,4 +229,5 @@ begin
     grant insert, update on apartment_address to skyddat_app;
     grant select (apartment_id) on apartment_address to skyddat_app;  -- to find the row an UPDATE changes
     grant execute on function onward_address(uuid, text) to skyddat_app;
+    grant execute on function erase_closed_onward_requests(integer, integer) to skyddat_app;
 end $$;

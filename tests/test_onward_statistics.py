@@ -3,6 +3,7 @@ moves and the median days from placement to move, by the requesting municipality
 
 from __future__ import annotations
 
+from skyddat_boende import retention
 from skyddat_boende.statistics.repository import by_county
 from tests import factories
 
@@ -36,3 +37,29 @@ async def test_onward_figures_by_county_suppress_small_numbers(conn):
     skane, sthlm = figures["12"], figures["01"]
     assert (skane.onward_waiting, skane.beds_freed_by_onward_moves, skane.median_days_to_onward_move) == (5, 10, 12)
     assert (sthlm.onward_waiting, sthlm.beds_freed_by_onward_moves, sthlm.median_days_to_onward_move) == (0, None, None)
+
+
+async def test_retention_erases_old_onward_requests_and_shelter_cases_linked_to_them(conn):
+    """Input: a shelter case moved out 400 days ago whose household moved on (onward request moved in
+    400 days ago, linked to the placement), and a recent onward request; retention of 365 days."""
+    malmo = await factories.municipality_org(conn, "1280")
+    shelter = await factories.shelter(conn, await factories.operator_org(conn, "north", "2480"), "2480")
+    request = await factories.request(conn, malmo)
+    placement = await factories.accept(conn, await factories.offer(conn, request, await factories.unit(conn, shelter, 2)))
+    await conn.execute("update placement set status = 'moved_out', moved_out_at = now(), version = version + 1 "
+                       "where id = $1", placement)
+    for step in ("offered", "placed", "closed"):
+        await conn.execute("update placement_request set status = $2, version = version + 1 where id = $1",
+                           request, step)
+    long_ago = await conn.fetchval("select now() - interval '400 days'")
+    await conn.execute(ONWARD, malmo, placement, "ONW-OLD", "moved_in", long_ago)
+    await conn.execute(ONWARD, malmo, None, "ONW-NEW", "withdrawn", None)
+    await conn.execute("update onward_request set updated_at = now() - interval '400 days' "
+                       "where case_reference = 'ONW-OLD'")
+    await conn.execute("update placement_request set updated_at = now() - interval '400 days' where id = $1", request)
+    await conn.execute("update placement set accepted_at = now() - interval '500 days', "
+                       "moved_out_at = now() - interval '400 days' where id = $1", placement)
+    assert await retention.erase_closed_cases(conn, 365) == 1  # the onward link does not hold it up
+    assert await conn.fetchval("select placement_id from onward_request where case_reference = 'ONW-OLD'") is None
+    assert await retention.erase_closed_onward_requests(conn, 365) == 1
+    assert [r[0] for r in await conn.fetch("select case_reference from onward_request")] == ["ONW-NEW"]
