@@ -128,7 +128,7 @@ class Jobs:
             Job(SWEEP, self.settings.sweep_interval_seconds,
                 lambda: expire_due_offers(self.pool, self.settings, self.places)),
             Job(ONWARD_SWEEP, self.settings.sweep_interval_seconds,
-                lambda: onward_moves.expire_due(self.pool, self.settings, self.places)),
+                lambda: onward_moves.sweep(self.pool, self.settings, self.places)),
             Job(HOUSEKEEPING, HOUSEKEEPING_SECONDS, self._housekeep),
             Job(BATCH, self.settings.batch_interval_minutes * 60,
                 lambda: run_batch(self.pool, self.settings, self.places, "schedule")),

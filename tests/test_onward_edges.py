@@ -107,3 +107,21 @@ async def test_partner_sync_replaces_availability_all_or_nothing(world, tokens):
     assert synced.status_code == 200 and synced.json() == {"updated": 1, "set_out_of_service": 1}
     status = {a["id"]: a["status"] for a in (await client.get("/api/apartments", headers=staff)).json()}
     assert status == {offered: "available", other: "unavailable"}
+
+
+async def test_a_waiting_household_is_offered_an_apartment_published_later(world, tokens):
+    """Input: a second household for whom nothing is free (both apartments held or skipped), then a new
+    apartment published; the onward sweep offers it."""
+    client, app, url, staff, apartments, onward = world
+    worker = tokens.social_worker(MALMO)
+    second = (await client.post("/api/onward-requests", json=onward_body("MAL-EDGE-2"), headers=worker)).json()
+    third = (await client.post("/api/onward-requests", json=onward_body("MAL-EDGE-3"), headers=worker)).json()
+    assert (second["status"], third["status"]) == ("offered", "waiting")
+    await client.post("/api/apartments", json=apartment_body(UMEA, label="Tre", rent=7500), headers=staff)
+    pool = await database.create_pool(url, max_size=2)
+    try:
+        assert await moves.offer_waiting(pool, app.state.settings, app.state.places) == 1
+    finally:
+        await pool.close()
+    again = (await client.get(f"/api/onward-requests/{third['id']}", headers=worker)).json()
+    assert again["status"] == "offered" and again["offers"][0]["monthly_rent_sek"] == 7500

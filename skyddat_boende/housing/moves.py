@@ -144,8 +144,32 @@ async def withdraw(db: asyncpg.Connection, municipality_id: str, request_id: uui
     return True
 
 
+URGENCY_ORDER = "case urgency when 'acute' then 0 when 'days' then 1 else 2 end"
+
+
+async def offer_waiting(pool: asyncpg.Pool, settings: Settings, places) -> int:
+    """Offer every waiting onward request an apartment published or freed since it last looked, the most
+    urgent and longest waiting first, one transaction each (the fast track, request by request: a home is
+    offered for days, so greedy order by need is what a housing queue does)."""
+    async with pool.acquire() as db:
+        waiting = [r["id"] for r in await db.fetch(
+            f"select id from onward_request where status = 'waiting' order by {URGENCY_ORDER}, waiting_since, id")]
+    offered = 0
+    for request_id in waiting:
+        async with pool.acquire() as db:
+            offered += await retrying(db, offer_next, request_id, settings, places) is not None
+    return offered
+
+
+async def sweep(pool: asyncpg.Pool, settings: Settings, places) -> None:
+    """The onward job: expire offers past their hold (the next apartment is offered), then offer the
+    requests still waiting."""
+    await expire_due(pool, settings, places)
+    await offer_waiting(pool, settings, places)
+
+
 async def expire_due(pool: asyncpg.Pool, settings: Settings, places) -> int:
-    """The sweep: every open onward offer past its hold, one transaction each."""
+    """Every open onward offer past its hold, one transaction each."""
     async with pool.acquire() as db:
         due = [r["id"] for r in await db.fetch(
             "select id from onward_offer where status = 'open' and expires_at <= now() order by expires_at, id")]
