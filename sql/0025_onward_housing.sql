@@ -123,6 +123,46 @@ create unique index onward_offer_one_per_apartment on onward_offer (apartment_id
 create index onward_offer_request_idx on onward_offer (onward_request_id);
 create index onward_offer_open_expiry_idx on onward_offer (expires_at) where status = 'open';
 
+-- Safety, held by the database as well as by the engine (matching/onward.py): a new onward offer is
+-- for a waiting request, on an available apartment, never in a threat or excluded municipality or
+-- county, never closer to a threat than the request's minimum distance, and never with a provider
+-- that cannot keep the household's protected identity.
+create function protected_data_rank(level text)
+returns integer
+language sql immutable strict parallel safe
+return array_position(array['none', 'sekretessmarkering', 'skyddad_folkbokforing', 'fingerade_personuppgifter'],
+                      level);
+
+create function onward_offer_safe() returns trigger
+language plpgsql as $$
+declare
+    r onward_request;
+    a apartment;
+begin
+    select * into r from onward_request where id = new.onward_request_id;
+    select * into a from apartment where id = new.apartment_id;
+    if new.status <> 'open' or r.status <> 'waiting' or a.status <> 'available' then
+        raise exception 'an onward offer is made open, for a waiting request, on an available apartment'
+            using errcode = 'check_violation', constraint = 'onward_offer_available';
+    end if;
+    if protected_data_rank(a.protected_data_capability) < protected_data_rank(r.protected_data_level) then
+        raise exception 'the provider cannot keep the household''s protected identity'
+            using errcode = 'check_violation', constraint = 'onward_offer_protected_identity';
+    end if;
+    if a.municipality_code = any(r.threat_municipalities || r.excluded_municipalities)
+       or left(a.municipality_code, 2) = any(r.excluded_counties)
+       or exists (select 1 from municipality t, municipality m
+                   where t.code = any(r.threat_municipalities) and m.code = a.municipality_code
+                     and distance_km(t.latitude, t.longitude, m.latitude, m.longitude) < r.min_distance_km) then
+        raise exception 'the apartment is in or too close to an area the household must keep away from'
+            using errcode = 'check_violation', constraint = 'onward_offer_excluded_area';
+    end if;
+    return new;
+end $$;
+
+create trigger onward_offer_safe before insert on onward_offer
+    for each row execute function onward_offer_safe();
+
 -- An onward request moves only along these steps, each bumping its version.
 create function onward_request_transition() returns trigger
 language plpgsql as $$

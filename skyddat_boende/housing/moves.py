@@ -25,6 +25,11 @@ from skyddat_boende.housing import repository
 from skyddat_boende.retries import retrying
 from skyddat_boende.workflow import Answer
 
+# the database refuses an offer (sql/0025): the apartment was offered or let meanwhile, or it fails a
+# safety rule by a rounding the engine read the other way; the next candidate is tried
+OFFER_REFUSED = {"onward_offer_one_per_apartment", "onward_offer_one_open_per_request", "onward_offer_available",
+                 "onward_offer_protected_identity", "onward_offer_excluded_area"}
+
 OFFER_ROW = """
 select o.id, o.status, o.expires_at <= now() as expired, o.onward_request_id, o.apartment_id, o.moved_in_at,
        a.provider_id, r.municipality_id, r.status as request_status, r.placement_id
@@ -64,7 +69,9 @@ async def offer_next(db: asyncpg.Connection, request_id: uuid.UUID, settings: Se
                        values ($1, $2, now() + $3, $4) returning id""",
                     request_id, uuid.UUID(candidate.apartment_id), hold, candidate.fit,
                 )
-        except asyncpg.UniqueViolationError:
+        except (asyncpg.UniqueViolationError, asyncpg.CheckViolationError) as exc:
+            if exc.constraint_name not in OFFER_REFUSED:
+                raise
             continue
         await _move_request(db, request_id, "offered")
         await events.publish(db, candidate.provider_id, "onward_offer.created", onward_offer_id=offer_id,

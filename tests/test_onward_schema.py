@@ -1,7 +1,9 @@
-"""Onward figures for national follow-up (issue 24): waiting onward requests, shelter beds freed by onward
-moves and the median days from placement to move, by the requesting municipality's county."""
+"""Onward housing in the database (issue 24): the figures for national follow-up (waiting onward requests,
+beds freed, median days to the move), retention, and the safety rules every onward offer must meet."""
 
 from __future__ import annotations
+
+import asyncpg
 
 from skyddat_boende import retention
 from skyddat_boende.statistics.repository import by_county
@@ -63,3 +65,36 @@ async def test_retention_erases_old_onward_requests_and_shelter_cases_linked_to_
     assert await conn.fetchval("select placement_id from onward_request where case_reference = 'ONW-OLD'") is None
     assert await retention.erase_closed_onward_requests(conn, 365) == 1
     assert [r[0] for r in await conn.fetch("select case_reference from onward_request")] == ["ONW-NEW"]
+
+
+async def test_the_database_refuses_an_unsafe_onward_offer(conn):
+    """Input: offers written straight to the database, past the engine: an apartment in the threat
+    municipality, one 16 km from it (minimum 200 km), one whose provider keeps no protected identity,
+    and a safe one."""
+    malmo = await factories.municipality_org(conn, "1280")
+    await conn.execute("insert into organisation (id, kind, display_name, municipality_code) "
+                       "values ('housing-x', 'housing_provider', 'Bostäder X', '2480')")
+    request = await conn.fetchval(
+        """insert into onward_request (municipality_id, case_reference, urgency, protected_data_level, adults,
+                                       threat_municipalities, min_distance_km, max_rent_sek, earliest_move_in)
+           values ($1, 'ONW-SAFE', 'planned', 'skyddad_folkbokforing', '[{"gender": "female", "age": 30}]',
+                   '{1280}', 200, 9000, current_date) returning id""", malmo)
+
+    async def offer(code: str, capability: str = "skyddad_folkbokforing"):
+        apartment = await conn.fetchval(
+            """insert into apartment (provider_id, label, municipality_code, rooms, area_m2, floor, monthly_rent_sek,
+                                      available_from, lease_type, protected_data_capability)
+               values ('housing-x', $1, $2, 2, 50, 1, 7000, current_date, 'first_hand', $3) returning id""",
+            f"Lgh {code} {capability}", code, capability)
+        try:
+            async with conn.transaction():
+                await conn.execute("insert into onward_offer (onward_request_id, apartment_id, expires_at) "
+                                   "values ($1, $2, now() + interval '5 days')", request, apartment)
+        except asyncpg.CheckViolationError as exc:
+            return exc.constraint_name
+        return "made"
+
+    assert await offer("1280") == "onward_offer_excluded_area"
+    assert await offer("1281") == "onward_offer_excluded_area"  # Lund: 16 km from Malmö
+    assert await offer("2480", "sekretessmarkering") == "onward_offer_protected_identity"
+    assert await offer("2480") == "made"
