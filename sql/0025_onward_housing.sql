@@ -15,7 +15,7 @@ alter table organisation
 create table apartment (
     id uuid primary key default gen_random_uuid(),
     provider_id text not null references organisation (id),
-    label text not null check (length(label) between 2 and 120),
+    label text not null check (length(label) between 2 and 120 and not looks_like_personal_number(label)),
     municipality_code char(4) not null references municipality (code),
     rooms smallint not null check (rooms between 1 and 10),
     area_m2 smallint not null check (area_m2 between 10 and 400),
@@ -42,9 +42,9 @@ create index apartment_available_idx on apartment (municipality_code) where stat
 -- Like shelter_address: kept apart so that only onward_address() reads it.
 create table apartment_address (
     apartment_id uuid primary key references apartment (id) on delete cascade,
-    street text not null check (length(street) between 2 and 200),
+    street text not null check (length(street) between 2 and 200 and not looks_like_personal_number(street)),
     postal_code text not null check (postal_code ~ '^[0-9]{3} ?[0-9]{2}$'),
-    city text not null check (length(city) between 2 and 100),
+    city text not null check (length(city) between 2 and 100 and not looks_like_personal_number(city)),
     contact_phone text not null check (contact_phone ~ '^\+?[0-9 -]{6,20}$')
 );
 

@@ -4,6 +4,7 @@ beds freed, median days to the move), retention, and the safety rules every onwa
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from skyddat_boende import retention
 from skyddat_boende.statistics.repository import by_county
@@ -98,3 +99,27 @@ async def test_the_database_refuses_an_unsafe_onward_offer(conn):
     assert await offer("1281") == "onward_offer_excluded_area"  # Lund: 16 km from Malmö
     assert await offer("2480", "sekretessmarkering") == "onward_offer_protected_identity"
     assert await offer("2480") == "made"
+
+
+async def test_personnummer_shaped_text_is_refused_by_the_apartment_tables(conn):
+    """Input, straight to the database: an apartment label and a household child's decision reference each
+    holding a personal identity number (built from parts here, as the tests must)."""
+    number = "19" + "850101" + "-" + "2384"
+    await conn.execute("insert into organisation (id, kind, display_name, municipality_code) "
+                       "values ('housing-y', 'housing_provider', 'Bostäder Y', '2480')")
+    malmo = await factories.municipality_org(conn, "1280")
+    statements = [
+        ("""insert into apartment (provider_id, label, municipality_code, rooms, area_m2, floor, monthly_rent_sek,
+                                   available_from, lease_type, protected_data_capability)
+            values ('housing-y', $1, '2480', 2, 50, 1, 7000, current_date, 'first_hand', 'none')""", f"Lgh {number}"),
+        ("""insert into onward_request (municipality_id, case_reference, urgency, protected_data_level, adults,
+                                        children, max_rent_sek, earliest_move_in)
+            values ($2, 'ONW-PNR', 'planned', 'none', '[{"gender": "female", "age": 30}]',
+                    jsonb_build_array(jsonb_build_object('gender', 'male', 'age', 4, 'decision_reference', $1::text)),
+                    8000, current_date)""", number),
+    ]
+    for sql, value in statements:
+        with pytest.raises(asyncpg.CheckViolationError):
+            async with conn.transaction():
+                await conn.execute(sql, value, *([malmo] if "$2" in sql else []))
+    assert await conn.fetchval("select count(*) from apartment") == 0
