@@ -125,3 +125,15 @@ async def test_a_waiting_household_is_offered_an_apartment_published_later(world
         await pool.close()
     again = (await client.get(f"/api/onward-requests/{third['id']}", headers=worker)).json()
     assert again["status"] == "offered" and again["offers"][0]["monthly_rent_sek"] == 7500
+
+
+async def test_only_an_active_placement_of_ones_own_municipality_can_be_linked(world, tokens):
+    """Input: an onward request linked to a placement id that is not Malmö's (here: no placement at all),
+    and the same case reference twice."""
+    client, *_ = world
+    worker = tokens.social_worker(MALMO)
+    stray = await client.post("/api/onward-requests", headers=worker,
+                              json=onward_body("MAL-EDGE-9", placement_id="7d4e0f4e-55b2-4c1e-9d7c-2b8f8a3d9e01"))
+    assert stray.status_code == 422 and stray.json()["type"].endswith("placement-not-linkable")
+    twice = await client.post("/api/onward-requests", headers=worker, json=onward_body("MAL-EDGE-1"))
+    assert twice.status_code == 409
