@@ -49,6 +49,9 @@ async def check(db: asyncpg.Connection, request: Request, data: OnwardRequestCre
     today = repository.today()
     if data.earliest_move_in < today:
         raise MoveInInThePast("earliest_move_in is before today.")
+    if data.earliest_move_in > today + dt.timedelta(days=consistency.MAX_LEAD_DAYS):
+        raise consistency.ContradictoryRequest(f"earliest_move_in is more than {consistency.MAX_LEAD_DAYS} days "
+                                               "ahead.", rule="start_too_far_ahead", days=consistency.MAX_LEAD_DAYS)
     await consistency.check(db, _as_placement_request(data), today)
     if data.placement_id is not None and not await db.fetchval(
         """select 1 from placement p join placement_request r on r.id = p.request_id
