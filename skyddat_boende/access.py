@@ -23,7 +23,7 @@ from litestar.openapi.spec import Operation
 
 from skyddat_boende import audit
 from skyddat_boende.identity import InvalidToken, Principal, TokenVerifier
-from skyddat_boende.identity.principal import NATIONAL_FOLLOWUP, SOCIAL_WORKER
+from skyddat_boende.identity.principal import HOUSING_STAFF, NATIONAL_FOLLOWUP, SOCIAL_WORKER
 from skyddat_boende.openapi_contract import add_guard_responses
 from skyddat_boende.problems import Problem
 
@@ -31,10 +31,16 @@ log = logging.getLogger(__name__)
 
 REALM = 'Bearer realm="skyddat-boende"'
 # Roles and scopes that only make sense for one kind of organisation: a municipality's social workers,
-# and national bodies (organisation ids "nat-...") for national figures, audit metadata and the batch.
+# national bodies (organisation ids "nat-...") for national figures, audit metadata and the batch, and
+# housing providers ("housing-...") for their apartments and the onward offers made on them.
 NATIONAL = "nat-"
-ROLE_ORGANISATION_PREFIX = {SOCIAL_WORKER: "kommun-", NATIONAL_FOLLOWUP: NATIONAL}
-SCOPE_ORGANISATION_PREFIX = {"statistics:read": NATIONAL, "audit:read": NATIONAL, "batch:run": NATIONAL}
+HOUSING = "housing-"
+ROLE_ORGANISATION_PREFIX = {SOCIAL_WORKER: "kommun-", NATIONAL_FOLLOWUP: NATIONAL, HOUSING_STAFF: HOUSING}
+SCOPE_ORGANISATION_PREFIX = {
+    "statistics:read": NATIONAL, "audit:read": NATIONAL, "batch:run": NATIONAL,
+    "apartments:read": HOUSING, "apartments:write": HOUSING, "onward-offers:read": HOUSING,
+    "onward-offers:write": HOUSING,
+}
 
 
 class Access(msgspec.Struct, frozen=True):

@@ -71,14 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 and say where if broken")
     verify.set_defaults(run=_audit_verify)
 
-    organisation = commands.add_parser("organisation", help="register shelter operators")
+    organisation = commands.add_parser("organisation", help="register shelter operators and housing providers")
     organisation_commands = organisation.add_subparsers(dest="organisation_command", required=True, metavar="ACTION")
-    add = organisation_commands.add_parser("add", help="register a shelter operator (association or company)")
-    add.add_argument("--id", required=True, help="operator-<slug>, e.g. operator-kvinnojouren-lund")
-    add.add_argument("--kind", required=True, choices=["association", "company"])
-    add.add_argument("--name", required=True, help="the operator's name")
+    add = organisation_commands.add_parser(
+        "add", help="register a shelter operator (association or company) or a housing provider")
+    add.add_argument("--id", required=True,
+                     help="operator-<slug>, e.g. operator-kvinnojouren-lund; housing-<slug> for a housing provider")
+    add.add_argument("--kind", required=True, choices=sorted(ORGANISATION_PREFIX))
+    add.add_argument("--name", required=True, help="the organisation's name")
     add.add_argument("--municipality", required=True, help="SCB code of its seat, e.g. 1281")
-    add.add_argument("--ivo-permit", required=True, help="IVO permit reference")
+    add.add_argument("--ivo-permit", help="IVO permit reference (shelter operators; a housing provider has none)")
     add.set_defaults(run=_organisation_add)
 
     batch = commands.add_parser("batch", help="run the national matching batch once")
@@ -266,6 +268,9 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 CLI_ACTOR_SUBJECT = "cli"
+#: Which id an organisation registered at the command line has: operators run shelters, housing
+#: providers (municipal housing companies, private landlords) publish apartments.
+ORGANISATION_PREFIX = {"association": "operator-", "company": "operator-", "housing_provider": "housing-"}
 """Audit actor subject for operations staff at the command line (issuer: the service itself)."""
 
 
@@ -274,8 +279,12 @@ def _organisation_add(settings: Settings, args: argparse.Namespace) -> int:
 
     from skyddat_boende import audit
 
-    if not args.id.startswith("operator-"):
-        raise CommandError("an operator's id starts with operator- (municipalities are registered already)")
+    prefix = ORGANISATION_PREFIX[args.kind]
+    if not args.id.startswith(prefix):
+        raise CommandError(f"a {args.kind.replace('_', ' ')}'s id starts with {prefix} "
+                           "(municipalities are registered already)")
+    if (args.ivo_permit is None) != (args.kind == "housing_provider"):
+        raise CommandError("a shelter operator needs --ivo-permit; a housing provider has none")
     found = migrations.discover(settings.sql_dir)
     actor = audit.Actor(issuer=audit.SYSTEM_ISSUER, subject=CLI_ACTOR_SUBJECT)
 

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_hours: int = 24
     offer_hold_minutes: int = 120
     acute_offer_hold_minutes: int = 30
+    onward_offer_hold_days: int = 5
+    """How long an onward offer holds its apartment: time for the household to view it (issue 24)."""
     sweep_interval_seconds: int = 30
     batch_interval_minutes: int = 15
     max_open_requests: int = 500
@@ -120,6 +122,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         trusted_issuers_json=_trusted_issuers(env),
         offer_hold_minutes=_int(env, "SB_OFFER_HOLD_MINUTES", defaults.offer_hold_minutes, 1, 24 * 60),
         acute_offer_hold_minutes=_int(env, "SB_ACUTE_OFFER_HOLD_MINUTES", defaults.acute_offer_hold_minutes, 1, 24 * 60),
+        onward_offer_hold_days=_int(env, "SB_ONWARD_OFFER_HOLD_DAYS", defaults.onward_offer_hold_days, 1, 30),
         sweep_interval_seconds=_int(env, "SB_SWEEP_INTERVAL_SECONDS", defaults.sweep_interval_seconds, 1, 3600),
         max_open_requests=_int(env, "SB_MAX_OPEN_REQUESTS", defaults.max_open_requests, 1, 100_000),
         retention_days=_int(env, "SB_RETENTION_DAYS", defaults.retention_days, 30, 3650),

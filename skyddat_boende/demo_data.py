@@ -1,5 +1,6 @@
 """A deterministic national demo: operators of every kind, a few hundred shelters spread over the
-country with DOMAIN.md's mix (from matching.generate), their units, and some waiting requests.
+country with DOMAIN.md's mix (from matching.generate), their units, some waiting requests, and housing
+providers with apartments for onward moves (skyddat_boende/housing/demo.py).
 
 Everything here is invented: organisation names say "Demo", addresses are fictitious, and case
 references are pseudonyms.
@@ -17,6 +18,7 @@ from matching import generate
 from matching.types import Municipality as EngineMunicipality
 from matching.types import Request, Unit
 from skyddat_boende.geography import repository as geography
+from skyddat_boende.housing import demo as housing_demo
 
 HARD_NEEDS = ("wheelchair", "pets", "substance_use", "mental_illness", "intellectual_disability")
 # share of shelters by operator kind (Socialstyrelsen 2024: nearly half private)
@@ -56,8 +58,9 @@ async def load(
             unit_count += await _shelter(conn, rng, operators[shelter_key], units_by_shelter[shelter_key], names)
         for i, request in enumerate(waiting):
             await _request(conn, request, PLACING_MUNICIPALITIES[i % len(PLACING_MUNICIPALITIES)])
+        housing = await housing_demo.load(conn, random.Random(f"demo-housing-{seed}"), names)
     return {"municipalities": len(names), "operators": len(set(operators.values())),
-            "shelters": len(chosen), "units": unit_count, "waiting requests": len(waiting)}
+            "shelters": len(chosen), "units": unit_count, "waiting requests": len(waiting), **housing}
 
 
 class DemoDataExists(Exception):

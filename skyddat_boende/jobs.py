@@ -30,6 +30,7 @@ from skyddat_boende import idempotency, rate_limits, retention
 from skyddat_boende.config import Settings
 from skyddat_boende.feeds import poller as feeds
 from skyddat_boende.matchmaking.batch import run_batch
+from skyddat_boende.housing import moves as onward_moves
 from skyddat_boende.matchmaking.service import expire_due_offers
 from skyddat_boende.statistics import snapshots
 from skyddat_boende.web.auth import forget_expired_sessions
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 600
 JOB_RUN_RETENTION_DAYS = 7
 BATCH, SWEEP, HOUSEKEEPING, FEEDS = "batch", "offer-expiry", "housekeeping", "feeds"
+ONWARD_SWEEP = "onward-offer-expiry"
 
 
 async def forget_old_job_runs(db: asyncpg.Connection) -> None:
@@ -123,13 +125,15 @@ class Jobs:
         self.jobs = [job for job in self._jobs() if job.period > 0]
         self.jobs = [Job(job.name, periods.get(job.name, job.period), job.work) for job in self.jobs]
         self.webhooks = WebhookWorker(pool, allow_loopback_http=settings.development)
-        self.housekeeping = [*HOUSEKEEPING_WORK, retention.housekeeping(settings.retention_days)]
+        self.housekeeping = [*HOUSEKEEPING_WORK, *retention.housekeeping(settings.retention_days)]
         self.tasks: list[asyncio.Task] = []
 
     def _jobs(self) -> list[Job]:
         return [
             Job(SWEEP, self.settings.sweep_interval_seconds,
                 lambda: expire_due_offers(self.pool, self.settings, self.places)),
+            Job(ONWARD_SWEEP, self.settings.sweep_interval_seconds,
+                lambda: onward_moves.sweep(self.pool, self.settings, self.places)),
             Job(HOUSEKEEPING, HOUSEKEEPING_SECONDS, self._housekeep),
             Job(BATCH, self.settings.batch_interval_minutes * 60,
                 lambda: run_batch(self.pool, self.settings, self.places, "schedule")),

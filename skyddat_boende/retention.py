@@ -29,6 +29,16 @@ async def erase_closed_cases(db: asyncpg.Connection, retention_days: int, batch:
     return erased
 
 
-def housekeeping(retention_days: int) -> Callable[[asyncpg.Connection], Awaitable[int]]:
-    """The housekeeping job for the configured retention."""
-    return functools.partial(erase_closed_cases, retention_days=retention_days)
+async def erase_closed_onward_requests(db: asyncpg.Connection, retention_days: int, batch: int = BATCH) -> int:
+    """Onward requests (issue 24) moved in or withdrawn more than `retention_days` ago, with their offers
+    (sql/0025); returns how many."""
+    erased = await db.fetchval("select erase_closed_onward_requests($1, $2)", retention_days, batch)
+    if erased:
+        log.info("closed onward requests erased", extra={"count": erased, "retention_days": retention_days})
+    return erased
+
+
+def housekeeping(retention_days: int) -> list[Callable[[asyncpg.Connection], Awaitable[int]]]:
+    """The housekeeping work for the configured retention: closed cases, then closed onward requests."""
+    return [functools.partial(erase_closed_cases, retention_days=retention_days),
+            functools.partial(erase_closed_onward_requests, retention_days=retention_days)]

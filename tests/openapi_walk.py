@@ -19,7 +19,8 @@ BY_NAME = {"url": "http://127.0.0.1:9/hooks", "label": lambda: f"Lgh {uuid.uuid4
            "staff_languages": "sv", "languages": "sv"}
 FOR_PATTERNS = ["MAL-TEST-1", "1280", "12", "sv", "901 00", "+46 90 000 00 00"]
 #: Organisation for each role the document's x-access names (the test world's organisations).
-ORG_OF_ROLE = {"shelter_staff": "operator-north", "social_worker": "kommun-1280", "org_admin": "kommun-1280"}
+ORG_OF_ROLE = {"shelter_staff": "operator-north", "social_worker": "kommun-1280", "org_admin": "kommun-1280",
+               "housing_staff": "housing-north"}
 
 Path = tuple[str | int, ...]
 

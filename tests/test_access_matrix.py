@@ -15,25 +15,30 @@ from litestar.testing import AsyncTestClient
 
 from skyddat_boende.access import Access
 from tests.conftest import make_app
+from tests.housing_support import apartment_body, housing_provider, onward_body
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
-ROLES = ("social_worker", "shelter_staff", "org_admin", "national_followup")
+ROLES = ("social_worker", "shelter_staff", "org_admin", "national_followup", "housing_staff")
 # which organisation owns the world's objects, as seen by each role, and a same-role stranger
 OWN = {"social_worker": "kommun-1280", "shelter_staff": "operator-north", "org_admin": "kommun-1280",
-       "national_followup": "nat-socialstyrelsen"}
+       "national_followup": "nat-socialstyrelsen", "housing_staff": "housing-north"}
 OTHER = {"social_worker": "kommun-0180", "shelter_staff": "operator-east", "org_admin": "kommun-0180",
-         "national_followup": "nat-lansstyrelsen-bd"}
+         "national_followup": "nat-lansstyrelsen-bd", "housing_staff": "housing-west"}
 # partner systems: the organisation a scope acts for in this world
 SCOPE_OWNER = {"capacity": "operator-north", "offers": "operator-north", "placements": "kommun-1280",
-               "statistics": "nat-uppfoljning", "batch": "nat-drift", "audit": "nat-ivo", "feeds": "kommun-1280"}
+               "statistics": "nat-uppfoljning", "batch": "nat-drift", "audit": "nat-ivo", "feeds": "kommun-1280",
+               "apartments": "housing-north", "onward-offers": "housing-north"}
 SCOPE_STRANGER = {"capacity": "operator-east", "offers": "operator-east", "placements": "kommun-0180",
                   "statistics": "kommun-0180", "batch": "operator-east", "audit": "kommun-0180",
-                  "feeds": "kommun-0180"}
+                  "feeds": "kommun-0180", "apartments": "housing-west", "onward-offers": "operator-north"}
 # who a role or scope is for: written out here, independently of access.py
-ROLE_ORG_KIND = {"social_worker": "kommun-", "national_followup": "nat-"}
-SCOPE_ORG_KIND = {"statistics:read": "nat-", "audit:read": "nat-", "batch:run": "nat-"}
+ROLE_ORG_KIND = {"social_worker": "kommun-", "national_followup": "nat-", "housing_staff": "housing-"}
+SCOPE_ORG_KIND = {"statistics:read": "nat-", "audit:read": "nat-", "batch:run": "nat-",
+                  "apartments:read": "housing-", "apartments:write": "housing-", "onward-offers:read": "housing-",
+                  "onward-offers:write": "housing-"}
 TERMINAL = ("/move-out", "/withdraw", "/accept", "/decline")
 TOMORROW = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+TODAY = dt.date.today().isoformat()
 BODIES = {
     ("POST", "/api/shelters"): shelter_body("2480", rate=2100, label="Matris"),
     ("PATCH", "/api/shelters/{shelter_id:uuid}"): {"daily_rate_sek": 2200},
@@ -48,10 +53,19 @@ BODIES = {
     ("PATCH", "/api/placements/{placement_id:uuid}"): {"planned_end_date": TOMORROW},
     ("POST", "/api/webhooks"): {"url": "https://hooks.example/skyddat", "event_types": ["offer.created"]},
     ("POST", "/api/feeds"): {"url": "https://feeds.example/skyddat.json"},
+    ("POST", "/api/apartments"): apartment_body("2480", label="Matris"),
+    ("PATCH", "/api/apartments/{apartment_id:uuid}"): {"monthly_rent_sek": 7100},
+    ("PUT", "/api/apartments/{apartment_id:uuid}/address"): {"street": "Ny väg 2", "postal_code": "901 02",
+                                                              "city": "Umeå", "contact_phone": "+46 90 111 11 12"},
+    ("PUT", "/api/apartment-availability"): {"apartments": []},
+    ("POST", "/api/onward-requests"): onward_body("MATRIX-ONW"),
+    ("POST", "/api/onward-offers/{onward_offer_id:uuid}/accept"): {"lease_signed_on": TODAY, "move_in_on": TOMORROW},
+    ("POST", "/api/onward-offers/{onward_offer_id:uuid}/decline"): {"reason": "other"},
 }
 
 
-QUERIES = {"/api/placements/{placement_id:uuid}/address": "?purpose=follow_up"}
+QUERIES = {"/api/placements/{placement_id:uuid}/address": "?purpose=follow_up",
+           "/api/onward-requests/{onward_request_id:uuid}/address": "?purpose=follow_up"}
 
 
 def api_operations(app) -> list[tuple[str, str, object]]:
@@ -107,9 +121,30 @@ async def world(create_migrated_database, issuer, tokens):
         ids = {
             "shelter_id": shelter["id"], "unit_id": unit["id"], "request_id": first["id"],
             "offer_id": first["offer"]["id"], "placement_id": accepted.json()["placement_id"],
-            "webhook_id": webhook.json()["id"], "feed_id": feed.json()["id"],
+            "webhook_id": webhook.json()["id"], "feed_id": feed.json()["id"], **await _onward_world(client, url, tokens),
         }
         yield client, app, ids
+
+
+async def _onward_world(client, url, tokens) -> dict[str, str]:
+    """Housing providers north and west; two onward requests of Malmö, one offered, one accepted (so that
+    its address is readable), and an apartment nobody was offered (pets not allowed)."""
+    for slug, code in (("north", "2480"), ("west", "1480")):
+        await housing_provider(url, slug, code)
+    staff = tokens.headers("housing_staff", "housing-north")
+    for label in ("Matris A", "Matris B"):
+        assert (await client.post("/api/apartments", json=apartment_body("2480", label=label),
+                                  headers=staff)).status_code == 201
+    spare = await client.post("/api/apartments", json=apartment_body("2480", label="Matris C", pets_allowed=False),
+                              headers=staff)
+    malmo = tokens.social_worker(MALMO)
+    open_one = (await client.post("/api/onward-requests", json=onward_body("MAL-ONW-A"), headers=malmo)).json()
+    taken = (await client.post("/api/onward-requests", json=onward_body("MAL-ONW-B"), headers=malmo)).json()
+    accepted = await client.post(f"/api/onward-offers/{taken['offers'][0]['id']}/accept",
+                                 json={"lease_signed_on": TODAY, "move_in_on": TOMORROW}, headers=staff)
+    assert accepted.status_code == 200 and open_one["status"] == "offered", accepted.text
+    return {"apartment_id": spare.json()["id"], "onward_request_id": taken["id"],
+            "onward_offer_id": open_one["offers"][0]["id"]}
 
 
 def _personas(tokens, rule: Access, own: bool):

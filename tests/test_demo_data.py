@@ -40,6 +40,10 @@ async def test_national_mix(create_database):
     conn, counts = await _loaded(create_database, seed=2024, shelters=260)
     try:
         assert counts["shelters"] == 260 and counts["units"] > 1000
+        assert counts["housing providers"] == 6 and counts["apartments"] == 108
+        leases = {r[0] for r in await conn.fetch("select lease_type from apartment")}
+        assert leases == {"first_hand", "trial_lease", "sublet"}
+        assert await conn.fetchval("select count(*) from apartment_address") == 108
         counties = await conn.fetchval("select count(distinct left(municipality_code, 2)) from shelter")
         assert counties >= 18  # spread over nearly every county
         kinds = dict(await conn.fetch(
@@ -54,7 +58,7 @@ async def test_national_mix(create_database):
         assert await conn.fetchval("select count(*) from shelter where cardinality(staff_languages) > 1") > 50
         # every shelter has its address apart, and every private operator its IVO permit
         assert await conn.fetchval("select count(*) from shelter_address") == 260
-        assert await conn.fetchval("select count(*) from organisation where kind <> 'municipality' "
+        assert await conn.fetchval("select count(*) from organisation where kind in ('association', 'company') "
                                    "and ivo_permit_ref is null") == 0
         assert await conn.fetchval("select count(*) from placement_request where status = 'waiting'") > 0
         with pytest.raises(demo_data.DemoDataExists):

@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from skyddat_boende import database
 from skyddat_boende.privacy import looks_like_personal_number, normalise, phone_looks_like_personal_number
 from tests.conftest import make_app
+from tests.housing_support import apartment_body, housing_provider
 from tests.openapi_walk import ORG_OF_ROLE, Document, dotted, value_at, with_value
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
@@ -59,8 +60,13 @@ async def world(create_migrated_database, issuer, tokens):
                                     headers=tokens.social_worker(MALMO))
         hook = await client.post("/api/webhooks", headers=tokens.headers("org_admin", f"kommun-{MALMO}"),
                                  json={"url": "http://127.0.0.1:9/hooks", "event_types": ["offer.created"]})
+        await housing_provider(url, "north", "2480")
+        # rent 0: the generated onward request's smallest rent ceiling (1 SEK) must still find a home
+        apartment = await client.post("/api/apartments", json=apartment_body("2480", label="Vind", rent=0),
+                                      headers=tokens.headers("housing_staff", "housing-north"))
         ids = {"shelter_id": shelter["id"], "unit_id": unit["id"], "request_id": created.json()["id"],
-               "offer_id": created.json()["offer"]["id"], "webhook_id": hook.json()["id"]}
+               "offer_id": created.json()["offer"]["id"], "webhook_id": hook.json()["id"],
+               "apartment_id": apartment.json()["id"]}
         yield client, url, Document(app.openapi_schema.to_schema()), ids
 
 

@@ -35,6 +35,8 @@ async def test_pool_connections_run_as_the_service_role_even_after_reuse(pool):
     ("statement", "what"),
     [
         ("select street from shelter_address", "read addresses directly"),
+        ("select street from apartment_address", "read apartment addresses directly"),
+        ("update organisation set kind = 'housing_provider'", "change who an organisation is"),
         ("update audit_event set outcome = 'allowed'", "edit the audit trail"),
         ("delete from audit_event", "delete audit events"),
         ("alter table audit_event disable trigger user", "switch off the audit guard"),
@@ -55,6 +57,7 @@ async def test_the_service_role_can_still_do_its_work(pool):
             "insert into audit_event (actor_issuer, actor_subject, action, object_type, outcome) "
             "values ('https://idp.example', 'u', 'test.append', 'batch', 'succeeded')")
         assert await conn.fetchval("select count(*) from placement_address(gen_random_uuid(), 'kommun-1280')") == 0
+        assert await conn.fetchval("select count(*) from onward_address(gen_random_uuid(), 'kommun-1280')") == 0
 
 
 @pytest.fixture

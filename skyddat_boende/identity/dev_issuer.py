@@ -43,7 +43,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, JWKRegistry, Key, RSAKey
 
 from .issuers import is_loopback_host, is_valid_organisation_id
-from .principal import NATIONAL_FOLLOWUP, ROLES, SHELTER_STAFF, SOCIAL_WORKER
+from .principal import HOUSING_STAFF, NATIONAL_FOLLOWUP, ROLES, SHELTER_STAFF, SOCIAL_WORKER
 
 
 class DevelopmentOnly(ImportError):
@@ -222,13 +222,16 @@ class Persona:
 
 
 def demo_personas(operators: Iterable[str] = ("operator-demo-1", "operator-demo-2")) -> list[Persona]:
-    """A social worker in Malmö and one in Stockholm, staff at each operator, national follow-up."""
+    """A social worker in Malmö and one in Stockholm, staff at each operator, a housing provider's staff,
+    national follow-up."""
     people = [
         Persona("malmo", "Socialsekreterare, Malmö kommun (kommun-1280)", SOCIAL_WORKER, "kommun-1280"),
         Persona("stockholm", "Socialsekreterare, Stockholms kommun (kommun-0180)", SOCIAL_WORKER, "kommun-0180"),
     ]
     for i, operator in enumerate(operators, start=1):
         people.append(Persona(f"staff-{i}", f"Personal på skyddat boende ({operator})", SHELTER_STAFF, operator))
+    people.append(Persona("housing", "Bostadsförmedlare, Demo Bostäder Stockholm (housing-demo-1)", HOUSING_STAFF,
+                          "housing-demo-1"))
     people.append(Persona("followup", "Nationell uppföljning (nat-socialstyrelsen)", NATIONAL_FOLLOWUP,
                           "nat-socialstyrelsen"))
     return people

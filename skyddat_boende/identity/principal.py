@@ -15,9 +15,10 @@ SOCIAL_WORKER: Final = "social_worker"
 SHELTER_STAFF: Final = "shelter_staff"
 ORG_ADMIN: Final = "org_admin"
 NATIONAL_FOLLOWUP: Final = "national_followup"
+HOUSING_STAFF: Final = "housing_staff"
 
 #: Every role the service knows. Roles in a token outside this set are dropped.
-ROLES: Final[frozenset[str]] = frozenset({SOCIAL_WORKER, SHELTER_STAFF, ORG_ADMIN, NATIONAL_FOLLOWUP})
+ROLES: Final[frozenset[str]] = frozenset({SOCIAL_WORKER, SHELTER_STAFF, ORG_ADMIN, NATIONAL_FOLLOWUP, HOUSING_STAFF})
 
 #: Roles held by people (as opposed to partner systems).
 HUMAN_ROLES: Final[frozenset[str]] = ROLES

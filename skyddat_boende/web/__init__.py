@@ -29,6 +29,8 @@ from skyddat_boende.web import common, i18n
 from skyddat_boende.web.auth import PUBLIC, LoginController, authorize_page
 from skyddat_boende.web.followup import FollowUpPages
 from skyddat_boende.web.home import HomePage
+from skyddat_boende.web.housing import HousingStaffPages
+from skyddat_boende.web.onward import OnwardPages
 from skyddat_boende.web.social import SocialWorkerPages
 from skyddat_boende.web.staff import ShelterStaffPages
 
@@ -72,7 +74,8 @@ class Pages:
                           cookie_httponly=True, cookie_samesite="lax")
         pages = Router(
             path="/",
-            route_handlers=[HomePage, LoginController, ShelterStaffPages, SocialWorkerPages, FollowUpPages],
+            route_handlers=[HomePage, LoginController, ShelterStaffPages, SocialWorkerPages, FollowUpPages,
+                             HousingStaffPages, OnwardPages],
             guards=[authorize_page],
             middleware=[common.security_headers_middleware, DefineMiddleware(CSRFMiddleware, config=csrf)],
             exception_handlers=common.EXCEPTION_HANDLERS,

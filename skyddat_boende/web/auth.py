@@ -176,6 +176,8 @@ def home_of(principal: Principal) -> str:
         return "/boende"
     if "national_followup" in principal.roles:
         return "/uppfoljning"
+    if "housing_staff" in principal.roles:
+        return "/bostad"
     return "/"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from skyddat_boende.web.housing_texts import HOUSING_TEXTS
+
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
 
@@ -311,6 +313,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "login_again": ("Logga in igen", "Log in again"),
     "go_home": ("Till startsidan", "To the start page"),
 }
+
+TEXTS.update(HOUSING_TEXTS)
 
 RULE_TEXTS: dict[str, tuple[str, str]] = {
     "already_tried": ("har redan erbjudits och tackats nej till eller gått ut, eller hör till ett boende som tackat nej",
