@@ -110,6 +110,17 @@ async def _map_titles(page, key: str) -> dict[str, str]:
             for p in await paths.all()}
 
 
+async def _view_screenshot(page) -> None:
+    """The view as README shows it (docs/images/where-to-build.png is a copy): heading to needs table."""
+    box = await page.evaluate("""() => {
+        const main = document.querySelector("main").getBoundingClientRect();
+        const top = document.getElementById("where-title").getBoundingClientRect().top;
+        const end = document.querySelector('[aria-labelledby="where-title"]').getBoundingClientRect().bottom;
+        return {x: main.left, y: top + window.scrollY - 16, width: main.width, height: end - top + 32};
+    }""")
+    await page.screenshot(path=str(ARTIFACTS / "21-where-to-build-view.png"), full_page=True, clip=box)
+
+
 async def test_unmet_per_100k_map_agrees_with_its_table(world: World) -> None:
     context, page = await _login(world, "followup")
     await page.set_viewport_size({"width": 1280, "height": 800})
@@ -135,6 +146,7 @@ async def test_unmet_per_100k_map_agrees_with_its_table(world: World) -> None:
     assert _number(vg.split("\t")[-1]) > 0
     await _check(page, "18-where-to-build-map-1280")
     await page.locator("svg[data-map=unmet]").screenshot(path=str(ARTIFACTS / "19-where-to-build-map.png"))
+    await _view_screenshot(page)
     await context.close()
 
 
