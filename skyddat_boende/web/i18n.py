@@ -260,7 +260,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "map_title": ("Karta: väntande hushåll per län", "Map: waiting households by county"),
     "map_note": ("Varje län har sin egen färg efter antalet väntande hushåll; samma siffror står i tabellen.",
                  "Each county is shaded by its waiting households; the table holds the same figures."),
-    "legend_withheld": ("1–4 (visas inte)", "1–4 (not shown)"),
     "rate_map_title": ("Karta: ej tillgodosedda hushåll per 100 000 invånare, {month}",
                        "Map: unmet households per 100,000 inhabitants, {month}"),
     "rate_map_note": ("Hushåll som placerades först efter mer än 7 dagar eller aldrig, per 100 000 invånare i "
