@@ -225,7 +225,7 @@ async def test_national_follow_up_in_english(world: World) -> None:
     assert page.url.endswith("/uppfoljning")
     text = await page.locator("main").inner_text()
     assert "Läget per län" in text and "Västerbottens län" in text
-    assert await page.get_by_role("img", name=re.compile("Karta")).count() == 1
+    assert await page.get_by_role("img", name=re.compile("Karta: väntande")).count() == 1
     await _check(page, "13-followup-statistics")
     await page.get_by_role("button", name="In English").click()
     await page.wait_for_url(re.compile(r"/uppfoljning"))

@@ -1,6 +1,7 @@
 """The "where to build" view on the follow-up page in a real browser (issue 27): per county the needs most
-often unmet, a 12-month trend chart and the same as a table, axe clean, screenshotted to
-test-artifacts/web/; and the open data endpoint as a browser shows it."""
+often unmet, a 12-month trend chart and the same as a table, the county map of unmet demand per 100,000
+inhabitants (drawn from county outlines) and its table, axe clean, screenshotted to test-artifacts/web/;
+and the open data endpoint as a browser shows it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from skyddat_boende import database
 from skyddat_boende.identity.dev_issuer import DevIssuer
+from skyddat_boende.statistics import population
 from skyddat_boende.statistics.snapshots import local_date
 from tests.helpers import running_server
 from tests.web.test_web_pages import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PERSONAS, World, _check, _login
@@ -25,7 +27,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 
 
 async def _snapshots(url: str) -> None:
-    """A year of invented daily figures: Västra Götaland (14) short of places for older boys."""
+    """A year of invented daily figures: Västra Götaland (14) short of places for older boys; Gotland (09)
+    had 3 unmet households last month, a count the page must withhold."""
     rng, rows, days = random.Random(27), [], []
     today = local_date(dt.datetime.now(dt.timezone.utc))
     for back in range(400):
@@ -37,6 +40,8 @@ async def _snapshots(url: str) -> None:
                     value = round(rng.random() * weight * share * (2 + back % 30 / 10))
                     if value:
                         rows.append((day, county, need, measure, value))
+        if day.day == 1 and (today.year, today.month) != (day.year, day.month) and not any(r[1] == "09" for r in rows):
+            rows.append((day, "09", "all", "never_placed", 3))
     conn = await database.connect(url)
     try:
         await conn.copy_records_to_table("demand_snapshot_day", records=days)
@@ -92,4 +97,66 @@ async def test_open_data_in_a_browser(world: World) -> None:
     body = json.loads(await page.locator("body").inner_text())
     assert {r["county_code"] for r in body["rows"]} >= {"01", "14"}
     await page.screenshot(path=str(ARTIFACTS / "17-open-data-free-places.png"))
+    await context.close()
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
+
+
+async def _map_titles(page, key: str) -> dict[str, str]:
+    paths = page.locator(f"svg[data-map={key}] path")
+    return {await p.get_attribute("data-county"): await p.locator("title").text_content()
+            for p in await paths.all()}
+
+
+async def _view_screenshot(page) -> None:
+    """The view as README shows it (docs/images/where-to-build.png is a copy): heading to needs table."""
+    box = await page.evaluate("""() => {
+        const main = document.querySelector("main").getBoundingClientRect();
+        const top = document.getElementById("where-title").getBoundingClientRect().top;
+        const end = document.querySelector('[aria-labelledby="where-title"]').getBoundingClientRect().bottom;
+        return {x: main.left, y: top + window.scrollY - 16, width: main.width, height: end - top + 32};
+    }""")
+    await page.screenshot(path=str(ARTIFACTS / "21-where-to-build-view.png"), full_page=True, clip=box)
+
+
+async def test_unmet_per_100k_map_agrees_with_its_table(world: World) -> None:
+    context, page = await _login(world, "followup")
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    titles = await _map_titles(page, "unmet")
+    table = page.get_by_role("region", name=re.compile("Tabell: ej tillgodosedda per 100 000 invånare"))
+    rows = await table.locator("tbody tr").all()
+    assert len(titles) == len(rows) == 21  # every county is drawn, from its outline, with its name
+    populations = population.by_county()
+    for row in rows:
+        code = await row.get_attribute("data-county")
+        name, unmet, rate = [await c.inner_text() for c in await row.locator("th, td").all()]
+        assert titles[code].startswith(name + ":")
+        if unmet == "<5":  # withheld in the table, withheld on the map: no rate, a hatch not a colour
+            assert rate == "<5" and "färre än 5" in titles[code]
+            assert (await page.locator(f'svg[data-map=unmet] path[data-county="{code}"]').get_attribute("fill")
+                    == "url(#unmet-hatch)")
+            continue
+        assert int(unmet) % 5 == 0 and not 1 <= int(unmet) <= 4
+        assert f": {rate} per 100 000 invånare ({unmet} hushåll)" in titles[code]
+        assert abs(_number(rate) - int(unmet) * 100_000 / populations[code]) <= 0.05
+    assert "<5" in (await table.inner_text()), "Gotland's 3 unmet households must show as withheld"
+    vg = await table.get_by_role("row", name=re.compile("Västra Götalands län")).inner_text()
+    assert _number(vg.split("\t")[-1]) > 0
+    await _check(page, "18-where-to-build-map-1280")
+    await page.locator("svg[data-map=unmet]").screenshot(path=str(ARTIFACTS / "19-where-to-build-map.png"))
+    await _view_screenshot(page)
+    await context.close()
+
+
+async def test_where_to_build_map_fits_a_phone(world: World) -> None:
+    context, page = await _login(world, "followup")  # 390 x 844
+    assert await page.locator("svg[data-map=unmet] path").count() == 21
+    assert await page.locator("svg[data-map=waiting] path").count() == 21
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow} px of horizontal overflow at 390 px"
+    box = await page.locator("svg[data-map=unmet]").bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    await _check(page, "20-where-to-build-map-390")
     await context.close()
