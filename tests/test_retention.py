@@ -89,7 +89,8 @@ async def test_housekeeping_erases_old_closed_cases_and_keeps_the_rest(cases):
         figures_before = (await by_county(owner, 24)).by_county
         async with pool.acquire() as conn:
             assert await conn.fetchval("select current_user") == "skyddat_app"
-            await retention.housekeeping(365)(conn)
+            for work in retention.housekeeping(365):
+                await work(conn)
         after = {name: await _rows(owner, request_id) for name, request_id in ids.items()}
         for erased in ("old_closed", "old_withdrawn"):
             assert set(after[erased].values()) == {0}, (erased, after[erased])
