@@ -266,3 +266,37 @@ async def test_social_worker_withdraws_a_request(world: World) -> None:
     assert await page.get_by_role("button", name="Återkalla förfrågan").count() == 0
     await _check(page, "15-social-request-withdrawn")
     await context.close()
+
+
+async def test_request_form_names_every_error_in_swedish_next_to_its_field(world: World) -> None:
+    """Bad input tried: a reference with a space, an adult aged 15, a child without a decision, a language
+    nobody knows next to one typed by name, an unknown threat area, and 50 km from no threat at all."""
+    context, page = await _login(world, "malmo")
+    await page.goto(world.base + "/socialtjanst/ny")
+    await page.get_by_label("Ärendereferens").fill("MAL 2026")
+    await page.get_by_role("group", name="Vuxen 1").get_by_label("Ålder").fill("15")
+    await page.get_by_role("group", name="Barn 1").get_by_label("Ålder").fill("4")
+    await page.get_by_label("Språk hushållet talar").fill("arabiska, klingonska")
+    await page.get_by_label("Hotområde 1").fill("Gotham")
+    await page.get_by_label("Minsta avstånd från hotområdena (km)").fill("50")
+    await page.get_by_role("button", name="Skicka förfrågan").click()
+    expected = {
+        "case_reference": "Referensen får bara innehålla A–Z",
+        "adult1_age": "En vuxen är 16–110 år",
+        "child1_decision": "Fyll i barnets beslutsreferens",
+        "languages": "Okänt språk: klingonska",
+        "threat1": "Det finns ingen kommun som heter Gotham",
+    }
+    for field, text in expected.items():
+        assert text in await page.locator(f"#{field}-error").inner_text(), field
+        described = await page.locator(f"#{field}").get_attribute("aria-describedby")
+        assert f"{field}-error" in described and await page.locator(f"#{field}").get_attribute("aria-invalid") == "true"
+    summary = await page.locator("#form-errors").inner_text()
+    assert all(text in summary for text in expected.values())
+    assert "Expected" not in await page.content() and "regex" not in await page.content()
+    await _check(page, "16-social-new-request-errors")
+    # a known threat area but a minimum distance with no threat at all is named at the distance field
+    await page.get_by_label("Hotområde 1").fill("")
+    await page.get_by_role("button", name="Skicka förfrågan").click()
+    assert "Ett minsta avstånd behöver minst en hotkommun." in await page.locator("#min_distance_km-error").inner_text()
+    await context.close()

@@ -33,6 +33,25 @@
     update();
   }
 
+  // Name rows (threat areas, counties...): show the rows already filled in and one more on request.
+  function nameRows() {
+    document.querySelectorAll("[data-rows]").forEach(function (group) {
+      var rows = Array.prototype.slice.call(group.querySelectorAll("[data-row]"));
+      var button = group.querySelector("[data-add-row]");
+      rows.forEach(function (row, i) {
+        var input = row.querySelector("input");
+        if (i > 0 && input.value === "" && !input.hasAttribute("aria-invalid")) row.hidden = true;
+      });
+      function update() { button.hidden = !rows.some(function (row) { return row.hidden; }); }
+      button.addEventListener("click", function () {
+        var next = rows.find(function (row) { return row.hidden; });
+        if (next) { next.hidden = false; next.querySelector("input").focus(); }
+        update();
+      });
+      update();
+    });
+  }
+
   // After a refused form, move focus to the list of errors.
   function errors() {
     var box = document.getElementById("form-errors");
@@ -43,6 +62,7 @@
     tick();
     setInterval(tick, 20000);
     children();
+    nameRows();
     errors();
   });
 })();
