@@ -239,6 +239,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                                   "The shelter has the offer and answers by {time}."),
     "address_after_acceptance": ("Adressen visas här när boendet har accepterat.",
                                  "The address is shown here once the shelter accepts."),
+    "km_from_threat": ("{km} km från närmaste hotområde", "{km} km from the nearest threat area"),
+    "km_from_near": ("{km} km från {name}", "{km} km from {name}"),
     "why_it_fits": ("Varför platsen passar", "Why the place fits"),
     "fit_preferred_region": ("I önskat område", "In the preferred area"),
     "fit_within_distance": ("Inom önskat avstånd", "Within the wished distance"),

@@ -87,7 +87,8 @@ class SocialWorkerPages(Controller):
         excluded = sorted(((n, rule) for rule, n in (found.match.excluded if found.match else {}).items() if n),
                           reverse=True)
         return page(request, "social/request.html", req=found, municipalities=municipalities, counties=counties,
-                    fit=fit, excluded=excluded, now=dt.datetime.now(dt.timezone.utc), section="requests")
+                    fit=fit, excluded=excluded, distances=await _distances(db, found),
+                    now=dt.datetime.now(dt.timezone.utc), section="requests")
 
     @post("/arenden/{request_id:uuid}/aterkalla", name="social_withdraw", **SOCIAL)
     async def withdraw(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Redirect:
@@ -114,6 +115,20 @@ class SocialWorkerPages(Controller):
             return _address_page(request, placement, None, status_code=400)
         found = await placement_service.read_address(db, request, placement_id, purpose)
         return _address_page(request, placement, found)
+
+
+async def _distances(db, found) -> dict[str, int]:
+    """How far the offered place lies from the nearest threat area and from the wished municipality."""
+    if found.offer is None:
+        return {}
+    where, distances = found.offer.municipality_code, {}
+    threats = [await geography.distance_between(db, where, code) for code in found.threat_municipalities]
+    if known := [km for km in threats if km is not None]:
+        distances["threat"] = round(min(known))
+    if found.preferred_near_municipality:
+        km = await geography.distance_between(db, where, found.preferred_near_municipality)
+        distances["near"] = round(km) if km is not None else None
+    return {k: v for k, v in distances.items() if v is not None}
 
 
 async def _own_placement(db, request: Request, placement_id: uuid.UUID):

@@ -46,14 +46,14 @@ class World:
     shots: list[str]
 
 
-async def _publish(base: str, issuer: DevIssuer, operator: str, body: dict, status: str) -> None:
+async def _publish(base: str, issuer: DevIssuer, operator: str, body: dict, status: str, unit: str = "Lgh 1") -> None:
     token = issuer.mint_token(subject=f"setup-{operator}", org=operator, roles=("shelter_staff",))
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base) as api:
         shelter = await api.post("/api/shelters", json=body, headers=headers)
         assert shelter.status_code == 201, shelter.text
         unit = await api.post(f"/api/shelters/{shelter.json()['id']}/units",
-                              json={"label": "Lgh 1", "beds": 3, "status": status}, headers=headers)
+                              json={"label": unit, "beds": 3, "status": status}, headers=headers)
         assert unit.status_code == 201, unit.text
 
 
@@ -72,6 +72,8 @@ async def world(create_migrated_database, tmp_path_factory) -> AsyncIterator[Wor
             # Uppsala (east) is too expensive for the request's budget.
             await _publish(base, issuer, NORTH, shelter_body("2480", rate=2000, label="Norra huset"), "out_of_service")
             await _publish(base, issuer, EAST, shelter_body("0380", rate=9000, label="Östra huset"), "available")
+            # Osby (Skåne) is the place a request preferring Skåne should get
+            await _publish(base, issuer, EAST, shelter_body("1273", rate=1500, label="Södra huset"), "available", "Rum S1")
             async with playwright_api.async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
                 try:
@@ -299,4 +301,26 @@ async def test_request_form_names_every_error_in_swedish_next_to_its_field(world
     await page.get_by_label("Hotområde 1").fill("")
     await page.get_by_role("button", name="Skicka förfrågan").click()
     assert "Ett minsta avstånd behöver minst en hotkommun." in await page.locator("#min_distance_km-error").inner_text()
+    await context.close()
+
+
+async def test_request_with_region_preferences_is_offered_in_the_preferred_county(world: World) -> None:
+    context, page = await _login(world, "malmo")
+    await page.goto(world.base + "/socialtjanst/ny")
+    await page.get_by_label("Ärendereferens").fill("MAL-2026-0050")
+    await page.get_by_label("Inom några dagar").check()
+    await page.get_by_role("group", name="Vuxen 1").get_by_label("Ålder").fill("30")
+    await page.get_by_label("Språk hushållet talar").fill("arabiska, engelska")
+    await page.get_by_label("Hotområde 1").fill("Stockholm")
+    await page.get_by_label("Minsta avstånd från hotområdena (km)").fill("100")
+    await page.get_by_label("Önskat län 1").fill("Skåne län")
+    await page.get_by_label("Nära kommun").fill("Malmö")
+    await page.get_by_label("Högsta avstånd från den kommunen (km)").fill("150")
+    await page.get_by_label("Uteslutet län 1").fill("Uppsala län")
+    await page.get_by_role("button", name="Skicka förfrågan").click()
+    await page.wait_for_url(re.compile(r"/socialtjanst/arenden/"))
+    text = await page.locator("main").inner_text()
+    assert "Ett boende i Osby (Skåne län)" in text and "I önskat område" in text
+    assert re.search(r"\d+ km från närmaste hotområde", text) and re.search(r"\d+ km från Malmö", text)
+    await _check(page, "17-social-request-in-preferred-county")
     await context.close()
