@@ -46,18 +46,25 @@ TEXTS: dict[str, tuple[str, str]] = {
                                                 "Two children share a decision reference; each child has its own "
                                                 "decision."),
     # shelter staff
-    "nav_board": ("Platser", "Places"),
+    "nav_board": ("Enheter", "Units"),
     "nav_offers": ("Erbjudanden", "Offers"),
     "nav_placements": ("Placeringar", "Placements"),
-    "board_title": ("Platser just nu", "Places right now"),
-    "board_intro": ("Ett tryck ändrar läget för en plats. Bekräfta \"ingen ändring i dag\" när allt stämmer, "
+    "board_title": ("Enheter just nu", "Units right now"),
+    "board_intro": ("Ett tryck ändrar läget för en enhet. Bekräfta \"ingen ändring i dag\" när allt stämmer, "
                     "så vet socialtjänsten att uppgifterna är färska.",
                     "One tap changes a place's status. Confirm \"no change today\" when everything is right, so "
                     "social services know the figures are fresh."),
     "no_shelters": ("Din organisation har inga boenden registrerade.", "Your organisation has no shelters."),
     "unit": ("Enhet", "Unit"),
-    "beds": ("Platser", "Beds"),
-    "beds_taken": ("{taken} av {beds} platser upptagna", "{taken} of {beds} beds taken"),
+    "beds": ("Bäddar", "Beds"),
+    "beds_taken": ("{taken} av {beds} bäddar upptagna", "{taken} of {beds} beds taken"),
+    "beds_n": ("{n} bäddar", "{n} beds"),
+    "beds_n_one": ("1 bädd", "1 bed"),
+    "beds_all_free": ("alla {n} bäddar lediga", "all {n} beds free"),
+    "beds_all_free_one": ("bädden ledig", "the bed is free"),
+    "beds_all_taken": ("alla {n} bäddar upptagna", "all {n} beds taken"),
+    "beds_all_taken_one": ("bädden upptagen", "the bed is taken"),
+    "status_partly": ("Delvis upptagen", "Partly taken"),
     "status": ("Läge", "Status"),
     "status_available": ("Ledig", "Free"),
     "status_occupied": ("Upptagen", "Occupied"),
@@ -69,7 +76,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "confirm_no_change": ("Ingen ändring i dag", "No change today"),
     "confirmed_units": ("{n} enheter bekräftade.", "{n} units confirmed."),
     "unit_updated": ("{unit} är nu: {status}.", "{unit} is now: {status}."),
-    "changed_meanwhile": ("Någon annan ändrade platsen samtidigt. Läget nedan är det aktuella; försök igen.",
+    "changed_meanwhile": ("Någon annan ändrade enheten samtidigt. Läget nedan är det aktuella; försök igen.",
                           "Someone else changed the place meanwhile. The status below is current; try again."),
     "offers_title": ("Erbjudanden till era boenden", "Offers to your shelters"),
     "no_open_offers": ("Inga öppna erbjudanden just nu.", "No open offers right now."),
@@ -116,13 +123,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "placements_title": ("Placeringar i era boenden", "Placements in your shelters"),
     "no_placements": ("Inga placeringar.", "No placements."),
     "placement_status_accepted": ("Väntas komma", "Expected"),
-    "placement_status_checked_in": ("Incheckad", "Checked in"),
+    "placement_status_checked_in": ("Har flyttat in", "Moved in"),
     "placement_status_moved_out": ("Utflyttad", "Moved out"),
     "accepted_at": ("Accepterad {when}", "Accepted {when}"),
-    "check_in": ("Checka in", "Check in"),
+    "check_in": ("Registrera inflyttning", "Record moving in"),
     "planned_end": ("Planerat slutdatum (valfritt)", "Planned end date (optional)"),
     "move_out": ("Flytta ut", "Move out"),
-    "checked_in_done": ("Hushållet är incheckat.", "The household is checked in."),
+    "checked_in_done": ("Hushållet har flyttat in.", "The household has moved in."),
     "moved_out_done": ("Hushållet har flyttat ut; platsen är fri igen.", "The household has moved out; the place is free again."),
     "placement_conflict": ("Placeringen kan inte ändras så från sitt nuvarande läge.",
                            "The placement cannot change like that from its current state."),
@@ -284,7 +291,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "city": ("Ort", "City"),
     "contact_phone": ("Telefon", "Phone"),
     "back_to_request": ("Tillbaka till förfrågan", "Back to the request"),
-    "household_summary": ("{adults} vuxna, {children} barn", "{adults} adults, {children} children"),
+    "adults_n": ("{n} vuxna", "{n} adults"),
+    "adults_n_one": ("1 vuxen", "1 adult"),
+    "children_n": ("{n} barn", "{n} children"),
+    "children_n_one": ("1 barn", "1 child"),
     "waiting_since": ("Väntar sedan {when}", "Waiting since {when}"),
     # follow-up
     "nav_statistics": ("Statistik", "Statistics"),
@@ -365,6 +375,19 @@ def translate(lang: str, key: str, **values: Any) -> str:
         return key
     text = pair[LANGUAGES.index(lang)]
     return text.format(**values) if values else text
+
+
+def translate_count(lang: str, key: str, n: int, **values: Any) -> str:
+    """Singular from `key_one` when there is exactly one (\"1 vuxen\", not \"1 vuxna\")."""
+    return translate(lang, key + "_one" if n == 1 and key + "_one" in TEXTS else key, n=n, **values)
+
+
+def shown_status(status: str, beds_taken: int, beds: int) -> str:
+    """What a unit's badge says: a unit marked free whose beds are all taken is shown taken, and one
+    with some beds taken as partly taken, so the badge never contradicts the bed count next to it."""
+    if status != "available" or beds_taken == 0:
+        return status
+    return "occupied" if beds_taken >= beds else "partly"
 
 
 def rule_text(lang: str, rule: str) -> str:

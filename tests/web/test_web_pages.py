@@ -139,6 +139,10 @@ async def test_shelter_staff_log_in_and_free_a_place(world: World) -> None:
     assert "Lgh 1 är nu: Ledig." in await page.get_by_role("status").inner_text()
     assert await page.get_by_role("group", name="Lgh 1").get_by_role("button", name="Ledig").get_attribute(
         "aria-pressed") == "true"
+    board = await page.locator("main").inner_text()
+    assert "Ledig · alla 3 bäddar lediga" in board and "platser" not in board
+    assert "Personal, Norra jouren" not in board  # (the persona's label; the header names the organisation)
+    assert "operator-north" not in await page.locator("header").inner_text()
     await page.get_by_role("button", name="Ingen ändring i dag").click()
     assert "1 enheter bekräftade." in await page.get_by_role("status").inner_text()
     await _check(page, "04-staff-board-after-freeing")
@@ -216,8 +220,10 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
 
     # staff check the household in
     await staff_page.goto(world.base + "/boende/placeringar")
-    await staff_page.get_by_role("button", name="Checka in").click()
-    assert "Hushållet är incheckat." in await staff_page.get_by_role("status").inner_text()
+    await staff_page.get_by_role("button", name="Registrera inflyttning").click()
+    assert "Hushållet har flyttat in." in await staff_page.get_by_role("status").inner_text()
+    await staff_page.goto(world.base + "/boende")  # the badge agrees with the beds now taken
+    assert await staff_page.locator("main .unit .badge").first.inner_text() in ("Delvis upptagen", "Upptagen")
     for context in (malmo, staff, stockholm):
         await context.close()
 
@@ -323,4 +329,22 @@ async def test_request_with_region_preferences_is_offered_in_the_preferred_count
     assert "Ett boende i Osby (Skåne län)" in text and "I önskat område" in text
     assert re.search(r"\d+ km från närmaste hotområde", text) and re.search(r"\d+ km från Malmö", text)
     await _check(page, "17-social-request-in-preferred-county")
+    await context.close()
+
+
+async def test_a_mistyped_address_gets_a_swedish_page_and_titles_name_the_page(world: World) -> None:
+    context = await world.browser.new_context(viewport={"width": 390, "height": 844}, locale="sv-SE")
+    page = await context.new_page()
+    response = await page.goto(world.base + "/socialtjanst/nyy")
+    assert response.status == 404 and "text/html" in response.headers["content-type"]
+    assert await page.locator("html").get_attribute("lang") == "sv"
+    assert await page.title() == "Hittades inte – Skyddat boende"
+    assert "content-security-policy" in response.headers
+    await _check(page, "18-mistyped-address")
+    async with httpx.AsyncClient(base_url=world.base) as client:
+        api = await client.get("/api/no-such-thing")
+        assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
+        assert (await client.get("/static/favicon.svg")).status_code == 200
+    await page.goto(world.base + "/")
+    assert await page.title() == "Skyddat boende"
     await context.close()
