@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -24,6 +24,7 @@ from skyddat_boende.placements import service as placement_service
 from skyddat_boende.placements.schemas import ADDRESS_PURPOSES
 from skyddat_boende.problems import Conflict
 from skyddat_boende.web.common import Refused, back, flash, lang, page
+from skyddat_boende.web import live
 from skyddat_boende.web import request_form as form_rules
 from skyddat_boende.web.i18n import translate
 from skyddat_boende.web.languages import LANGUAGE_NAMES
@@ -88,7 +89,17 @@ class SocialWorkerPages(Controller):
                           reverse=True)
         return page(request, "social/request.html", req=found, municipalities=municipalities, counties=counties,
                     fit=fit, excluded=excluded, distances=await _distances(db, found),
-                    now=dt.datetime.now(dt.timezone.utc), section="requests")
+                    history=await live.request_history(db, request_id),
+                    live_state=await live.request_state(db, request.user.organisation_id, request_id),
+                    poll_seconds=live.POLL_SECONDS, soon_minutes=live.SOON_MINUTES, now=dt.datetime.now(dt.timezone.utc), section="requests")
+
+    @get("/arenden/{request_id:uuid}/lage", name="social_request_state", **SOCIAL)
+    async def request_state(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Response:
+        """Whether the request changed since the page was drawn (the page then fetches itself again)."""
+        state = await live.request_state(db, request.user.organisation_id, request_id)
+        if state is None:
+            raise await not_found(request, "placement_request", request_id)
+        return Response(state, media_type=MediaType.TEXT)
 
     @post("/arenden/{request_id:uuid}/aterkalla", name="social_withdraw", **SOCIAL)
     async def withdraw(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Redirect:

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -26,6 +26,7 @@ from skyddat_boende.offers.schemas import DeclineReason
 from skyddat_boende.placements import repository as placements
 from skyddat_boende.placements import service as placement_service
 from skyddat_boende.problems import Conflict, Problem
+from skyddat_boende.web import live
 from skyddat_boende.web.common import Refused, back, flash, lang, page
 from skyddat_boende.web.i18n import translate
 
@@ -95,12 +96,19 @@ class ShelterStaffPages(Controller):
 
     @get("/erbjudanden", name="staff_offers", **STAFF)
     async def offers(self, db: Db, request: Request) -> Template:
-        open_offers = await offers.list_for(db, _operator(request), "open", 50, 0)
+        open_offers = sorted(await offers.list_for(db, _operator(request), "open", 50, 0), key=lambda o: o.expires_at)
         answered = [o for o in await offers.list_for(db, _operator(request), None, 20, 0) if o.status != "open"]
         audited(request, "offer", None, outcome="allowed")
         return page(request, "staff/offers.html", open_offers=open_offers, answered=answered,
                     units=await _units_by_id(db, request), names=await municipality_names(db),
-                    reasons=DECLINE_REASONS, now=dt.datetime.now(dt.timezone.utc), section="offers")
+                    reasons=DECLINE_REASONS, now=dt.datetime.now(dt.timezone.utc), section="offers",
+                    live_state=await live.offers_state(db, _operator(request)), poll_seconds=live.POLL_SECONDS,
+                    soon_minutes=live.SOON_MINUTES)
+
+    @get("/erbjudanden/lage", name="staff_offers_state", **STAFF)
+    async def offers_state(self, db: Db, request: Request) -> Response:
+        """Whether the operator's offers changed since the page was drawn."""
+        return Response(await live.offers_state(db, _operator(request)), media_type=MediaType.TEXT)
 
     @post("/erbjudanden/{offer_id:uuid}/acceptera", name="staff_accept", **STAFF)
     async def accept(self, db: Db, request: Request, offer_id: FromPath[uuid.UUID]) -> Redirect:

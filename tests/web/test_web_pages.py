@@ -46,7 +46,7 @@ class World:
     shots: list[str]
 
 
-async def _publish(base: str, issuer: DevIssuer, operator: str, body: dict, status: str, unit: str = "Lgh 1") -> None:
+async def _publish(base: str, issuer: DevIssuer, operator: str, body: dict, status: str, unit: str = "Lgh 1") -> dict:
     token = issuer.mint_token(subject=f"setup-{operator}", org=operator, roles=("shelter_staff",))
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base) as api:
@@ -55,6 +55,7 @@ async def _publish(base: str, issuer: DevIssuer, operator: str, body: dict, stat
         unit = await api.post(f"/api/shelters/{shelter.json()['id']}/units",
                               json={"label": unit, "beds": 3, "status": status}, headers=headers)
         assert unit.status_code == 201, unit.text
+        return unit.json()
 
 
 @pytest.fixture(scope="module")
@@ -348,3 +349,31 @@ async def test_a_mistyped_address_gets_a_swedish_page_and_titles_name_the_page(w
     await page.goto(world.base + "/")
     assert await page.title() == "Skyddat boende"
     await context.close()
+
+
+async def test_decline_and_next_offer_reach_the_open_request_page_without_reload(world: World) -> None:
+    """Kiruna is offered at once and declined by its shelter; the page, never reloaded, shows the decline
+    with its reason in the history and the next offer (the rematch after a decline) in an alert."""
+    await _publish(world.base, world.issuer, EAST, shelter_body("2584", rate=900, label="Fjällhuset"), "available", "Rum K1")
+    social = world.issuer.mint_token(subject="setup-malmo", org="kommun-1280", roles=("social_worker",))
+    body = mother_with_son_and_dog("MAL-2026-0077", threat_municipalities=[], min_distance_km=0, max_daily_rate_sek=1000)
+    async with httpx.AsyncClient(base_url=world.base) as api:
+        created = await api.post("/api/requests", headers={"Authorization": f"Bearer {social}"}, json=body)
+        assert created.status_code == 201 and created.json()["offer"], created.text
+    context, page = await _login(world, "malmo")
+    await page.goto(world.base + f"/socialtjanst/arenden/{created.json()['id']}")
+    assert "Ett boende i Kiruna har erbjudits" in await page.get_by_role("alert").inner_text()
+    staff, staff_page = await _login(world, "east")
+    await staff_page.goto(world.base + "/boende/erbjudanden")
+    assert "akut" in (await staff_page.get_by_role("alert").first.inner_text()).lower()
+    card = staff_page.locator("section.card", has_text="Fjällhuset")
+    await card.get_by_label("Skäl").select_option("cannot_meet_needs")
+    await card.get_by_role("button", name="Tacka nej").click()
+    await staff_page.wait_for_url(re.compile(r"/boende/erbjudanden"))
+    history = page.get_by_role("region", name="Händelser")
+    await history.get_by_text("Boendet i Kiruna tackade nej: Kan inte möta behoven").wait_for(timeout=15_000)
+    alert = await page.get_by_role("alert").inner_text()
+    assert re.search(r"Ett boende i (?!Kiruna)\w+ har erbjudits", alert), alert
+    await _check(page, "19-social-request-live-offer")
+    for c in (context, staff):
+        await c.close()
