@@ -127,7 +127,7 @@ class ShelterStaffPages(Controller):
         try:
             msgspec.convert(reason, DeclineReason)
         except msgspec.ValidationError:
-            raise Problem("Choose a reason.") from None
+            raise Refused(f"/boende/erbjudanden#offer-{offer_id}", "choose_reason_first") from None
         try:
             await offer_service.decline(db, request, offer_id, reason)
         except Problem as exc:

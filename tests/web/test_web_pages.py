@@ -183,7 +183,10 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
     offer_text = await staff_page.locator("main").inner_text()
     assert "Barn: pojke, 15 år" in offer_text and "Från Malmö" in offer_text and "MAL-2026" not in offer_text
     await _check(staff_page, "08-staff-offers")
-    await staff_page.get_by_role("button", name="Acceptera").click()
+    await staff_page.locator("summary", has_text="Acceptera").click()  # first tap: the question
+    assert "Det kan inte ångras" in await staff_page.locator("details[open]").inner_text()
+    assert "/boende/erbjudanden" in staff_page.url
+    await staff_page.get_by_role("button", name="Ja, acceptera").click()
     await staff_page.wait_for_url(re.compile(r"/boende/placeringar"))
     assert "Erbjudandet är accepterat" in await staff_page.get_by_role("status").inner_text()
     await _check(staff_page, "09-staff-placements")
@@ -221,7 +224,9 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
 
     # staff check the household in
     await staff_page.goto(world.base + "/boende/placeringar")
+    assert await staff_page.locator("summary", has_text="Flytta ut").count() == 0  # not before moving in
     await staff_page.get_by_role("button", name="Registrera inflyttning").click()
+    assert await staff_page.locator("summary", has_text="Flytta ut").count() == 1
     assert "Hushållet har flyttat in." in await staff_page.get_by_role("status").inner_text()
     await staff_page.goto(world.base + "/boende")  # the badge agrees with the beds now taken
     assert await staff_page.locator("main .unit .badge").first.inner_text() in ("Delvis upptagen", "Upptagen")
@@ -268,11 +273,12 @@ async def test_social_worker_withdraws_a_request(world: World) -> None:
     request_id = created.json()["id"]
     context, page = await _login(world, "malmo")
     await page.goto(world.base + f"/socialtjanst/arenden/{request_id}")
-    await page.get_by_role("button", name="Återkalla förfrågan").click()
+    await page.locator("summary", has_text="Återkalla förfrågan").click()
+    await page.get_by_role("button", name="Ja, återkalla").click()
     await page.wait_for_url(re.compile(f"/socialtjanst/arenden/{request_id}$"))
     assert "Förfrågan är återkallad." in await page.get_by_role("status").inner_text()
     assert "Återkallad" in await page.locator("main").inner_text()
-    assert await page.get_by_role("button", name="Återkalla förfrågan").count() == 0
+    assert await page.locator("summary", has_text="Återkalla förfrågan").count() == 0
     await _check(page, "15-social-request-withdrawn")
     await context.close()
 
@@ -367,8 +373,12 @@ async def test_decline_and_next_offer_reach_the_open_request_page_without_reload
     await staff_page.goto(world.base + "/boende/erbjudanden")
     assert "akut" in (await staff_page.get_by_role("alert").first.inner_text()).lower()
     card = staff_page.locator("section.card", has_text="Fjällhuset")
+    await card.locator("summary", has_text="Tacka nej").click()
+    await card.get_by_role("button", name="Ja, tacka nej").click()  # no reason preselected: not sent
+    assert await card.get_by_label("Skäl").evaluate("el => el.validity.valueMissing")
+    assert await card.count() == 1
     await card.get_by_label("Skäl").select_option("cannot_meet_needs")
-    await card.get_by_role("button", name="Tacka nej").click()
+    await card.get_by_role("button", name="Ja, tacka nej").click()  # the question is still open
     await staff_page.wait_for_url(re.compile(r"/boende/erbjudanden"))
     history = page.get_by_role("region", name="Händelser")
     await history.get_by_text("Boendet i Kiruna tackade nej: Kan inte möta behoven").wait_for(timeout=15_000)
