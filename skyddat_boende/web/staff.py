@@ -4,6 +4,8 @@ placements to check in and out. Every change goes through the same repositories 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 import uuid
 from typing import Any
 
@@ -28,12 +30,17 @@ from skyddat_boende.placements import service as placement_service
 from skyddat_boende.problems import Conflict, Problem
 from skyddat_boende.web import live
 from skyddat_boende.web.common import Refused, back, flash, lang, page
-from skyddat_boende.web.i18n import translate
+from skyddat_boende.web.i18n import shown_status, translate
 
 STAFF = secured(roles=[SHELTER_STAFF])
 UNIT_STATUSES = ("available", "occupied", "out_of_service")
 DECLINE_REASONS = ("full", "cannot_meet_needs", "security_concern", "too_close_to_threat", "other")
 OFFER_REFUSALS = {"offer-not-open": "offer_not_open", "offer-expired": "offer_expired", "place-taken": "place_taken"}
+
+
+def natural_key(label: str) -> list:
+    """"Rum 2" before "Rum 10": digits compare as numbers, the rest case-insensitively."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.split(r"(\d+)", label)]
 
 
 def _operator(request: Request) -> str:
@@ -63,10 +70,14 @@ class ShelterStaffPages(Controller):
         stale = request.app.state.settings.stale_after_hours
         shelters = []
         for shelter in await capacity.list_shelters(db, _operator(request), 200, 0):
-            shelters.append((shelter, await capacity.list_units(db, _operator(request), shelter.id, stale) or []))
+            units = await capacity.list_units(db, _operator(request), shelter.id, stale) or []
+            shelters.append((shelter, sorted(units, key=lambda unit: natural_key(unit.label)),
+                             Counter(shown_status(u.status, u.beds_taken, u.beds) for u in units)))
+        shelters.sort(key=lambda entry: natural_key(entry[0].label))
         names = await municipality_names(db)
+        changed = request.session.pop("unit_changed", None)
         return page(request, "staff/board.html", shelters=shelters, names=names, statuses=UNIT_STATUSES,
-                    section="board")
+                    changed=changed, section="board")
 
     @post("/enheter/{unit_id:uuid}/status", name="staff_unit_status", **STAFF)
     async def set_status(self, db: Db, request: Request, unit_id: FromPath[uuid.UUID]) -> Redirect:
@@ -83,7 +94,9 @@ class ShelterStaffPages(Controller):
         else:
             audited(request, "unit", unit_id)
             unit = await capacity.get_unit(db, _operator(request), unit_id, request.app.state.settings.stale_after_hours)
-            flash(request, "unit_updated", unit=unit.label, status=translate(lang(request), f"status_{status}"))
+            # shown in the unit's own card, where the tap was, not at the top of a long page
+            request.session["unit_changed"] = {"id": str(unit_id), "text": translate(
+                lang(request), "unit_updated", unit=unit.label, status=translate(lang(request), f"status_{status}"))}
         return back(f"/boende#unit-{unit_id}")
 
     @post("/{shelter_id:uuid}/bekrafta", name="staff_confirm", **STAFF)

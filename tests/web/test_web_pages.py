@@ -83,14 +83,24 @@ async def world(create_migrated_database, tmp_path_factory) -> AsyncIterator[Wor
                     await browser.close()
 
 
+WIDTHS = ((390, 844), (1280, 800))
+
+
 async def _check(page, name: str) -> None:
-    """Screenshot the page and run axe-core on it: nothing serious or critical."""
+    """At a phone's and a desktop's width: screenshot the page, check that nothing makes it wider than the
+    viewport, and run axe-core on it (nothing serious or critical). The page's own size is restored."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    results = await axe_module.Axe().run(page)
-    bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{name}: accessibility violations {bad}"
+    original = page.viewport_size
+    for width, height in WIDTHS:
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        scroll_width = await page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"{name}: {scroll_width} px wide at a {width} px viewport"
+        results = await axe_module.Axe().run(page)
+        bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert not bad, f"{name} at {width} px: accessibility violations {bad}"
+    await page.set_viewport_size(original)
 
 
 async def _login(world: World, persona: str, screenshot: str | None = None):
@@ -387,3 +397,34 @@ async def test_decline_and_next_offer_reach_the_open_request_page_without_reload
     await _check(page, "19-social-request-live-offer")
     for c in (context, staff):
         await c.close()
+
+
+async def test_units_page_of_a_large_operator_has_a_jump_list_and_natural_order(world: World) -> None:
+    """Eight shelters (three published earlier, five here), units labelled so that text order would put
+    "Rum 10" before "Rum 2"; after a tap, the confirmation is in the tapped unit's card, on screen."""
+    token = world.issuer.mint_token(subject="setup-east", org=EAST, roles=("shelter_staff",))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=world.base) as api:
+        for n, code in enumerate(("0114", "0115", "0117", "0120", "0123"), start=1):
+            shelter = await api.post("/api/shelters", headers=headers,
+                                     json=shelter_body(code, rate=3000 + n, label=f"Stadshuset {n}"))
+            assert shelter.status_code == 201, shelter.text
+            for label in ("Rum 10", "Rum 2", "Rum 1"):
+                unit = await api.post(f"/api/shelters/{shelter.json()['id']}/units", headers=headers,
+                                      json={"label": label, "beds": 2, "status": "out_of_service"})
+                assert unit.status_code == 201, unit.text
+    context, page = await _login(world, "east")
+    jump = page.get_by_role("navigation", name="Gå till boende")
+    assert await jump.get_by_role("link").count() == 8
+    await jump.get_by_role("link", name="Stadshuset 3").click()
+    section = page.locator("section.card", has_text="Stadshuset 3")
+    assert "3 enheter: 3 ur drift" in await section.inner_text()
+    labels = await section.locator("li.unit h3").all_inner_texts()
+    assert labels == ["Rum 1", "Rum 2", "Rum 10"]
+    await section.get_by_role("group", name="Rum 10").get_by_role("button", name="Ur drift").click()
+    status = page.get_by_role("status")
+    assert "Rum 10 är nu: Ur drift." in await status.inner_text()
+    assert await status.is_visible() and await status.evaluate(
+        "el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+    await _check(page, "20-staff-board-eight-shelters")
+    await context.close()
