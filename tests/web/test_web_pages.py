@@ -185,7 +185,7 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
     assert "Plats erbjuden" in text and "Ett boende i Umeå (Västerbottens län)" in text
     assert "Varför platsen passar" in text and "Hemliga" not in text and "Norra huset" not in text
     assert "Adressen visas här när boendet har accepterat." in text
-    assert re.search(r"\d+ enheter har för låg skyddsnivå|\d+ enheter passar", text)
+    assert re.search(r"\d+ enhet(er)? har för låg skyddsnivå|\d+ enhet(er)? passar", text)
     await _check(page, "07-social-request-offered")
 
     staff, staff_page = await _login(world, "north")
