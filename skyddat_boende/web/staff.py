@@ -154,7 +154,12 @@ class ShelterStaffPages(Controller):
     async def placements(self, db: Db, request: Request) -> Template:
         found = await placements.list_for(db, _operator(request), False, True, 100, 0)
         audited(request, "placement", None, outcome="allowed")
-        return page(request, "staff/placements.html", placements=found, units=await _units_by_id(db, request),
+        households = {}  # who is coming or living there, as the offer described them (no names)
+        for placement in found:
+            if placement.status != "moved_out" and (offer := await offers.get(db, _operator(request), placement.offer_id)):
+                households[placement.id] = offer.household
+        return page(request, "staff/placements.html", placements=found, households=households,
+                    units=await _units_by_id(db, request),
                     names=await municipality_names(db), today=dt.date.today(), section="placements")
 
     @post("/placeringar/{placement_id:uuid}/incheckning", name="staff_check_in", **STAFF)

@@ -199,6 +199,7 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
     await staff_page.get_by_role("button", name="Ja, acceptera").click()
     await staff_page.wait_for_url(re.compile(r"/boende/placeringar"))
     assert "Erbjudandet är accepterat" in await staff_page.get_by_role("status").inner_text()
+    assert "Barn: pojke, 15 år" in await staff_page.locator("main").inner_text()  # the household, still shown
     await _check(staff_page, "09-staff-placements")
 
     await page.reload()
