@@ -323,8 +323,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ended_placement": ("Avslutad placering", "Ended placement"),
     "alert_offer_arrived": ("Ett boende i {name} har erbjudits. Boendet svarar senast {time}.",
                             "A shelter in {name} has been offered. The shelter answers by {time}."),
-    "alert_offer_expiring_social": ("Boendet har snart inte svarat i tid; då söks en ny plats automatiskt.",
-                                    "The shelter has not answered yet; if it does not, a new place is sought."),
+    "alert_offer_expiring_social": ("Tiden för boendets svar går snart ut. Svarar boendet inte, söks en ny plats "
+                                    "automatiskt.", "The time for the shelter's answer is nearly up. If it does not "
+                                    "answer, a new place is sought automatically."),
     "history_title": ("Händelser", "History"),
     "event_offered": ("Erbjudande om ett boende i {name}", "Offer of a shelter in {name}"),
     "event_accepted": ("Boendet i {name} accepterade", "The shelter in {name} accepted"),

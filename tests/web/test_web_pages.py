@@ -5,6 +5,7 @@ axe-playwright-python package, never fetched): no serious or critical violation 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -347,6 +348,16 @@ async def test_request_with_region_preferences_is_offered_in_the_preferred_count
     assert "Ett boende i Osby (Skåne län)" in text and "I önskat område" in text
     assert re.search(r"\d+ km från närmaste hotområde", text) and re.search(r"\d+ km från Malmö", text)
     await _check(page, "17-social-request-in-preferred-county")
+    # five minutes before the shelter's answer is due, the banner says so (the page's clock is moved on)
+    soon = page.locator("[data-soon]")
+    assert await soon.is_hidden()
+    expires = dt.datetime.fromisoformat(await soon.get_attribute("data-soon"))
+    await page.clock.install()
+    await page.reload()
+    await page.clock.set_system_time(expires - dt.timedelta(minutes=5))
+    await page.clock.fast_forward("00:21")
+    assert await page.locator("[data-soon]").is_visible()
+    assert "Tiden för boendets svar går snart ut" in await page.get_by_role("alert").inner_text()
     await context.close()
 
 
