@@ -185,7 +185,8 @@ def request_from_form(form: dict[str, str], places: Places, language: str, today
     body["needs"] = [need for need in NEEDS if form.get(f"need_{need}")]
     body["honour_related"], body["lgbtq"] = bool(form.get("honour_related")), bool(form.get("lgbtq"))
     body["languages"] = _languages(c)
-    body["security_level_needed"] = c.integer("security_level_needed", 1, 4, "error_security_level", "error_security_level")
+    level_key = "error_security_level"
+    body["security_level_needed"] = c.integer("security_level_needed", 1, 4, level_key, level_key)
     body["protected_data_level"] = c.choice("protected_data_level", PROTECTED_DATA, "error_protected_data")
     _where(c, body)
     if (rate := c.integer("max_daily_rate_sek", 0, 100_000, "error_rate_range")) is not None:

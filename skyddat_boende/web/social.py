@@ -91,7 +91,8 @@ class SocialWorkerPages(Controller):
                     fit=fit, excluded=excluded, distances=await _distances(db, found),
                     history=await live.request_history(db, request_id),
                     live_state=await live.request_state(db, request.user.organisation_id, request_id),
-                    poll_seconds=live.POLL_SECONDS, soon_minutes=live.SOON_MINUTES, now=dt.datetime.now(dt.timezone.utc), section="requests")
+                    poll_seconds=live.POLL_SECONDS, soon_minutes=live.SOON_MINUTES,
+                    now=dt.datetime.now(dt.timezone.utc), section="requests")
 
     @get("/arenden/{request_id:uuid}/lage", name="social_request_state", **SOCIAL)
     async def request_state(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Response:

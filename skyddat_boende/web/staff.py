@@ -156,7 +156,9 @@ class ShelterStaffPages(Controller):
         audited(request, "placement", None, outcome="allowed")
         households = {}  # who is coming or living there, as the offer described them (no names)
         for placement in found:
-            if placement.status != "moved_out" and (offer := await offers.get(db, _operator(request), placement.offer_id)):
+            if placement.status == "moved_out":
+                continue
+            if offer := await offers.get(db, _operator(request), placement.offer_id):
                 households[placement.id] = offer.household
         return page(request, "staff/placements.html", placements=found, households=households,
                     units=await _units_by_id(db, request),

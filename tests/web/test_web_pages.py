@@ -75,7 +75,8 @@ async def world(create_migrated_database, tmp_path_factory) -> AsyncIterator[Wor
             await _publish(base, issuer, NORTH, shelter_body("2480", rate=2000, label="Norra huset"), "out_of_service")
             await _publish(base, issuer, EAST, shelter_body("0380", rate=9000, label="Östra huset"), "available")
             # Osby (Skåne) is the place a request preferring Skåne should get
-            await _publish(base, issuer, EAST, shelter_body("1273", rate=1500, label="Södra huset"), "available", "Rum S1")
+            await _publish(base, issuer, EAST, shelter_body("1273", rate=1500, label="Södra huset"), "available",
+                           "Rum S1")
             async with playwright_api.async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
                 try:
@@ -382,9 +383,11 @@ async def test_a_mistyped_address_gets_a_swedish_page_and_titles_name_the_page(w
 async def test_decline_and_next_offer_reach_the_open_request_page_without_reload(world: World) -> None:
     """Kiruna is offered at once and declined by its shelter; the page, never reloaded, shows the decline
     with its reason in the history and the next offer (the rematch after a decline) in an alert."""
-    await _publish(world.base, world.issuer, EAST, shelter_body("2584", rate=900, label="Fjällhuset"), "available", "Rum K1")
+    await _publish(world.base, world.issuer, EAST, shelter_body("2584", rate=900, label="Fjällhuset"), "available",
+                   "Rum K1")
     social = world.issuer.mint_token(subject="setup-malmo", org="kommun-1280", roles=("social_worker",))
-    body = mother_with_son_and_dog("MAL-2026-0077", threat_municipalities=[], min_distance_km=0, max_daily_rate_sek=1000)
+    body = mother_with_son_and_dog("MAL-2026-0077", threat_municipalities=[], min_distance_km=0,
+                                   max_daily_rate_sek=1000)
     async with httpx.AsyncClient(base_url=world.base) as api:
         created = await api.post("/api/requests", headers={"Authorization": f"Bearer {social}"}, json=body)
         assert created.status_code == 201 and created.json()["offer"], created.text
