@@ -248,6 +248,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "error_protected_data": ("Välj nivå av skyddade personuppgifter.", "Choose the protected data level."),
     "error_km_range": ("Avståndet är {low}–{high} km.", "The distance is {low}–{high} km."),
     "error_rate_range": ("Dygnskostnaden är {low}–{high} kr.", "The daily rate is {low}–{high} SEK."),
+    "free_by_county_title": ("Lediga enheter per län just nu", "Free units by county right now"),
+    "free_by_county_help": ("Ungefärliga antal, avrundade till femtal och uppdaterade varje timme; aldrig var "
+                            "boendena ligger. Matchningen söker ändå i hela landet om du inte anger annat.",
+                            "Approximate counts, rounded to fives and updated hourly; never where shelters are. "
+                            "The matching still searches the whole country unless you say otherwise."),
+    "suppressed_free": ("1–4", "1–4"),
     "step_where": ("5. Var hushållet ska bo", "5. Where the household should live"),
     "step_where_help": ("Valfritt. Lämna tomt för att söka i hela landet.",
                         "Optional. Leave empty to search the whole country."),

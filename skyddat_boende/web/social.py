@@ -22,6 +22,7 @@ from skyddat_boende.placement_requests.consistency import ContradictoryRequest
 from skyddat_boende.placements import repository as placements
 from skyddat_boende.placements import service as placement_service
 from skyddat_boende.placements.schemas import ADDRESS_PURPOSES
+from skyddat_boende.statistics import repository as statistics
 from skyddat_boende.problems import Conflict
 from skyddat_boende.web.common import Refused, back, flash, lang, page
 from skyddat_boende.web import live
@@ -159,7 +160,8 @@ def _address_page(request: Request, placement, address, status_code: int = 200) 
 async def _form(db, request: Request, values: dict[str, str], errors: dict[str, str]) -> Template:
     defaults = {"urgency": "acute", "security_level_needed": "2", "protected_data_level": "none",
                 "latest_start_date": dt.date.today().isoformat(), "min_distance_km": "0", "adult1_gender": "female"}
-    return page(request, "social/new_request.html", status_code=400 if errors else 200,
+    figures = await statistics.snapshot(request.app.state, db, request.app.state.settings.stale_after_hours)
+    return page(request, "social/new_request.html", status_code=400 if errors else 200, free_by_county=figures,
                 values=defaults | values, errors=errors, municipalities=await geography.municipalities(db),
                 counties=await geography.counties(db), languages=LANGUAGE_NAMES, needs=form_rules.NEEDS,
                 protected_data=form_rules.PROTECTED_DATA, urgencies=form_rules.URGENCIES,

@@ -167,6 +167,8 @@ async def test_request_offer_accept_address_and_isolation(world: World) -> None:
     await _check(page, "05-social-requests-empty")
     await page.get_by_role("link", name="Ny förfrågan").first.click()
     await _check(page, "06-social-new-request")
+    await page.locator("summary", has_text="Lediga enheter per län just nu").click()  # counts only, before filing
+    assert await page.get_by_role("row", name=re.compile("Skåne län")).count() == 1
     await page.get_by_label("Ärendereferens").fill("MAL-2026-0001")
     await page.get_by_label("Senaste startdatum").fill(mother_with_son_and_dog()["latest_start_date"])
     adult = page.get_by_role("group", name="Vuxen 1")
