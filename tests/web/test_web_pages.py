@@ -383,10 +383,13 @@ async def test_a_mistyped_address_gets_a_swedish_page_and_titles_name_the_page(w
 
 
 async def test_decline_and_next_offer_reach_the_open_request_page_without_reload(world: World) -> None:
-    """Kiruna is offered at once and declined by its shelter; the page, never reloaded, shows the decline
-    with its reason in the history and the next offer (the rematch after a decline) in an alert."""
+    """Kiruna is offered at once, arriving on the shelter's open offers page, and declined there; the social
+    worker's page, never reloaded, shows the decline with its reason and the next offer in an alert."""
     await _publish(world.base, world.issuer, EAST, shelter_body("2584", rate=900, label="Fjällhuset"), "available",
                    "Rum K1")
+    staff, staff_page = await _login(world, "east")
+    await staff_page.goto(world.base + "/boende/erbjudanden")  # open before the offer exists
+    assert await staff_page.locator("section.card", has_text="Fjällhuset").count() == 0
     social = world.issuer.mint_token(subject="setup-malmo", org="kommun-1280", roles=("social_worker",))
     body = mother_with_son_and_dog("MAL-2026-0077", threat_municipalities=[], min_distance_km=0,
                                    max_daily_rate_sek=1000)
@@ -396,10 +399,9 @@ async def test_decline_and_next_offer_reach_the_open_request_page_without_reload
     context, page = await _login(world, "malmo")
     await page.goto(world.base + f"/socialtjanst/arenden/{created.json()['id']}")
     assert "Ett boende i Kiruna har erbjudits" in await page.get_by_role("alert").inner_text()
-    staff, staff_page = await _login(world, "east")
-    await staff_page.goto(world.base + "/boende/erbjudanden")
-    assert "akut" in (await staff_page.get_by_role("alert").first.inner_text()).lower()
     card = staff_page.locator("section.card", has_text="Fjällhuset")
+    await card.wait_for(timeout=15_000)  # arrived on the shelter's page without a reload
+    assert "akut" in (await staff_page.get_by_role("alert").first.inner_text()).lower()
     await card.locator("summary", has_text="Tacka nej").click()
     await card.get_by_role("button", name="Ja, tacka nej").click()  # no reason preselected: not sent
     assert await card.get_by_label("Skäl").evaluate("el => el.validity.valueMissing")
