@@ -196,8 +196,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "need_substance_use": ("Missbruk", "Substance use"),
     "need_mental_illness": ("Psykisk ohälsa", "Mental illness"),
     "need_intellectual_disability": ("Intellektuell funktionsnedsättning", "Intellectual disability"),
-    "honour_related": ("Hedersrelaterat våld (boende med kompetens väljs i första hand)",
-                       "Honour-related violence (shelters with competence are preferred)"),
+    "honour_related": ("Hedersrelaterat våld (kräver kompetens)", "Honour-related violence (needs competence)"),
     "lgbtq": ("HBTQ+-kompetens", "LGBTQ+ competence"),
     "languages": ("Språk hushållet talar", "Languages the household speaks"),
     "languages_help": ("Skriv namnen med komma emellan, t.ex. arabiska, somaliska.",
@@ -386,8 +385,6 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 RULE_TEXTS: dict[str, tuple[str, str]] = {
     "held_by_open_offer": ("är reserverade för andra erbjudanden", "are held for other offers"),
-    "already_tried": ("har redan erbjudits hushållet och tackat nej eller inte svarat",
-                      "were already offered to this household and declined or did not answer"),
     "intake_limit": ("har nått dagens intagsgräns", "have reached today's intake limit"),
     "excluded_area": ("ligger i en utesluten kommun eller ett hotområde", "are in an excluded or threat area"),
     "too_close_to_threat": ("ligger för nära ett hotområde", "are too close to a threat area"),
