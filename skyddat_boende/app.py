@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from litestar import Litestar, Router
+from litestar.exceptions import NotFoundException
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -140,7 +141,7 @@ def create_app(
         dependencies={"db": Provide(provide_connection)},
         lifespan=[database_lifespan],
         state=State({"settings": settings}),
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, NotFoundException: web.common.handle_unrouted},
         plugins=[ClosedStructSchemaPlugin()],
         middleware=[access_log_middleware, input_guard_middleware, pages.session_middleware],
         request_max_body_size=settings.max_body_bytes,

@@ -77,6 +77,7 @@ class Pages:
             route_handlers=[HomePage, LoginController, ShelterStaffPages, SocialWorkerPages, FollowUpPages,
                              HousingStaffPages, OnwardPages],
             guards=[authorize_page],
+            before_request=common.remember_organisation_name,
             middleware=[common.security_headers_middleware, DefineMiddleware(CSRFMiddleware, config=csrf)],
             exception_handlers=common.EXCEPTION_HANDLERS,
             opt={"audit_namespace": "web"},
@@ -98,7 +99,15 @@ def template_config() -> TemplateConfig:
         def rule(context, name: str) -> str:
             return i18n.rule_text(context.get("lang", i18n.DEFAULT_LANGUAGE), name)
 
+        def tn(context, key: str, n: int, **values: Any) -> str:
+            return i18n.translate_count(context.get("lang", i18n.DEFAULT_LANGUAGE), key, n, **values)
+
+        def shown_status(context, unit: Any) -> str:
+            return i18n.shown_status(unit.status, unit.beds_taken, unit.beds)
+
         engine.register_template_callable("t", t)
+        engine.register_template_callable("tn", tn)
+        engine.register_template_callable("shown_status", shown_status)
         engine.register_template_callable("rule_text", rule)
 
     return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=setup)

@@ -4,11 +4,13 @@ HTML answers for errors (the API answers problem+json; pages answer pages)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    NotFoundException,
     NotAuthorizedException,
     PermissionDeniedException,
 )
@@ -16,10 +18,13 @@ from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from skyddat_boende.privacy import PersonalNumberRejected
+from skyddat_boende import problems
 from skyddat_boende.problems import Problem
 from skyddat_boende.web.i18n import language_of, translate
 
 log = logging.getLogger(__name__)
+#: Paths that are no page: an unknown one answers problem+json, as the API does.
+MACHINE_PATHS = ("^/api(/|$)", "^/health$", "^/ready$", "^/schema", "^/static/", "^/openapi")
 
 #: Nothing from elsewhere, no inline script or style; forms post only here.
 CONTENT_SECURITY_POLICY = (
@@ -82,8 +87,20 @@ def handle_refused(request: Request, exc: Refused) -> Response:
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
     message = request.session.pop("flash", None) if "session" in request.scope else None
+    organisation_name = getattr(request.state, "organisation_name", None)
     return Template(template_name=template, status_code=status_code,
-                    context={"flash": message, "lang": lang(request), **context})
+                    context={"flash": message, "lang": lang(request), "organisation_name": organisation_name,
+                             **context})
+
+
+async def remember_organisation_name(request: Request) -> None:
+    """The signed-in person's organisation by its name ("Malmö stad"), for the page header."""
+    user = request.scope.get("user")
+    if user is None:
+        return
+    async with request.app.state.pool.acquire() as conn:
+        request.state.organisation_name = await conn.fetchval(
+            "select display_name from organisation where id = $1", user.organisation_id)
 
 
 def back(path: str) -> Redirect:
@@ -125,6 +142,17 @@ def handle_problem(request: Request, exc: Problem) -> Response:
 
 def handle_http(request: Request, exc: HTTPException) -> Response:
     return _error_page(request, exc.status_code, "error_404" if exc.status_code == 404 else None)
+
+
+def handle_unrouted(request: Request, exc: NotFoundException) -> Response:
+    """No route for the path: a browser (asking for HTML) outside the API's paths gets a page in the
+    reader's language, with the pages' headers; every other client gets problem+json as before."""
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if not wants_html or any(re.match(pattern, request.url.path) for pattern in MACHINE_PATHS):
+        return problems.handle_http(request, exc)
+    response = _error_page(request, 404, "error_404")
+    response.headers.update({name.decode(): value.decode() for name, value in SECURITY_HEADERS})
+    return response
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:

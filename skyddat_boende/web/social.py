@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
-import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -21,93 +19,34 @@ from skyddat_boende.objects import audited, not_found
 from skyddat_boende.placement_requests import repository as requests
 from skyddat_boende.placement_requests import service as request_service
 from skyddat_boende.placement_requests.consistency import ContradictoryRequest
-from skyddat_boende.placement_requests.schemas import RequestCreate
 from skyddat_boende.placements import repository as placements
 from skyddat_boende.placements import service as placement_service
 from skyddat_boende.placements.schemas import ADDRESS_PURPOSES
+from skyddat_boende.statistics import repository as statistics
 from skyddat_boende.problems import Conflict
 from skyddat_boende.web.common import Refused, back, flash, lang, page
+from skyddat_boende.web import live
+from skyddat_boende.web import request_form as form_rules
 from skyddat_boende.web.i18n import translate
+from skyddat_boende.web.languages import LANGUAGE_NAMES
 
 SOCIAL = secured(roles=[SOCIAL_WORKER])
 #: The long request form shows a refused personal identity number itself, keeping what else was typed.
 REQUEST_FORM = SOCIAL | {"opt": SOCIAL["opt"] | {input_guard.SHOWS_REFUSAL: True}}
-NEEDS = ("wheelchair", "pets", "substance_use", "mental_illness", "intellectual_disability")
-PROTECTED_DATA = ("none", "sekretessmarkering", "skyddad_folkbokforing", "fingerade_personuppgifter")
-ADULT_ROWS, CHILD_ROWS, THREAT_ROWS = 2, 6, 3
 FIT_PARTS = ("preferred_region", "within_distance", "language", "honour_competence", "lgbtq_competence",
              "within_budget", "size_fit")
+#: The field next to which a refusal from the shared consistency check is shown.
+RULE_FIELDS = {"min_distance_beyond_sweden": "min_distance_km", "distance_without_threat": "min_distance_km",
+               "max_distance_without_place": "max_distance_km", "preferred_place_excluded": "near_municipality",
+               "county_preferred_and_excluded": "excl_county1", "start_in_the_past": "latest_start_date",
+               "start_too_far_ahead": "latest_start_date", "shared_decision_reference": "child1_decision",
+               "required_language_missing": "languages"}
 
 
-class FormErrors(Exception):
-    def __init__(self, messages: list[str]) -> None:
-        super().__init__("; ".join(messages))
-        self.messages = messages
-
-
-def _int(value: Any) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.lstrip("-").isdigit() else None
-
-
-def request_from_form(form: dict[str, str], by_name: dict[str, str], language: str) -> RequestCreate:
-    """The form's fields as the API's RequestCreate; FormErrors names what is wrong. (A value that looks
-    like a personal identity number never gets here: skyddat_boende.input_guard refuses the post.)"""
-    errors: list[str] = []
-    adults = []
-    for i in range(1, ADULT_ROWS + 1):
-        age = _int(form.get(f"adult{i}_age"))
-        if age is not None or i == 1:
-            adults.append({"gender": form.get(f"adult{i}_gender", ""), "age": age})
-    children = []
-    for i in range(1, CHILD_ROWS + 1):
-        age = _int(form.get(f"child{i}_age"))
-        if age is not None:
-            children.append({"gender": form.get(f"child{i}_gender", ""), "age": age,
-                             "decision_reference": form.get(f"child{i}_decision", "").strip()})
-    threats = []
-    for i in range(1, THREAT_ROWS + 1):
-        name = form.get(f"threat{i}", "").strip()
-        if not name:
-            continue
-        code = by_name.get(name.casefold()) or (name if name in by_name.values() else None)
-        if code is None:
-            errors.append(translate(language, "error_unknown_municipality", name=name))
-        else:
-            threats.append(code)
-    body = {
-        "case_reference": form.get("case_reference", "").strip(),
-        "urgency": form.get("urgency", ""),
-        "security_level_needed": _int(form.get("security_level_needed")),
-        "protected_data_level": form.get("protected_data_level", ""),
-        "adults": adults,
-        "children": children,
-        "needs": [need for need in NEEDS if form.get(f"need_{need}")],
-        "honour_related": bool(form.get("honour_related")),
-        "lgbtq": bool(form.get("lgbtq")),
-        "languages": sorted({c.strip().lower() for c in form.get("languages", "").split(",") if c.strip()}),
-        "require_honour_competence": bool(form.get("require_honour_competence")),
-        "require_staff_language": bool(form.get("require_staff_language")),
-        "threat_municipalities": sorted(set(threats)),
-        "min_distance_km": _int(form.get("min_distance_km")) or 0,
-        "latest_start_date": form.get("latest_start_date", ""),
-    }
-    if rate := _int(form.get("max_daily_rate_sek")):
-        body["max_daily_rate_sek"] = rate
-    if errors:
-        raise FormErrors(errors)
-    try:
-        return msgspec.convert(body, RequestCreate, strict=False)
-    except msgspec.ValidationError as exc:
-        raise FormErrors([translate(language, "error_field", field=_field_of(str(exc)), message=_reason_of(str(exc)))])
-
-
-def _field_of(message: str) -> str:
-    return message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else "?"
-
-
-def _reason_of(message: str) -> str:
-    return message.partition(" - at ")[0]
+async def _places(db) -> form_rules.Places:
+    municipalities = {m.name.casefold(): m.code for m in await geography.municipalities(db)}
+    counties = {c.name.casefold(): c.code for c in await geography.counties(db)}
+    return form_rules.Places(municipalities, counties)
 
 
 class SocialWorkerPages(Controller):
@@ -122,24 +61,23 @@ class SocialWorkerPages(Controller):
 
     @get("/ny", name="social_new_request", **SOCIAL)
     async def new_request(self, db: Db, request: Request) -> Template:
-        return await _form(db, request, {}, [])
+        return await _form(db, request, {}, {})
 
     @post("/ny", name="social_create_request", **REQUEST_FORM)
     async def create_request(self, db: Db, request: Request) -> Template | Redirect:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "_csrf_token"}
         if refused := input_guard.refused_fields(request):  # shown again without them; nothing is stored
             kept = {k: v for k, v in form.items() if k not in refused}
-            return await _form(db, request, kept, [translate(lang(request), "error_personal_number")])
-        municipalities = await geography.municipalities(db)
-        by_name = {m.name.casefold(): m.code for m in municipalities}
+            return await _form(db, request, kept, {"form": translate(lang(request), "error_personal_number")})
         try:
-            data = request_from_form(form, by_name, lang(request))
+            data = form_rules.request_from_form(form, await _places(db), lang(request), dt.date.today())
             await request_service.check(db, data)
-        except FormErrors as exc:
-            return await _form(db, request, form, exc.messages)
+        except form_rules.FormErrors as exc:
+            return await _form(db, request, form, exc.errors)
         except ContradictoryRequest as exc:
-            return await _form(db, request, form, [translate(lang(request), "contradiction_" + exc.extra["rule"],
-                                                             **exc.extra)])
+            field = RULE_FIELDS.get(exc.extra["rule"], "form")
+            return await _form(db, request, form, {field: translate(lang(request), "contradiction_" + exc.extra["rule"],
+                                                                    **exc.extra)})
         created = await request_service.create(db, request, data)
         return back(f"/socialtjanst/arenden/{created.id}")
 
@@ -152,7 +90,19 @@ class SocialWorkerPages(Controller):
         excluded = sorted(((n, rule) for rule, n in (found.match.excluded if found.match else {}).items() if n),
                           reverse=True)
         return page(request, "social/request.html", req=found, municipalities=municipalities, counties=counties,
-                    fit=fit, excluded=excluded, now=dt.datetime.now(dt.timezone.utc), section="requests")
+                    fit=fit, excluded=excluded, distances=await _distances(db, found),
+                    history=await live.request_history(db, request_id),
+                    live_state=await live.request_state(db, request.user.organisation_id, request_id),
+                    poll_seconds=live.POLL_SECONDS, soon_minutes=live.SOON_MINUTES,
+                    now=dt.datetime.now(dt.timezone.utc), section="requests")
+
+    @get("/arenden/{request_id:uuid}/lage", name="social_request_state", **SOCIAL)
+    async def request_state(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Response:
+        """Whether the request changed since the page was drawn (the page then fetches itself again)."""
+        state = await live.request_state(db, request.user.organisation_id, request_id)
+        if state is None:
+            raise await not_found(request, "placement_request", request_id)
+        return Response(state, media_type=MediaType.TEXT)
 
     @post("/arenden/{request_id:uuid}/aterkalla", name="social_withdraw", **SOCIAL)
     async def withdraw(self, db: Db, request: Request, request_id: FromPath[uuid.UUID]) -> Redirect:
@@ -181,6 +131,20 @@ class SocialWorkerPages(Controller):
         return _address_page(request, placement, found)
 
 
+async def _distances(db, found) -> dict[str, int]:
+    """How far the offered place lies from the nearest threat area and from the wished municipality."""
+    if found.offer is None:
+        return {}
+    where, distances = found.offer.municipality_code, {}
+    threats = [await geography.distance_between(db, where, code) for code in found.threat_municipalities]
+    if known := [km for km in threats if km is not None]:
+        distances["threat"] = round(min(known))
+    if found.preferred_near_municipality:
+        km = await geography.distance_between(db, where, found.preferred_near_municipality)
+        distances["near"] = round(km) if km is not None else None
+    return {k: v for k, v in distances.items() if v is not None}
+
+
 async def _own_placement(db, request: Request, placement_id: uuid.UUID):
     placement = await placements.get(db, request.user.organisation_id, True, False, placement_id)
     if placement is None:
@@ -194,11 +158,13 @@ def _address_page(request: Request, placement, address, status_code: int = 200) 
                 section="requests")
 
 
-async def _form(db, request: Request, values: dict[str, str], errors: list[str]) -> Template:
-    municipalities = await geography.municipalities(db)
+async def _form(db, request: Request, values: dict[str, str], errors: dict[str, str]) -> Template:
     defaults = {"urgency": "acute", "security_level_needed": "2", "protected_data_level": "none",
                 "latest_start_date": dt.date.today().isoformat(), "min_distance_km": "0", "adult1_gender": "female"}
-    return page(request, "social/new_request.html", status_code=400 if errors else 200,
-                values=defaults | values, errors=errors, municipalities=municipalities, needs=NEEDS,
-                protected_data=PROTECTED_DATA, adult_rows=ADULT_ROWS, child_rows=CHILD_ROWS,
-                threat_rows=THREAT_ROWS, section="new")
+    figures = await statistics.snapshot(request.app.state, db, request.app.state.settings.stale_after_hours)
+    return page(request, "social/new_request.html", status_code=400 if errors else 200, free_by_county=figures,
+                values=defaults | values, errors=errors, municipalities=await geography.municipalities(db),
+                counties=await geography.counties(db), languages=LANGUAGE_NAMES, needs=form_rules.NEEDS,
+                protected_data=form_rules.PROTECTED_DATA, urgencies=form_rules.URGENCIES,
+                adult_rows=form_rules.ADULT_ROWS, child_rows=form_rules.CHILD_ROWS, name_rows=form_rules.NAME_ROWS,
+                section="new")

@@ -4,11 +4,13 @@ placements to check in and out. Every change goes through the same repositories 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -26,13 +28,19 @@ from skyddat_boende.offers.schemas import DeclineReason
 from skyddat_boende.placements import repository as placements
 from skyddat_boende.placements import service as placement_service
 from skyddat_boende.problems import Conflict, Problem
+from skyddat_boende.web import live
 from skyddat_boende.web.common import Refused, back, flash, lang, page
-from skyddat_boende.web.i18n import translate
+from skyddat_boende.web.i18n import shown_status, translate
 
 STAFF = secured(roles=[SHELTER_STAFF])
 UNIT_STATUSES = ("available", "occupied", "out_of_service")
 DECLINE_REASONS = ("full", "cannot_meet_needs", "security_concern", "too_close_to_threat", "other")
 OFFER_REFUSALS = {"offer-not-open": "offer_not_open", "offer-expired": "offer_expired", "place-taken": "place_taken"}
+
+
+def natural_key(label: str) -> list:
+    """"Rum 2" before "Rum 10": digits compare as numbers, the rest case-insensitively."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.split(r"(\d+)", label)]
 
 
 def _operator(request: Request) -> str:
@@ -62,10 +70,14 @@ class ShelterStaffPages(Controller):
         stale = request.app.state.settings.stale_after_hours
         shelters = []
         for shelter in await capacity.list_shelters(db, _operator(request), 200, 0):
-            shelters.append((shelter, await capacity.list_units(db, _operator(request), shelter.id, stale) or []))
+            units = await capacity.list_units(db, _operator(request), shelter.id, stale) or []
+            shelters.append((shelter, sorted(units, key=lambda unit: natural_key(unit.label)),
+                             Counter(shown_status(u.status, u.beds_taken, u.beds) for u in units)))
+        shelters.sort(key=lambda entry: natural_key(entry[0].label))
         names = await municipality_names(db)
+        changed = request.session.pop("unit_changed", None)
         return page(request, "staff/board.html", shelters=shelters, names=names, statuses=UNIT_STATUSES,
-                    section="board")
+                    changed=changed, section="board")
 
     @post("/enheter/{unit_id:uuid}/status", name="staff_unit_status", **STAFF)
     async def set_status(self, db: Db, request: Request, unit_id: FromPath[uuid.UUID]) -> Redirect:
@@ -82,7 +94,9 @@ class ShelterStaffPages(Controller):
         else:
             audited(request, "unit", unit_id)
             unit = await capacity.get_unit(db, _operator(request), unit_id, request.app.state.settings.stale_after_hours)
-            flash(request, "unit_updated", unit=unit.label, status=translate(lang(request), f"status_{status}"))
+            # shown in the unit's own card, where the tap was, not at the top of a long page
+            request.session["unit_changed"] = {"id": str(unit_id), "text": translate(
+                lang(request), "unit_updated", unit=unit.label, status=translate(lang(request), f"status_{status}"))}
         return back(f"/boende#unit-{unit_id}")
 
     @post("/{shelter_id:uuid}/bekrafta", name="staff_confirm", **STAFF)
@@ -95,12 +109,19 @@ class ShelterStaffPages(Controller):
 
     @get("/erbjudanden", name="staff_offers", **STAFF)
     async def offers(self, db: Db, request: Request) -> Template:
-        open_offers = await offers.list_for(db, _operator(request), "open", 50, 0)
+        open_offers = sorted(await offers.list_for(db, _operator(request), "open", 50, 0), key=lambda o: o.expires_at)
         answered = [o for o in await offers.list_for(db, _operator(request), None, 20, 0) if o.status != "open"]
         audited(request, "offer", None, outcome="allowed")
         return page(request, "staff/offers.html", open_offers=open_offers, answered=answered,
                     units=await _units_by_id(db, request), names=await municipality_names(db),
-                    reasons=DECLINE_REASONS, now=dt.datetime.now(dt.timezone.utc), section="offers")
+                    reasons=DECLINE_REASONS, now=dt.datetime.now(dt.timezone.utc), section="offers",
+                    live_state=await live.offers_state(db, _operator(request)), poll_seconds=live.POLL_SECONDS,
+                    soon_minutes=live.SOON_MINUTES)
+
+    @get("/erbjudanden/lage", name="staff_offers_state", **STAFF)
+    async def offers_state(self, db: Db, request: Request) -> Response:
+        """Whether the operator's offers changed since the page was drawn."""
+        return Response(await live.offers_state(db, _operator(request)), media_type=MediaType.TEXT)
 
     @post("/erbjudanden/{offer_id:uuid}/acceptera", name="staff_accept", **STAFF)
     async def accept(self, db: Db, request: Request, offer_id: FromPath[uuid.UUID]) -> Redirect:
@@ -119,7 +140,7 @@ class ShelterStaffPages(Controller):
         try:
             msgspec.convert(reason, DeclineReason)
         except msgspec.ValidationError:
-            raise Problem("Choose a reason.") from None
+            raise Refused(f"/boende/erbjudanden#offer-{offer_id}", "choose_reason_first") from None
         try:
             await offer_service.decline(db, request, offer_id, reason)
         except Problem as exc:
@@ -133,7 +154,14 @@ class ShelterStaffPages(Controller):
     async def placements(self, db: Db, request: Request) -> Template:
         found = await placements.list_for(db, _operator(request), False, True, 100, 0)
         audited(request, "placement", None, outcome="allowed")
-        return page(request, "staff/placements.html", placements=found, units=await _units_by_id(db, request),
+        households = {}  # who is coming or living there, as the offer described them (no names)
+        for placement in found:
+            if placement.status == "moved_out":
+                continue
+            if offer := await offers.get(db, _operator(request), placement.offer_id):
+                households[placement.id] = offer.household
+        return page(request, "staff/placements.html", placements=found, households=households,
+                    units=await _units_by_id(db, request),
                     names=await municipality_names(db), today=dt.date.today(), section="placements")
 
     @post("/placeringar/{placement_id:uuid}/incheckning", name="staff_check_in", **STAFF)
