@@ -240,6 +240,9 @@ async def move_placement(
 # ------------------------------------------------------------------------------------------- units
 
 
+CATCH_UP_ROUNDS = 3
+
+
 async def withdraw_unit_offers(
     db: asyncpg.Connection, unit_ids: list[uuid.UUID], *, lock: list[uuid.UUID] | None = None
 ) -> int:
@@ -250,7 +253,11 @@ async def withdraw_unit_offers(
     too, their requests locked without waiting (waiting for a request while holding units could close
     a circle with an offer being made); one still busy restarts the attempt (Contended). So the caller's
     change of the units never meets an open offer."""
-    withdrawn = await _withdraw_open_offers(db, unit_ids, wait=True)
+    withdrawn = 0
+    for _ in range(CATCH_UP_ROUNDS):  # offers made while this waited for a request: catch up, still waiting
+        if not (found := await _withdraw_open_offers(db, unit_ids, wait=True)):
+            break
+        withdrawn += found
     await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update",
                      sorted({*unit_ids, *(lock or ())}))
     return withdrawn + await _withdraw_open_offers(db, unit_ids, wait=False)
