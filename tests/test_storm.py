@@ -238,7 +238,10 @@ async def test_storm_of_conflicting_steps_answers_no_5xx_and_keeps_invariants(cr
     watch = Watch(watcher)
     try:
         with running_server(env) as first, running_server(env) as second, running_worker(env) as worker:
-            async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CLIENTS * 2)) as http:
+            # idle connections closed by the client before the server's keep-alive (5 s) closes them, so a
+            # call never goes out on a connection the server is closing
+            limits = httpx.Limits(max_connections=CLIENTS * 2, keepalive_expiry=2)
+            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                 storm = Storm(http, [first, second], tokens, await _shelters(http, first, tokens.staff(NORTH)))
                 background = [asyncio.create_task(watch.run()), asyncio.create_task(age_offers(clock))]
                 started = time.monotonic()
