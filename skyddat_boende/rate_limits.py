@@ -34,8 +34,10 @@ returning calls, extract(epoch from window_start + interval '1 minute' - stateme
 
 
 class RateLimiter:
-    def __init__(self, pool: asyncpg.Pool, *, per_address: int, per_client: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, per_address: int, per_client: int, pool_wait: float = 10) -> None:
         self.pool, self.per_address, self.per_client = pool, per_address, per_client
+        self.pool_wait = pool_wait
+        """How long a count waits for a pooled connection (then TimeoutError: 503), like a request does."""
 
     async def address_wait(self, host: str | None) -> int:
         """0 when a call from this client address may go ahead (it is counted); else seconds to wait."""
@@ -47,7 +49,8 @@ class RateLimiter:
 
     async def _wait(self, caller: str, limit: int) -> int:
         bucket = hashlib.sha256(caller.encode()).digest()
-        calls, left = await self.pool.fetchrow(_COUNT, bucket)
+        async with self.pool.acquire(timeout=self.pool_wait) as conn:
+            calls, left = await conn.fetchrow(_COUNT, bucket)
         return 0 if calls <= limit else max(1, math.ceil(left))
 
 
