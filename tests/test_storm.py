@@ -180,6 +180,7 @@ class Watch:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn, self.versions, self.breaks, self.checks = conn, {}, [], 0
+        self.longest_lock_wait, self.longest_waiter = 0.0, None
 
     async def check(self) -> None:
         async with self.conn.transaction(isolation="repeatable_read", readonly=True):
@@ -193,6 +194,15 @@ class Watch:
                         self.breaks.append(f"{table} {row['id']} version {self.versions[key]} -> {row['version']}")
                     self.versions[key] = row["version"]
         self.checks += 1
+        waiter = await self.conn.fetchrow(  # the service's statement waiting longest for a lock, sampled
+            """select extract(epoch from clock_timestamp() - a.query_start)::float as waited, a.query,
+                      (select string_agg(b.query || ' [' || b.state || ' ' ||
+                              extract(epoch from clock_timestamp() - b.xact_start)::text || ']', ' | ')
+                         from pg_stat_activity b where b.pid = any(pg_blocking_pids(a.pid))) as blockers
+                 from pg_stat_activity a where a.datname = current_database() and a.wait_event_type = 'Lock'
+                order by a.query_start limit 1""")
+        if waiter and waiter["waited"] > self.longest_lock_wait:
+            self.longest_lock_wait, self.longest_waiter = waiter["waited"], (waiter["query"], waiter["blockers"])
 
     async def run(self) -> None:
         while True:
@@ -302,6 +312,8 @@ async def _figures(conn: asyncpg.Connection, storm: Storm, watch: Watch, duratio
         "steps": dict(storm.steps),
         "latency_seconds": {route: _spread(seconds) for route, seconds in sorted(storm.latencies.items())},
         "invariant_checks": watch.checks, "invariant_breaks": len(watch.breaks),
+        "longest_lock_wait_sampled_seconds": round(watch.longest_lock_wait, 3),
+        "longest_lock_wait_statement_and_blockers": watch.longest_waiter,
         "offers": await counts("select status, count(*) from offer group by status"),
         "placements": await counts("select status, count(*) from placement group by status"),
         "requests": await counts("select status, count(*) from placement_request group by status"),
