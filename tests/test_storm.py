@@ -51,7 +51,7 @@ def _household(i: int, rng: random.Random) -> dict:
 
 
 class Storm:
-    """The clients' shared state: what exists, what every call answered, how long withdrawals took."""
+    """The clients' shared state: what exists, what every call answered and how long each route took."""
 
     def __init__(self, http: httpx.AsyncClient, bases: list[str], tokens, units: list[str]) -> None:
         self.http, self.bases, self.tokens, self.units = http, bases, tokens, units
@@ -65,7 +65,7 @@ class Storm:
         self.created = 0
         self.latencies: defaultdict[str, list[float]] = defaultdict(list)
 
-    def headers(self) -> None:
+    def mint_tokens(self) -> None:
         if time.monotonic() - self.minted > TOKEN_SECONDS:
             self.minted = time.monotonic()
             self.staff, self.malmo = self.tokens.staff(NORTH), self.tokens.social_worker(MALMO)
@@ -87,7 +87,7 @@ class Storm:
     async def run(self, rng: random.Random) -> None:
         while self.remaining > 0:
             self.remaining -= 1
-            self.headers()
+            self.mint_tokens()
             kind = rng.choice(STEPS)
             self.steps[kind] += 1
             await getattr(self, kind)(rng)
