@@ -110,7 +110,7 @@ def create_app(
         )
         app.state.rate_limiter = rate_limits.RateLimiter(
             app.state.pool, per_address=settings.rate_limit_per_address_per_minute,
-            per_client=settings.rate_limit_per_minute)
+            per_client=settings.rate_limit_per_minute, pool_wait=settings.db_pool_wait_seconds)
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
         app.state.unit_snapshot = unit_snapshot.UnitSnapshot(app.state.pool, url, app.state.places,

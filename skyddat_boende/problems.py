@@ -140,6 +140,17 @@ def _only(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
     return isinstance(exc, kinds)
 
 
+def _unavailable(exc: BaseException) -> bool:
+    """Database unavailability, including a pooled connection the database dropped in the middle of a
+    query: its next use (the next query, or the pool's reset when the request gives it back) fails with
+    asyncpg's internal error 'cannot switch to state N; another operation (M) is in progress', and the
+    pool then closes it."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_unavailable(inner) for inner in exc.exceptions)
+    return isinstance(exc, UNAVAILABLE) or (isinstance(exc, asyncpg.InternalClientError)
+                                            and "another operation" in str(exc))
+
+
 def handle_unavailable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database unavailable", extra={"error_type": type(exc).__name__, "path_template": _route(request)})
     return problem_response(503, "unavailable", "Service unavailable",
@@ -152,7 +163,7 @@ def handle_contended(request: Request, exc: Exception) -> Response[dict[str, Any
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    if _only(exc, UNAVAILABLE):
+    if _unavailable(exc):
         return handle_unavailable(request, exc)
     if _only(exc, CONTENDED):
         return handle_contended(request, exc)

@@ -21,8 +21,6 @@ from skyddat_boende.identity import Principal
 
 WINDOW_SECONDS = 60
 """The window's length (the SQL below says '1 minute'), and so the longest Retry-After."""
-ACQUIRE_TIMEOUT_SECONDS = 10
-"""As for audited denials: a guard never waits for a pooled connection without end."""
 
 # One statement per check: counts the call in the caller's window (starting a new window when the
 # last one has ended) and returns the count and the seconds left in the window.
@@ -38,8 +36,10 @@ returning calls, extract(epoch from window_start + interval '1 minute' - stateme
 
 
 class RateLimiter:
-    def __init__(self, pool: asyncpg.Pool, *, per_address: int, per_client: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, per_address: int, per_client: int, pool_wait: float = 10) -> None:
         self.pool, self.per_address, self.per_client = pool, per_address, per_client
+        self.pool_wait = pool_wait
+        """How long a count waits for a pooled connection (then TimeoutError: 503), like a request does."""
 
     async def address_wait(self, host: str | None) -> int:
         """0 when a call from this client address may go ahead (it is counted); else seconds to wait."""
@@ -51,7 +51,7 @@ class RateLimiter:
 
     async def _wait(self, caller: str, limit: int) -> int:
         bucket = hashlib.sha256(caller.encode()).digest()
-        async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as conn:
+        async with self.pool.acquire(timeout=self.pool_wait) as conn:
             calls, left = await conn.fetchrow(_COUNT, bucket)
         return 0 if calls <= limit else max(1, math.ceil(left))
 

@@ -38,9 +38,11 @@ class Answer(enum.Enum):
     UNIT_FULL = "unit_full"
 
 
-async def lock_request(db: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:
+async def lock_request(db: asyncpg.Connection, request_id: uuid.UUID, *, wait: bool = True) -> asyncpg.Record | None:
+    """Lock the request; with wait=False, asyncpg.LockNotAvailableError if another transaction holds it."""
     return await db.fetchrow(
-        "select id, status, municipality_id, version from placement_request where id = $1 for update", request_id
+        "select id, status, municipality_id, version from placement_request where id = $1 for update"
+        + ("" if wait else " nowait"), request_id,
     )
 
 
@@ -91,13 +93,13 @@ select o.id, o.status, o.expires_at <= now() as expired, o.request_id, o.unit_id
 """
 
 
-async def lock_offer(db: asyncpg.Connection, offer_id: uuid.UUID) -> asyncpg.Record | None:
+async def lock_offer(db: asyncpg.Connection, offer_id: uuid.UUID, *, wait: bool = True) -> asyncpg.Record | None:
     """Lock the offer's request, then the offer (the lock order); None if there is no such offer."""
     request_id = await db.fetchval("select request_id from offer where id = $1", offer_id)
     if request_id is None:
         return None
-    await lock_request(db, request_id)
-    return await db.fetchrow(OFFER_ROW + " where o.id = $1 for update of o", offer_id)
+    await lock_request(db, request_id, wait=wait)
+    return await db.fetchrow(OFFER_ROW + " where o.id = $1 for update of o" + ("" if wait else " nowait"), offer_id)
 
 
 async def _close_offer(db: asyncpg.Connection, offer: asyncpg.Record, to: str, reason: str | None = None) -> None:
@@ -238,24 +240,43 @@ async def move_placement(
 # ------------------------------------------------------------------------------------------- units
 
 
-async def withdraw_unit_offers(db: asyncpg.Connection, unit_ids: list[uuid.UUID]) -> int:
+CATCH_UP_ROUNDS = 3
+
+
+async def withdraw_unit_offers(
+    db: asyncpg.Connection, unit_ids: list[uuid.UUID], *, lock: list[uuid.UUID] | None = None
+) -> int:
     """Before units leave service (occupied, out of service): withdraw their open offers, tell both
     sides, and put the requests back to waiting (the next batch offers them another place). Then lock
-    the units; an offer made on them meanwhile restarts the attempt (Contended), so that the caller's
+    the units, with `lock` (every unit the caller will change) in the same statement: units locked in
+    two steps would deadlock with another caller's steps. Offers made on them meanwhile are withdrawn
+    too, their requests locked without waiting (waiting for a request while holding units could close
+    a circle with an offer being made); one still busy restarts the attempt (Contended). So the caller's
     change of the units never meets an open offer."""
+    withdrawn = 0
+    for _ in range(CATCH_UP_ROUNDS):  # offers made while this waited for a request: catch up, still waiting
+        if not (found := await _withdraw_open_offers(db, unit_ids, wait=True)):
+            break
+        withdrawn += found
+    await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update",
+                     sorted({*unit_ids, *(lock or ())}))
+    return withdrawn + await _withdraw_open_offers(db, unit_ids, wait=False)
+
+
+async def _withdraw_open_offers(db: asyncpg.Connection, unit_ids: list[uuid.UUID], *, wait: bool) -> int:
     found = await db.fetch(
         "select id, request_id from offer where unit_id = any($1::uuid[]) and status = 'open' order by request_id, id",
         unit_ids,
     )
     for row in found:
-        offer = await lock_offer(db, row["id"])
+        try:
+            offer = await lock_offer(db, row["id"], wait=wait)
+        except asyncpg.LockNotAvailableError:
+            raise Contended("an offer made on the unit meanwhile is still being changed") from None
         if offer is None or offer["status"] != "open":
             continue
         await _close_offer(db, offer, "withdrawn")
         await events.publish(db, offer["operator_id"], "offer.withdrawn", offer_id=offer["id"])
         await events.publish(db, offer["municipality_id"], "offer.withdrawn", offer_id=offer["id"],
                              request_id=offer["request_id"])
-    await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update", unit_ids)
-    if await db.fetchval("select 1 from offer where unit_id = any($1::uuid[]) and status = 'open'", unit_ids):
-        raise Contended("an offer was made on the unit while its offers were withdrawn")
     return len(found)

@@ -265,8 +265,8 @@ async def _replace_availability(db: asyncpg.Connection, operator_id: str, snapsh
         return None
     unlisted = sorted(owned_ids - set(ids))
     leaving = unlisted + [e.unit_id for e in snapshot.units if e.status != "available"]
-    await workflow.withdraw_unit_offers(db, leaving)  # the lock order: their offers before the units
-    await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update", sorted(owned_ids))
+    # the lock order: their offers before the units; every unit in one statement
+    await workflow.withdraw_unit_offers(db, leaving, lock=sorted(owned_ids))
     if if_match is not None and if_match != "*" and if_match != await availability_tag(db, operator_id):
         raise AvailabilityChanged
     changed = await _set_listed(db, snapshot) + await db.fetch(

@@ -21,7 +21,7 @@ from skyddat_boende.retries import retrying
 
 CANDIDATES = 10
 SWEEP_BATCH = 20
-"""Offers the expiry sweep expires in one transaction (each also offers its request the next place)."""
+"""Offers the expiry sweep expires in one transaction (each request then gets its next offer in one of its own)."""
 
 
 @dataclass(frozen=True)
@@ -90,21 +90,24 @@ async def expire_due_offers(
 ) -> int:
     """Expire open offers past their hold and offer each request its next candidate, `batch` offers a
     transaction: offers made by one national batch share one expiry, and expiring them all in one
-    transaction would hold every request, unit and new offer it touches until the last is done."""
+    transaction would hold every request, unit and new offer it touches until the last is done.
+    Each next offer is a transaction of its own: it locks a unit, and a transaction holding a unit
+    must not go on to lock another request (the lock order), nor a second unit out of id order."""
     async with pool.acquire() as db:
         due = [r["id"] for r in await db.fetch(
             "select id from offer where status = 'open' and expires_at <= now() order by expires_at, id")]
     expired = 0
     for start in range(0, len(due), batch):
         async with pool.acquire() as db:
-            expired += await retrying(db, _expire_some, due[start:start + batch], settings, places)
+            requests = await retrying(db, _expire_some, due[start:start + batch])
+            for request_id in requests:
+                await retrying(db, offer_next, request_id, settings, places)
+        expired += len(requests)
     return expired
 
 
-async def _expire_some(db: asyncpg.Connection, offer_ids: list[uuid.UUID], settings: Settings, places) -> int:
-    expired = 0
-    for offer_id in offer_ids:
-        if offer := await workflow.expire(db, offer_id):  # None: answered or withdrawn since
-            await offer_next(db, offer["request_id"], settings, places)
-            expired += 1
-    return expired
+async def _expire_some(db: asyncpg.Connection, offer_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Expire those of the offers still open and past their hold, their requests locked in id order;
+    the requests whose offer expired."""
+    rows = await db.fetch("select id from offer where id = any($1::uuid[]) order by request_id, id", offer_ids)
+    return [offer["request_id"] for row in rows if (offer := await workflow.expire(db, row["id"]))]
