@@ -1,16 +1,18 @@
 """The interactive API reference (/schema/reference): its script and style come from the service itself
 (the swagger-ui-py package's files, byte for byte), nothing inline and nothing from another origin, under
 the pages' security headers; only the distribution's two files are served; /schema links it and the
-guide page, never a file path."""
+guide page, never a file path, and the JSON files the guides link are served beside them."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from skyddat_boende.reference_page import ASSET_DIR
 from skyddat_boende.web.common import SECURITY_HEADERS
+from tests.helpers import REPO_ROOT
 
 EXPECTED = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
 
@@ -59,3 +61,16 @@ async def test_schema_table_links_the_reference_and_the_guide_page(client):
     assert "guide.md" not in table and "api_docs/" not in table
     document = (await client.get("/schema/openapi.json")).json()
     assert "/schema/guide" in document["info"]["description"] and "guide.md" not in document["info"]["description"]
+
+
+@pytest.mark.parametrize("page, linked", [("feeds", "feed.schema.json"), ("feeds", "feed-example.json"),
+                                          ("guide", "trusted-issuer.example.json")])
+async def test_files_the_guides_link_are_served_beside_them(client, page, linked):
+    """A partner reading /schema/feeds or /schema/guide follows a relative link to a JSON file: it is
+    served at /schema/<file>, the file in api_docs/, with the pages' headers."""
+    html = (await client.get(f"/schema/{page}")).text
+    assert f'href="{linked}"' in html, "the page links the file relative to itself"
+    served = await client.get(f"/schema/{linked}")
+    assert served.status_code == 200 and served.headers["content-type"].startswith("application/json")
+    assert served.content == (Path(REPO_ROOT) / "api_docs" / linked).read_bytes()
+    _same_headers(served)
