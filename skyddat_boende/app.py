@@ -32,6 +32,7 @@ from skyddat_boende.matchmaking import snapshot as unit_snapshot
 from skyddat_boende.openapi_contract import ClosedStructSchemaPlugin
 from skyddat_boende.docs_pages import doc_page_plugins
 from skyddat_boende.openapi_page import PlainHtmlRenderPlugin, schema_router
+from skyddat_boende.reference_page import ReferencePagePlugin
 from skyddat_boende.problems import exception_handlers
 
 log = logging.getLogger("skyddat_boende.http")
@@ -150,7 +151,7 @@ def create_app(
             version=__version__,
             description=DESCRIPTION,
             openapi_router=schema_router("/schema"),
-            render_plugins=[PlainHtmlRenderPlugin(), JsonRenderPlugin(path="/openapi.json"),
+            render_plugins=[PlainHtmlRenderPlugin(), ReferencePagePlugin(), JsonRenderPlugin(path="/openapi.json"),
                             *doc_page_plugins(settings.docs_dir)],
             components=Components(
                 security_schemes={

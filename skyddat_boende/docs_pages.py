@@ -1,5 +1,6 @@
 """The partner documentation (api_docs/*.md) as pages next to the API reference: /schema/guide,
-/schema/feeds, /schema/webhooks. Rendered once at start-up with markdown-it-py (raw HTML in the
+/schema/feeds, /schema/webhooks, and the JSON files they link (/schema/feed.schema.json and the
+examples), so that a partner reading the pages needs no copy of the repository. Rendered once at start-up with markdown-it-py (raw HTML in the
 Markdown is escaped, not passed through), served by the schema router with the pages' security
 headers; links between the documents point at their pages."""
 
@@ -10,11 +11,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from litestar import Request
+from litestar import MediaType, Request
+from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from markdown_it import MarkdownIt
 
 PAGES = {"guide": "guide.md", "feeds": "feeds.md", "webhooks": "webhooks.md"}
+FILES = ("feed.schema.json", "feed-example.json", "trusted-issuer.example.json")
 _MD_LINK = re.compile(r'href="(guide|feeds|webhooks)\.md(#[^"]*)?"')
 
 
@@ -44,5 +47,19 @@ class DocPagePlugin(OpenAPIRenderPlugin):
         return self._page
 
 
-def doc_page_plugins(docs_dir: Path) -> list[DocPagePlugin]:
-    return [DocPagePlugin(name, docs_dir) for name in PAGES]
+class DocFilePlugin(OpenAPIRenderPlugin):
+    """One JSON file of `docs_dir` at /schema/<name>, read at start-up (404 if it is not installed)."""
+
+    def __init__(self, name: str, docs_dir: Path) -> None:
+        super().__init__(path=f"/{name}", media_type=MediaType.JSON)
+        source = docs_dir / name
+        self._body = source.read_bytes() if source.is_file() else None
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        if self._body is None:
+            raise NotFoundException()
+        return self._body
+
+
+def doc_page_plugins(docs_dir: Path) -> list[OpenAPIRenderPlugin]:
+    return [*(DocPagePlugin(name, docs_dir) for name in PAGES), *(DocFilePlugin(name, docs_dir) for name in FILES)]

@@ -1,6 +1,7 @@
-"""The rendered API reference at /schema: plain server-side HTML, no JavaScript, nothing from a CDN.
-Its router carries the pages' security headers (`schema_router`); the style is a static file, since
-the Content-Security-Policy allows no inline style."""
+"""The operations table at /schema: plain server-side HTML, no JavaScript, nothing from a CDN; the
+interactive reference beside it is /schema/reference (skyddat_boende/reference_page.py). The router carries
+the pages' security headers (`schema_router`); the style is a static file, since the Content-Security-Policy
+allows no inline style."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from litestar import Request, Router
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
+from skyddat_boende.reference_page import reference_asset
 from skyddat_boende.web.common import security_headers_middleware
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -17,8 +19,10 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 def schema_router(path: str) -> Router:
     """The router Litestar adds the reference and the JSON document to: the same security headers as
-    every page (CSP, frame-ancestors and X-Frame-Options, nosniff, Referrer-Policy, no-store)."""
-    return Router(path, route_handlers=[], include_in_schema=False, middleware=[security_headers_middleware])
+    every page (CSP, frame-ancestors and X-Frame-Options, nosniff, Referrer-Policy, no-store), and the
+    interactive reference's files."""
+    return Router(path, route_handlers=[reference_asset], include_in_schema=False,
+                  middleware=[security_headers_middleware])
 
 
 class PlainHtmlRenderPlugin(OpenAPIRenderPlugin):
@@ -47,6 +51,8 @@ class PlainHtmlRenderPlugin(OpenAPIRenderPlugin):
 <h1>{escape(info.get("title", "API"))} <small>{escape(info.get("version", ""))}</small></h1>
 <p>{escape(info.get("description", ""))}</p>
 <p>Machine-readable document: <a href="{json_url}">{json_url}</a> (OpenAPI {escape(openapi_schema.get("openapi", ""))}).</p>
+<p><a href="/schema/reference">Interactive reference</a>: every operation with its parameters, bodies,
+schemas, enums and a worked example, and a form to try it with your token.</p>
 <p>Guides: <a href="/schema/guide">partner guide</a> · <a href="/schema/feeds">pull feeds</a> ·
 <a href="/schema/webhooks">webhooks</a>.</p>
 <table><thead><tr><th>Method</th><th>Path</th><th>Summary</th><th>Access</th></tr></thead>

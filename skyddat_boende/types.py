@@ -6,9 +6,22 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from matching.types import Feature, ProtectedDataLevel, TargetGroup, Urgency  # the shared vocabulary
+from matching import types as vocabulary  # the shared vocabulary, described here for the API reference
+from matching.types import Feature, TargetGroup
 
 __all__ = ["Feature", "ProtectedDataLevel", "TargetGroup", "Urgency"]
+
+Urgency = Annotated[vocabulary.Urgency, Meta(description=(
+    "How soon the household must move in; it weighs the request's priority (acute 4, days 2, planned 1) "
+    "and the time within which matching aims to place it. `acute`: today: only units free today are "
+    "offered, and an offer is held for the shorter acute hold time; `days`: within 7 days of the "
+    "request; `planned`: within 14 days, by `latest_start_date`."
+))]
+ProtectedDataLevel = Annotated[vocabulary.ProtectedDataLevel, Meta(description=(
+    "Protected personal data (Skatteverket's levels, lowest first). `none`; `sekretessmarkering`: "
+    "confidentiality marking; `skyddad_folkbokforing`: protected registration; "
+    "`fingerade_personuppgifter`: fictitious identity. A shelter states the highest level it can handle."
+))]
 
 Label = Annotated[str, Meta(min_length=2, max_length=120)]  # a shelter's; the database holds the same limits
 UnitLabel = Annotated[str, Meta(min_length=1, max_length=60)]

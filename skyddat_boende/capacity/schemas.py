@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -27,6 +27,9 @@ class AddressWrite(msgspec.Struct, forbid_unknown_fields=True):
     city: City
     contact_phone: Phone
 
+    example: ClassVar[dict] = {"street": "Exempelgatan 1", "postal_code": "901 00", "city": "Umeå",
+                               "contact_phone": "+46 90 100 00 00"}
+
 
 class ShelterCreate(msgspec.Struct, forbid_unknown_fields=True):
     label: Label
@@ -42,6 +45,13 @@ class ShelterCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_age_girls: ChildAgeLimit | None = None
     daily_intake_limit: IntakeLimit | None = None
 
+    example: ClassVar[dict] = {
+        "label": "Jouren Norrsken, hus B", "municipality_code": "2480", "target_groups": ["women", "families"],
+        "security_level": 3, "protected_data_capability": "skyddad_folkbokforing", "staff_languages": ["sv", "en", "ar"],
+        "daily_rate_sek": 1850, "address": AddressWrite.example, "features": ["pets", "wheelchair"],
+        "max_age_boys": 15, "max_age_girls": 17, "daily_intake_limit": 2,
+    }
+
 
 class ShelterUpdate(msgspec.Struct, forbid_unknown_fields=True):
     label: Label | UnsetType = UNSET
@@ -55,19 +65,22 @@ class ShelterUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_age_girls: ChildAgeLimit | None | UnsetType = UNSET
     daily_intake_limit: IntakeLimit | None | UnsetType = UNSET
 
+    example: ClassVar[dict] = {"daily_rate_sek": 1900, "staff_languages": ["sv", "en", "ar", "so"],
+                               "daily_intake_limit": None}
+
 
 class ShelterRead(msgspec.Struct, frozen=True):
     id: uuid.UUID
     operator_id: str
     label: str
-    municipality_code: str
-    target_groups: list[str]
-    features: list[str]
+    municipality_code: MunicipalityCode
+    target_groups: list[TargetGroup]
+    features: list[Feature]
     security_level: int
-    protected_data_capability: str
+    protected_data_capability: ProtectedDataLevel
     max_age_boys: int | None
     max_age_girls: int | None
-    staff_languages: list[str]
+    staff_languages: list[LanguageCode]
     daily_rate_sek: int
     daily_intake_limit: int | None
     version: int
@@ -81,6 +94,9 @@ class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
     status: UnitStatus = "available"
     available_from: dt.date | None = None
 
+    example: ClassVar[dict] = {"label": "Lgh 3", "beds": 4, "shareable": False, "status": "available",
+                               "available_from": None}
+
 
 class UnitUpdate(msgspec.Struct, forbid_unknown_fields=True):
     label: UnitLabel | UnsetType = UNSET
@@ -88,6 +104,8 @@ class UnitUpdate(msgspec.Struct, forbid_unknown_fields=True):
     shareable: bool | UnsetType = UNSET
     status: UnitStatus | UnsetType = UNSET
     available_from: dt.date | UnsetType = UNSET
+
+    example: ClassVar[dict] = {"beds": 3, "status": "occupied", "available_from": "2027-02-01"}
 
 
 class UnitRead(msgspec.Struct, frozen=True):
@@ -122,6 +140,11 @@ class AvailabilitySnapshot(msgspec.Struct, forbid_unknown_fields=True):
     """The whole availability of the caller's operator: units not listed become out of service."""
 
     units: Annotated[list[AvailabilityEntry], Meta(max_length=MAX_SNAPSHOT_UNITS)]
+
+    example: ClassVar[dict] = {"units": [
+        {"unit_id": "6f0c2a4e-1b7d-4c1e-9a51-2d8f3b6e7a10", "status": "available"},
+        {"unit_id": "b3e9d1f2-5a6c-4e8b-8d7f-0c1a2b3c4d5e", "status": "occupied", "available_from": "2027-02-01"},
+    ]}
 
 
 class AvailabilityResult(msgspec.Struct, frozen=True):

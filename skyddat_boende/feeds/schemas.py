@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 from msgspec import Meta
@@ -37,6 +37,12 @@ class FeedCreate(msgspec.Struct, forbid_unknown_fields=True):
     oauth: OAuthClient | None = None
     unit_ids: Annotated[dict[ExternalId, uuid.UUID], Meta(max_length=5000)] = {}
     """Your own stable unit ids, each mapped once to one of this service's unit ids."""
+
+    example: ClassVar[dict] = {
+        "url": "https://booking.partner.example/feeds/skyddat-boende.json", "interval_seconds": 300,
+        "secret_header": {"name": "X-Feed-Key", "value": "a-long-random-secret-shared-with-you"},
+        "unit_ids": {"hus-b-lgh-3": "6f0c2a4e-1b7d-4c1e-9a51-2d8f3b6e7a10"},
+    }
 
 
 class FeedRead(msgspec.Struct, frozen=True):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import ClassVar, Literal
 
 import msgspec
+
+from skyddat_boende.placement_requests.schemas import HardNeed
+from skyddat_boende.types import LanguageCode, ProtectedDataLevel, Urgency
 
 OfferStatus = Literal["open", "accepted", "declined", "expired", "withdrawn"]
 DeclineReason = Literal["full", "cannot_meet_needs", "security_concern", "too_close_to_threat", "other"]
@@ -21,13 +24,13 @@ class Person(msgspec.Struct, frozen=True):
 class HouseholdSummary(msgspec.Struct, frozen=True):
     adults: list[Person]
     children: list[Person]
-    needs: list[str]
-    languages: list[str]
+    needs: list[HardNeed]
+    languages: list[LanguageCode]
     honour_related: bool
     lgbtq: bool
-    protected_data_level: str
+    protected_data_level: ProtectedDataLevel
     security_level_needed: int
-    urgency: str
+    urgency: Urgency
 
 
 class OfferRead(msgspec.Struct, frozen=True):
@@ -47,3 +50,5 @@ class OfferRead(msgspec.Struct, frozen=True):
 
 class Decline(msgspec.Struct, forbid_unknown_fields=True):
     reason: DeclineReason
+
+    example: ClassVar[dict] = {"reason": "cannot_meet_needs"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
@@ -58,6 +58,18 @@ class RequestCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_distance_km: Annotated[int, Meta(ge=1, le=2000)] | None = None
     max_daily_rate_sek: DailyRate | None = None
 
+    example: ClassVar[dict] = {
+        "case_reference": "MAL-2027-0042", "urgency": "days", "security_level_needed": 3,
+        "protected_data_level": "skyddad_folkbokforing", "adults": [{"gender": "female", "age": 34}],
+        "children": [{"gender": "male", "age": 9, "decision_reference": "MAL-2027-0042-B1"},
+                     {"gender": "female", "age": 6, "decision_reference": "MAL-2027-0042-B2"}],
+        "latest_start_date": "2027-01-20", "needs": ["pets"], "honour_related": False, "lgbtq": False,
+        "languages": ["sv", "ar"], "require_honour_competence": False, "require_staff_language": False,
+        "excluded_municipalities": ["1283"], "excluded_counties": [], "threat_municipalities": ["1280"],
+        "min_distance_km": 150, "preferred_counties": ["24"], "preferred_near_municipality": "2480",
+        "max_distance_km": 1200, "max_daily_rate_sek": 2500,
+    }
+
 
 class AdultRead(msgspec.Struct, frozen=True):
     gender: str
@@ -93,24 +105,24 @@ class MatchReport(msgspec.Struct, frozen=True):
 class RequestRead(msgspec.Struct, frozen=True):
     id: uuid.UUID
     case_reference: str
-    status: str
-    urgency: str
+    status: RequestStatus
+    urgency: Urgency
     security_level_needed: int
-    protected_data_level: str
+    protected_data_level: ProtectedDataLevel
     adults: list[AdultRead]
     children: list[ChildRead]
-    needs: list[str]
+    needs: list[HardNeed]
     honour_related: bool
     lgbtq: bool
-    languages: list[str]
+    languages: list[LanguageCode]
     require_honour_competence: bool
     require_staff_language: bool
-    excluded_municipalities: list[str]
-    excluded_counties: list[str]
-    threat_municipalities: list[str]
+    excluded_municipalities: list[MunicipalityCode]
+    excluded_counties: list[CountyCode]
+    threat_municipalities: list[MunicipalityCode]
     min_distance_km: int
-    preferred_counties: list[str]
-    preferred_near_municipality: str | None
+    preferred_counties: list[CountyCode]
+    preferred_near_municipality: MunicipalityCode | None
     max_distance_km: int | None
     latest_start_date: dt.date
     max_daily_rate_sek: int | None

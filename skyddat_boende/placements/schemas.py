@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 import msgspec
 
@@ -43,6 +43,10 @@ class ShelterAddress(msgspec.Struct, frozen=True):
 class CheckIn(msgspec.Struct, forbid_unknown_fields=True):
     planned_end_date: dt.date | None = None
 
+    example: ClassVar[dict] = {"planned_end_date": "2027-04-30"}
+
 
 class PlannedEnd(msgspec.Struct, forbid_unknown_fields=True):
     planned_end_date: dt.date
+
+    example: ClassVar[dict] = {"planned_end_date": "2027-05-31"}

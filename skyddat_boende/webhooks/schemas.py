@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 from msgspec import Meta
@@ -21,11 +21,14 @@ class WebhookCreate(msgspec.Struct, forbid_unknown_fields=True):
     url: WebhookUrl
     event_types: EventTypes
 
+    example: ClassVar[dict] = {"url": "https://partner.example/hooks/skyddat-boende",
+                               "event_types": ["offer.created", "offer.accepted", "placement.checked_in"]}
+
 
 class WebhookRead(msgspec.Struct, frozen=True):
     id: uuid.UUID
     url: str
-    event_types: list[str]
+    event_types: list[EventType]
     active: bool
     created_at: dt.datetime
 
@@ -35,7 +38,7 @@ class WebhookCreated(msgspec.Struct, frozen=True):
 
     id: uuid.UUID
     url: str
-    event_types: list[str]
+    event_types: list[EventType]
     active: bool
     created_at: dt.datetime
     secret: Annotated[str, Meta(description="HMAC-SHA256 key (its UTF-8 bytes); store it now, it is not shown again")]
