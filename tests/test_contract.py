@@ -26,6 +26,7 @@ from skyddat_boende.cli import openapi_document
 from tests import factories
 from tests.conftest import make_app
 from tests.helpers import running_server
+from tests.housing_support import UMEA, housing_provider
 from tests.workflow_support import organisations, shelter_body
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -173,7 +174,8 @@ async def test_idempotency_key_replays_the_same_json_sent_with_other_whitespace(
 #: run, SB_FUZZ_NUL=1 for NUL characters in generated text too.
 FUZZ_EXAMPLES = int(os.environ.get("SB_FUZZ_EXAMPLES", "6"))
 ROLE_ORGANISATIONS = {"social_worker": "kommun-1280", "shelter_staff": "operator-north",
-                      "org_admin": "operator-north", "national_followup": "nat-socialstyrelsen"}
+                      "org_admin": "operator-north", "national_followup": "nat-socialstyrelsen",
+                      "housing_staff": "housing-north"}
 NATIONAL_SCOPES = {"statistics:read", "audit:read", "batch:run"}
 
 
@@ -195,6 +197,7 @@ def _caller(issuer, access: str) -> dict[str, str]:
 async def fuzzed_server(create_migrated_database, issuer, tmp_path_factory):
     url = await create_migrated_database()  # its own database: the fuzzer's writes touch no other test
     await organisations(url)
+    await housing_provider(url, "north", UMEA)
     env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")),
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0",
            "SB_RATE_LIMIT_PER_MINUTE": "1000000", "SB_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000"}

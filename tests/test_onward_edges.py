@@ -104,7 +104,7 @@ async def test_partner_sync_replaces_availability_all_or_nothing(world, tokens):
     assert [a["status"] for a in (await client.get("/api/apartments", headers=staff)).json()] == ["available"] * 2
     synced = await client.put(path, json={"apartments": [{"apartment_id": offered, "status": "available"}]},
                               headers=staff)
-    assert synced.status_code == 200 and synced.json() == {"updated": 1, "set_out_of_service": 1}
+    assert synced.status_code == 200 and synced.json() == {"updated": 1, "set_out_of_service": 1, "changed": 2}
     status = {a["id"]: a["status"] for a in (await client.get("/api/apartments", headers=staff)).json()}
     assert status == {offered: "available", other: "unavailable"}
 

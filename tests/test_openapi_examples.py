@@ -16,16 +16,27 @@ from litestar.testing import AsyncTestClient
 
 from skyddat_boende.feeds.secrets import Vault
 from tests.conftest import make_app
+from tests.housing_support import UMEA, apartment_body, housing_provider
 from tests.openapi_walk import Document
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
-OPERATOR = "operator-north"
-#: The order a partner would go in: a shelter and its unit first, then what refers to them.
+OPERATOR, HOUSING = "operator-north", "housing-north"
+#: The order a partner would go in: a shelter and its unit first, then what refers to them; then an
+#: apartment, the onward request of the placed household, its first offer declined and the next accepted.
 ORDER = ["post /api/shelters", "patch /api/shelters/{shelter_id}", "put /api/shelters/{shelter_id}/address",
          "post /api/shelters/{shelter_id}/units", "patch /api/units/{unit_id}", "post /api/webhooks",
          "post /api/feeds", "post /api/requests", "post /api/offers/{offer_id}/decline",
          "post /api/placements/{placement_id}/check-in", "patch /api/placements/{placement_id}",
-         "put /api/availability"]
+         "put /api/availability", "post /api/apartments", "patch /api/apartments/{apartment_id}",
+         "put /api/apartments/{apartment_id}/address", "put /api/apartment-availability",
+         "post /api/onward-requests", "post /api/onward-offers/{onward_offer_id}/decline",
+         "post /api/onward-offers/{onward_offer_id}/accept"]
+#: The operations that create what later ones refer to, and the id each gives them.
+CREATES = {"post /api/shelters": "shelter_id", "post /api/shelters/{shelter_id}/units": "unit_id",
+           "post /api/apartments": "apartment_id", "post /api/onward-requests": "onward_request_id"}
+#: The organisation of each role's caller (an org_admin of the shelters' operator, so that a feed may map
+#: its units); any other role is Malmö's.
+ORG_OF_ROLE = {"shelter_staff": OPERATOR, "org_admin": OPERATOR, "housing_staff": HOUSING}
 _labels = count(1)
 
 
@@ -62,9 +73,11 @@ def in_world(document: Document, value: Any, schema: dict, ids: dict[str, list[s
 
 @pytest.fixture
 async def world(create_migrated_database, issuer, tokens):
-    """A shelter with two units; one request placed (its offer accepted), one with an open offer."""
+    """A shelter with two units; one request placed (its offer accepted), one with an open offer; a
+    housing provider with two apartments."""
     url = await create_migrated_database()
     await organisations(url)
+    await housing_provider(url, "north", UMEA)
     app = make_app(url, issuer, rate_limit_per_minute=1_000_000, run_jobs=False, feed_secret_key=Vault.new_key())
     async with AsyncTestClient(app=app) as client:
         staff = tokens.staff(OPERATOR)
@@ -78,8 +91,16 @@ async def world(create_migrated_database, issuer, tokens):
                                     headers=tokens.social_worker(MALMO))
         assert accepted.status_code == 200 and offered.json()["offer"], (accepted.text, offered.text)
         ids = {"placement_id": accepted.json()["placement_id"], "offer_id": offered.json()["offer"]["id"],
-               "unit_ids": [first["id"], second.json()["id"]]}
+               "unit_ids": [first["id"], second.json()["id"]],
+               "apartment_ids": [await _apartment(client, tokens, label) for label in ("Lgh 1201", "Lgh 1301")]}
         yield client, Document(app.openapi_schema.to_schema()), ids
+
+
+async def _apartment(client, tokens, label: str) -> str:
+    created = await client.post("/api/apartments", json=apartment_body(UMEA, label=label),
+                                headers=tokens.headers("housing_staff", HOUSING))
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
 
 
 def openapi(issuer) -> dict:
@@ -130,21 +151,31 @@ async def test_the_api_accepts_every_example(world, tokens):
         schema = body_schema(document, op)
         units = [ids.get("unit_id", world_ids["unit_ids"][0]), world_ids["unit_ids"][1]]
         body = in_world(document, schema["examples"][0], op.body_schema,
-                        {"unit_id": list(units), "shelter_id": [ids.get("shelter_id", "")]})
+                        {"unit_id": list(units), "shelter_id": [ids.get("shelter_id", "")],
+                         "apartment_id": [ids.get("apartment_id", ""), *world_ids["apartment_ids"]],
+                         "placement_id": [world_ids["placement_id"]]})
         answer = await _send(client, tokens, op, ids, body)
         assert answer.status_code < 300, f"{op}: the documented example was refused: {answer.text}"
         created = answer.json() if answer.content else {}
-        if key == "post /api/shelters":
-            ids["shelter_id"] = created["id"]
-        if key == "post /api/shelters/{shelter_id}/units":
-            ids["unit_id"] = created["id"]
+        if key in CREATES:
+            ids[CREATES[key]] = created["id"]
+        if key in ("post /api/onward-requests", "post /api/onward-offers/{onward_offer_id}/decline"):
+            ids["onward_offer_id"] = await _open_onward_offer(client, tokens, ids["onward_request_id"])
+
+
+async def _open_onward_offer(client, tokens, onward_request_id: str) -> str:
+    """The onward request's open offer (its first, or the next after a decline), as Malmö sees it."""
+    found = await client.get(f"/api/onward-requests/{onward_request_id}", headers=tokens.social_worker(MALMO))
+    open_offers = [o["id"] for o in found.json()["offers"] if o["status"] == "open"]
+    assert len(open_offers) == 1, f"the household is offered one apartment at a time: {found.text}"
+    return open_offers[0]
 
 
 async def _send(client, tokens, op, ids, body):
-    """The operation as its caller would send it (an org_admin of the shelters' operator, so that a feed
-    may map its units); a PATCH or PUT with the resource's current ETag."""
+    """The operation as its caller would send it (ORG_OF_ROLE); a PATCH or PUT with the resource's
+    current ETag."""
     role = op.role or None
-    org = OPERATOR if role in ("shelter_staff", "org_admin") else f"kommun-{MALMO}"
+    org = ORG_OF_ROLE.get(role, f"kommun-{MALMO}")
     headers = tokens.headers(role, org) if role else tokens.headers(None, org, op.scope)
     url = op.url({k: v for k, v in ids.items() if isinstance(v, str)} | {"x": str(uuid.uuid4())})
     if op.method in ("patch", "put"):

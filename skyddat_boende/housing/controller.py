@@ -114,7 +114,8 @@ class ApartmentAvailabilityController(Controller):
         except ValueError as exc:
             raise Unprocessable(str(exc) + "; nothing was changed.") from None
         audited(request, "housing_provider", _organisation(request))
-        return AvailabilityResult(updated, unavailable)
+        # every listed apartment gets a new version (no no-op detection as for units), so all of them changed
+        return AvailabilityResult(updated, unavailable, changed=updated + unavailable)
 
 
 async def _after_update(db: Db, request: Request, apartment_id: uuid.UUID, outcome: str) -> Response[ApartmentRead]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -47,6 +47,15 @@ class ApartmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     wheelchair_accessible: bool = False
     pets_allowed: bool = False
 
+    example: ClassVar[dict] = {
+        "label": "Lgh 1102, 3 rok", "municipality_code": "2480", "rooms": 3, "area_m2": 74, "floor": 2,
+        "monthly_rent_sek": 7450, "available_from": "2027-02-01", "lease_type": "trial_lease",
+        "protected_data_capability": "skyddad_folkbokforing",
+        "address": {"street": "Exempelvägen 12", "postal_code": "903 30", "city": "Umeå",
+                    "contact_phone": "+46 90 100 00 01"},
+        "lift": True, "wheelchair_accessible": False, "pets_allowed": True,
+    }
+
 
 class ApartmentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     label: Label | UnsetType = UNSET
@@ -62,6 +71,8 @@ class ApartmentUpdate(msgspec.Struct, forbid_unknown_fields=True):
     pets_allowed: bool | UnsetType = UNSET
     status: ApartmentStatus | UnsetType = UNSET
     """One-tap availability; an apartment that is let stays let."""
+
+    example: ClassVar[dict] = {"monthly_rent_sek": 7600, "available_from": "2027-02-15", "status": "available"}
 
 
 class ApartmentRead(msgspec.Struct, frozen=True):
@@ -98,6 +109,13 @@ class ApartmentSnapshot(msgspec.Struct, forbid_unknown_fields=True):
 
     apartments: Annotated[list[ApartmentAvailabilityEntry], Meta(max_length=MAX_SNAPSHOT_UNITS)]
 
+    example: ClassVar[dict] = {"apartments": [
+        {"apartment_id": "9a1d4c2e-7b3f-4e5a-8c6d-1f2e3a4b5c6d", "status": "available", "available_from": "2027-02-01"},
+        {"apartment_id": "2c7e9f1a-4d5b-4a6c-9e8f-3b2a1c0d9e8f", "status": "available"},
+        {"apartment_id": "e5f6a7b8-1c2d-4e3f-8a9b-0c1d2e3f4a5b", "status": "unavailable",
+         "available_from": "2027-04-01"},
+    ]}
+
 
 class OnwardRequestCreate(msgspec.Struct, forbid_unknown_fields=True):
     case_reference: Reference
@@ -115,6 +133,17 @@ class OnwardRequestCreate(msgspec.Struct, forbid_unknown_fields=True):
     threat_municipalities: Annotated[list[MunicipalityCode], Meta(max_length=50)] = []
     min_distance_km: Km = 0
     preferred_counties: Annotated[list[CountyCode], Meta(max_length=21)] = []
+
+    example: ClassVar[dict] = {
+        "case_reference": "MAL-2027-0042", "urgency": "planned", "protected_data_level": "skyddad_folkbokforing",
+        "adults": [{"gender": "female", "age": 34}],
+        "children": [{"gender": "male", "age": 9, "decision_reference": "MAL-2027-0042-B1"},
+                     {"gender": "female", "age": 6, "decision_reference": "MAL-2027-0042-B2"}],
+        "max_rent_sek": 8000, "earliest_move_in": "2027-02-01",
+        "placement_id": "4b8e2f6a-0c1d-4e7f-9a3b-5d6c7e8f9a0b", "needs": ["pets"],
+        "excluded_municipalities": ["1283"], "excluded_counties": [], "threat_municipalities": ["1280"],
+        "min_distance_km": 150, "preferred_counties": ["24"],
+    }
 
 
 class OnwardOfferSummary(msgspec.Struct, frozen=True):
@@ -188,10 +217,14 @@ class OnwardOfferRead(msgspec.Struct, frozen=True):
 class OnwardDecline(msgspec.Struct, forbid_unknown_fields=True):
     reason: OnwardDeclineReason
 
+    example: ClassVar[dict] = {"reason": "let_to_another"}
+
 
 class OnwardAccept(msgspec.Struct, forbid_unknown_fields=True):
     lease_signed_on: dt.date
     move_in_on: dt.date
+
+    example: ClassVar[dict] = {"lease_signed_on": "2027-01-25", "move_in_on": "2027-02-01"}
 
 
 class ApartmentAddress(msgspec.Struct, frozen=True):
