@@ -36,12 +36,14 @@ CHANNEL = "units_changed"
 REFRESH_SECONDS = 1.0
 MAX_AGE_SECONDS = 60.0
 
-# the unit and its shelter exactly as the snapshot saw them, still offerable; locked against change
-# until the offer's transaction ends
+# the unit and its shelter exactly as the snapshot saw them, still offerable. The unit is locked until the
+# offer's transaction ends, as the offer's bed trigger locks it (sql/0018: a share lock raised by the
+# trigger would deadlock two offers on one unit); the shelter is not locked: the lock order puts shelters
+# after units, and a fast-track may go on to its next candidate unit
 STILL_OFFERABLE = """
 select 1 from unit u join shelter s on s.id = u.shelter_id
  where u.id = $1 and u.status = 'available' and u.version = $2 and u.beds_taken = $3 and s.version = $4
-   for share of u, s
+   for no key update of u
 """
 
 
