@@ -58,13 +58,18 @@ async def test_requiring_a_staff_language_without_naming_one_is_refused(world, t
 def test_the_request_form_carries_the_requirements():
     """The social worker's web form: the two boxes become the request's requirements; unticked,
     they stay preferences."""
-    from skyddat_boende.web.social import request_from_form
+    import datetime as dt
+
+    from skyddat_boende.web.request_form import Places, request_from_form
+
+    places, today = Places({}, {}), dt.date(2029, 12, 1)
 
     form = {"case_reference": "MAL-2026-0201", "urgency": "planned", "security_level_needed": "2",
             "protected_data_level": "none", "adult1_gender": "female", "adult1_age": "30",
             "latest_start_date": "2030-01-01", "languages": "ar, sv", "honour_related": "1"}
-    plain = request_from_form(form, {}, "sv")
+    plain = request_from_form(form, places, "sv", today)
     assert not plain.require_honour_competence and not plain.require_staff_language
-    required = request_from_form(form | {"require_honour_competence": "1", "require_staff_language": "1"}, {}, "sv")
+    required = request_from_form(form | {"require_honour_competence": "1", "require_staff_language": "1"}, places,
+                                 "sv", today)
     assert required.require_honour_competence and required.require_staff_language
     assert required.languages == ["ar", "sv"]
