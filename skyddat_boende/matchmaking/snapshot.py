@@ -2,11 +2,11 @@
 FastTrack indexes, built once and reused by every request. Holds (open offers) and today's intake are
 read per request and applied to the indexes in place of rebuilding them.
 
-The snapshot is rebuilt in the background after a committed change to a unit or shelter (LISTEN on
-sql/0023's channel), at most once per REFRESH_SECONDS, and at least every MAX_AGE_SECONDS (units grow
-stale by the clock alone); a new day rebuilds it before use. It may therefore lag a change by moments:
-every candidate is re-checked inside the offer's transaction (`still_offerable`), under a share lock, so
-an offer is only ever made on a unit exactly as the engine saw it.
+The snapshot is rebuilt before use after a committed change to a unit, shelter or offer (LISTEN on the
+channel of sql/0023 and sql/0035), on a new day, and at least every MAX_AGE_SECONDS (units grow stale by
+the clock alone). A change whose notification is still on its way is not seen yet: every candidate is
+re-checked inside the offer's transaction (`still_offerable`), under the unit's row lock, so an offer is
+only ever made on a unit exactly as the engine saw it.
 
 The app registers its snapshot for its `places` (the municipalities it loaded once at startup, which
 every caller of offer_next passes on); a caller without one (the CLI, a worker process) reads the
@@ -33,7 +33,6 @@ from skyddat_boende.matchmaking import adapter
 log = logging.getLogger(__name__)
 
 CHANNEL = "units_changed"
-REFRESH_SECONDS = 1.0
 MAX_AGE_SECONDS = 60.0
 
 # the unit and its shelter exactly as the snapshot saw them, still offerable. The unit is locked until the
@@ -68,15 +67,12 @@ class _Built:
 
 
 class UnitSnapshot:
-    def __init__(self, pool: asyncpg.Pool, database_url: str, places: dict[str, Municipality], stale_hours: int,
-                 *, refresh_seconds: float = REFRESH_SECONDS):
+    def __init__(self, pool: asyncpg.Pool, database_url: str, places: dict[str, Municipality], stale_hours: int):
         self.pool, self.database_url, self.places, self.stale_hours = pool, database_url, places, stale_hours
-        self.refresh_seconds = refresh_seconds
         self._built: _Built | None = None
         self._generation = 0
         self._listener: asyncpg.Connection | None = None
-        self._first_build = asyncio.Lock()
-        self._refresh: asyncio.Task | None = None
+        self._building = asyncio.Lock()
 
     async def start(self) -> None:
         try:
@@ -84,13 +80,10 @@ class UnitSnapshot:
             await self._listener.add_listener(CHANNEL, self._changed)
             self._listener.add_termination_listener(self._lost)
         except (database.DatabaseUnavailable, asyncpg.PostgresError, OSError):
-            self._listener = None  # without notifications: rebuilt every REFRESH_SECONDS while in use
-            log.warning("unit snapshot: no change notifications; rebuilding on a timer")
+            self._listener = None  # without notifications: rebuilt for every request
+            log.warning("unit snapshot: no change notifications; rebuilt for every request")
 
     async def stop(self) -> None:
-        if self._refresh is not None:
-            self._refresh.cancel()
-            await asyncio.gather(self._refresh, return_exceptions=True)
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
 
@@ -106,29 +99,21 @@ class UnitSnapshot:
         self._listener = None
 
     async def availability(self, db: asyncpg.Connection) -> SnapshotAvailability:
-        built = self._built
-        if built is None or built.day != adapter.today():
-            async with self._first_build:
-                if self._built is None or self._built.day != adapter.today():
+        if self._stale(self._built):
+            async with self._building:  # one rebuild at a time; the requests waiting for it then share it
+                if self._stale(self._built):
                     self._built = await self._build(db)
-            built = self._built
-        elif self._due(built) and (self._refresh is None or self._refresh.done()):
-            self._refresh = asyncio.create_task(self._rebuild())
+        built = self._built
         now = await db.fetchrow(HOLDS_AND_INTAKE)
         open_offers = [Offer(r, u) for r, u in zip(now["holders"] or (), now["held"] or ())]
         return SnapshotAvailability(built, open_offers, now["intake"] or {})
 
-    def _due(self, built: _Built) -> bool:
-        age = time.monotonic() - built.built_at
-        changed = built.generation != self._generation or self._listener is None
-        return age >= max(MAX_AGE_SECONDS, self.refresh_seconds) or (changed and age >= self.refresh_seconds)
-
-    async def _rebuild(self) -> None:
-        try:
-            async with self.pool.acquire() as db:
-                self._built = await self._build(db)
-        except Exception as exc:  # the old snapshot serves on; the next request tries again
-            log.error("unit snapshot rebuild failed", extra={"error_type": type(exc).__name__})
+    def _stale(self, built: _Built | None) -> bool:
+        """Rebuilt before use after any committed change (or without notifications, always), on a new day,
+        and after MAX_AGE_SECONDS (units grow stale by the clock alone)."""
+        if built is None or built.day != adapter.today() or self._listener is None:
+            return True
+        return built.generation != self._generation or time.monotonic() - built.built_at >= MAX_AGE_SECONDS
 
     async def _build(self, db: asyncpg.Connection) -> _Built:
         generation, day = self._generation, adapter.today()
