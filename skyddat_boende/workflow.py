@@ -111,8 +111,10 @@ async def _close_offer(db: asyncpg.Connection, offer: asyncpg.Record, to: str, r
         await _move_request(db, offer["request_id"], "waiting")
 
 
-def _refusal(offer: asyncpg.Record | None, operator_id: str | None) -> Answer | None:
-    if offer is None or (operator_id is not None and offer["operator_id"] != operator_id):
+def refusal(offer: asyncpg.Record | None, owner_id: str | None, owner: str = "operator_id") -> Answer | None:
+    """Why the offer cannot be answered by `owner_id` (its row's `owner` column: the shelter's operator, or
+    an apartment's provider), or None: missing or another's, answered already, or expired."""
+    if offer is None or (owner_id is not None and offer[owner] != owner_id):
         return Answer.MISSING
     if offer["status"] != "open":
         return Answer.ANSWERED
@@ -124,8 +126,8 @@ def _refusal(offer: asyncpg.Record | None, operator_id: str | None) -> Answer | 
 async def decline(db: asyncpg.Connection, operator_id: str, offer_id: uuid.UUID, reason: str):
     """The shelter declines; the request waits again (the caller offers it the next place)."""
     offer = await lock_offer(db, offer_id)
-    if refusal := _refusal(offer, operator_id):
-        return offer, refusal
+    if refused := refusal(offer, operator_id):
+        return offer, refused
     await _close_offer(db, offer, "declined", reason)
     await events.publish(db, offer["municipality_id"], "offer.declined", offer_id=offer_id,
                          request_id=offer["request_id"])
@@ -151,8 +153,8 @@ async def accept(db: asyncpg.Connection, operator_id: str, offer_id: uuid.UUID):
     offer = await lock_offer(db, offer_id)
     if offer is not None and offer["status"] == "accepted" and offer["operator_id"] == operator_id:
         return offer, Answer.DONE, await db.fetchval("select id from placement where offer_id = $1", offer_id)
-    if refusal := _refusal(offer, operator_id):
-        return offer, refusal, None
+    if refused := refusal(offer, operator_id):
+        return offer, refused, None
     await db.execute("select 1 from unit where id = $1 for no key update", offer["unit_id"])
     # the shelter's row lock serializes acceptances at one shelter, so its daily intake limit holds
     await db.execute("select 1 from shelter where id = $1 for update", offer["shelter_id"])

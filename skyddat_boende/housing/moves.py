@@ -91,16 +91,6 @@ async def lock_offer(db: asyncpg.Connection, offer_id: uuid.UUID) -> asyncpg.Rec
     return await db.fetchrow(OFFER_ROW + " where o.id = $1 for update of o", offer_id)
 
 
-def _refusal(offer: asyncpg.Record | None, provider_id: str | None) -> Answer | None:
-    if offer is None or (provider_id is not None and offer["provider_id"] != provider_id):
-        return Answer.MISSING
-    if offer["status"] != "open":
-        return Answer.ANSWERED
-    if offer["expired"]:
-        return Answer.EXPIRED
-    return None
-
-
 async def _close(db: asyncpg.Connection, offer: asyncpg.Record, to: str, reason: str | None = None) -> None:
     await db.execute("update onward_offer set status = $2, answered_at = now(), decline_reason = $3 where id = $1",
                      offer["id"], to, reason)
@@ -110,8 +100,8 @@ async def _close(db: asyncpg.Connection, offer: asyncpg.Record, to: str, reason:
 async def decline(db: asyncpg.Connection, provider_id: str, offer_id: uuid.UUID, reason: str, settings, places):
     """The provider declines with a reason; the household is offered its next apartment at once."""
     offer = await lock_offer(db, offer_id)
-    if refusal := _refusal(offer, provider_id):
-        return refusal
+    if refused := workflow.refusal(offer, provider_id, "provider_id"):
+        return refused
     await _close(db, offer, "declined", reason)
     await events.publish(db, offer["municipality_id"], "onward_offer.declined", onward_offer_id=offer_id,
                          onward_request_id=offer["onward_request_id"])
@@ -193,8 +183,8 @@ async def accept(db: asyncpg.Connection, provider_id: str, offer_id: uuid.UUID, 
     offer = await lock_offer(db, offer_id)
     if offer is not None and offer["status"] == "accepted" and offer["provider_id"] == provider_id:
         return Answer.DONE
-    if refusal := _refusal(offer, provider_id):
-        return refusal
+    if refused := workflow.refusal(offer, provider_id, "provider_id"):
+        return refused
     await db.execute(
         """update onward_offer set status = 'accepted', answered_at = now(), lease_signed_on = $2, move_in_on = $3
             where id = $1""",
