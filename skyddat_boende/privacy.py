@@ -80,7 +80,8 @@ def looks_like_personal_number(text: str) -> bool:
 def phone_looks_like_personal_number(text: str) -> bool:
     """A phone field's rule: refused when it holds a personal identity number written as one (six or
     eight digits, then four), or when it does not start as a phone number does (+ or 0) and the general
-    rule finds one. So 070-123 45 67 and +46 70 123 45 67 pass; 0701234567 and 070123-4567 do not."""
+    rule finds one. So 070-123 45 67 and +46 70 123 45 67 pass; ten digits in one run, or six digits, a
+    dash and four, do not."""
     plain = normalise(text).strip()
     if IDENTITY_LAYOUT.search(plain):
         return True
