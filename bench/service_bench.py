@@ -31,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# the benchmark signs its callers' tokens with the development issuer, which loads only in development;
+# the services it starts run in development too
+os.environ.setdefault("SB_ENV", "development")
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
@@ -180,7 +183,8 @@ def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, proces
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "SB_ENV": "development",
            "SB_DATA_DIR": str(data_dir), "SB_LOG_LEVEL": "WARNING",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]),
-           "SB_RATE_LIMIT_PER_MINUTE": "1000000", "SB_BATCH_INTERVAL_MINUTES": "0",
+           "SB_RATE_LIMIT_PER_MINUTE": "1000000", "SB_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000000",
+           "SB_BATCH_INTERVAL_MINUTES": "0",
            "SB_MAX_OPEN_REQUESTS": "100000"}
     started = []
     try:

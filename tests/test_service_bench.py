@@ -15,7 +15,9 @@ from tests.conftest import REPO_ROOT
 def test_smoke_run_writes_every_figure_without_server_errors(server_url: str, tmp_path) -> None:
     done = subprocess.run(
         [sys.executable, "bench/service_bench.py", "--smoke", "--results-dir", str(tmp_path)],
-        cwd=REPO_ROOT, env={**os.environ, "DATABASE_URL": server_url, "PYTHONPATH": str(REPO_ROOT)},
+        # as `make bench` runs it: from a shell without SB_ENV (the test process itself runs in development)
+        cwd=REPO_ROOT, env={**{k: v for k, v in os.environ.items() if k != "SB_ENV"},
+                            "DATABASE_URL": server_url, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -2,11 +2,13 @@
 FastTrack indexes, built once and reused by every request. Holds (open offers) and today's intake are
 read per request and applied to the indexes in place of rebuilding them.
 
-The snapshot is rebuilt before use after a committed change to a unit, shelter or offer (LISTEN on the
-channel of sql/0023 and sql/0035), on a new day, and at least every MAX_AGE_SECONDS (units grow stale by
-the clock alone). A change whose notification is still on its way is not seen yet: every candidate is
-re-checked inside the offer's transaction (`still_offerable`), under the unit's row lock, so an offer is
-only ever made on a unit exactly as the engine saw it.
+The snapshot is rebuilt before use after a committed change to a unit or shelter (LISTEN on the channel
+of sql/0023), on a new day, and at least every MAX_AGE_SECONDS. A change whose notification is still on
+its way is not seen yet: every candidate is re-checked inside the offer's transaction (`still_offerable`),
+under the unit's row lock, so an offer is only ever made on a unit exactly as the engine saw it. Offers
+do not notify (every fast-track makes one, and would rebuild the snapshot for the next): a shared unit's
+free beds count the holds of its build, so beds held since are refused by the offer's bed trigger, and
+beds an answered offer freed are seen at the next rebuild, within MAX_AGE_SECONDS.
 
 The app registers its snapshot for its `places` (the municipalities it loaded once at startup, which
 every caller of offer_next passes on); a caller without one (the CLI, a worker process) reads the
@@ -33,7 +35,7 @@ from skyddat_boende.matchmaking import adapter
 log = logging.getLogger(__name__)
 
 CHANNEL = "units_changed"
-MAX_AGE_SECONDS = 60.0
+MAX_AGE_SECONDS = 5.0
 
 # the unit and its shelter exactly as the snapshot saw them, still offerable. The unit is locked until the
 # offer's transaction ends, as the offer's bed trigger locks it (sql/0018: a share lock raised by the
