@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -168,8 +169,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             return url, []
         from skyddat_boende import demo_data
 
+        from skyddat_boende.statistics import snapshots
+
         if not await demo_data.present(conn):
             await demo_data.load(conn, seed=2024, shelters=260)
+        # today's figures at once (housekeeping takes them every 10 minutes), so that the open data and the
+        # follow-up page have a day to show from the start; a day already taken is kept as it is
+        await snapshots.take(conn, dt.datetime.now(dt.timezone.utc), settings.stale_after_hours)
         return url, await demo_data.busiest_operators(conn)
 
     url, operators = _on_database(settings, prepare)
