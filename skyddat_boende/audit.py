@@ -1,5 +1,8 @@
 """The audit trail: append-only, hash-chained events of who did or tried what (sql/0003_audit.sql).
 
+Events are written in the caller's transaction and join the chain when it commits (sql/0035), so
+audited writers do not wait for each other's transactions, only for each other's commits.
+
 Events carry ids and codes only: never addresses, names, personal identity numbers or case details.
 `verify` recomputes every hash in Python, independently of the SQL function that wrote it.
 """
@@ -37,12 +40,12 @@ async def record(
     object_id: str | None,
     outcome: Outcome,
     purpose: str | None = None,
-) -> int:
-    """Append one event in the caller's transaction; returns its sequence number."""
-    return await conn.fetchval(
-        """insert into audit_event (actor_issuer, actor_subject, actor_organisation, actor_role, actor_client,
+) -> None:
+    """Record one event in the caller's transaction; it is chained (and gets its `seq`) at commit."""
+    await conn.execute(
+        """insert into audit_pending (actor_issuer, actor_subject, actor_organisation, actor_role, actor_client,
                                     action, object_type, object_id, outcome, purpose)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning seq""",
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
         actor.issuer, actor.subject, actor.organisation, actor.role, actor.client,
         action, object_type, object_id, outcome, purpose,
     )

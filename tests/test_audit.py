@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -11,11 +13,13 @@ ACTOR = audit.Actor(issuer="https://idp.example", subject="user-1", organisation
 
 
 async def _three_events(conn) -> list[int]:
-    return [
-        await audit.record(conn, ACTOR, "request.create", "placement_request", "r-1", "succeeded"),
-        await audit.record(conn, ACTOR, "address.read", "shelter", "s-1", "denied", purpose="no placement"),
-        await audit.record(conn, audit.SYSTEM, "batch.run", "batch", None, "succeeded"),
-    ]
+    """Three events chained at once (the test's transaction never commits), and their sequence numbers."""
+    await conn.execute("set constraints audit_pending_to_chain immediate")
+    await audit.record(conn, ACTOR, "request.create", "placement_request", "r-1", "succeeded")
+    await audit.record(conn, ACTOR, "address.read", "shelter", "s-1", "denied", purpose="no placement")
+    await audit.record(conn, audit.SYSTEM, "batch.run", "batch", None, "succeeded")
+    return sorted(await conn.fetchval("select array_agg(seq) from (select seq from audit_event "
+                                      "order by seq desc limit 3) last"))
 
 
 async def test_chain_of_untouched_events_verifies(conn):
@@ -84,3 +88,42 @@ async def test_inserted_event_is_detected(conn):
     report = await audit.verify(conn)
     assert not report.ok
     assert report.first_bad_seq == seqs[1] + 1
+
+
+async def test_an_open_audited_transaction_does_not_hold_up_another(database_url):
+    """Chaining at insert locked the chain's head until commit: a second writer waited for the first."""
+    from skyddat_boende import database
+
+    first, second = await database.connect(database_url), await database.connect(database_url)
+    try:
+        async with first.transaction():
+            await audit.record(first, ACTOR, "request.create", "placement_request", "first", "succeeded")
+            async with second.transaction():
+                await asyncio.wait_for(
+                    audit.record(second, ACTOR, "request.create", "placement_request", "second", "succeeded"), 10)
+        order = await first.fetch("select object_id from audit_event where object_id in ('first', 'second') "
+                                  "order by seq")
+        assert [r["object_id"] for r in order] == ["second", "first"]  # chained in commit order
+        assert (await audit.verify(first)).ok
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_rolled_back_event_leaves_nothing(database_url):
+    from skyddat_boende import database
+
+    conn = await database.connect(database_url)
+    try:
+        before = await conn.fetchval("select count(*) from audit_event")
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await audit.record(conn, ACTOR, "request.create", "placement_request", "rolled-back", "succeeded")
+                raise RuntimeError("the write failed")
+        assert await conn.fetchval("select count(*) from audit_event") == before
+        assert await conn.fetchval("select count(*) from audit_pending") == 0
+        await audit.record(conn, ACTOR, "request.create", "placement_request", "committed", "succeeded")
+        assert await conn.fetchval("select count(*) from audit_event where object_id = 'committed'") >= 1
+        assert await conn.fetchval("select count(*) from audit_pending") == 0
+    finally:
+        await conn.close()
