@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import asyncpg
 from msgspec import UNSET, structs
@@ -76,18 +76,26 @@ async def create_shelter(db: asyncpg.Connection, operator_id: str, data: Shelter
 
 
 async def set_address(db: asyncpg.Connection, shelter_id: uuid.UUID, address) -> None:
-    """Write-only: the service role may insert and update addresses but not read them (sql/0009),
-    so this is an UPDATE, then an INSERT if there was nothing to update (no upsert, which reads)."""
-    values = (shelter_id, address.street, address.postal_code, address.city, address.contact_phone)
+    await write_address(db, "shelter", shelter_id, address)
+
+
+async def write_address(
+    db: asyncpg.Connection, owner: Literal["shelter", "apartment"], owner_id: uuid.UUID, address
+) -> None:
+    """Write-only: the service role may insert and update addresses but not read them (sql/0009,
+    sql/0025), so this is an UPDATE, then an INSERT if there was nothing to update (no upsert, which
+    reads). The address of a shelter is in shelter_address (key shelter_id), of an apartment in
+    apartment_address (apartment_id)."""
+    values = (owner_id, address.street, address.postal_code, address.city, address.contact_phone)
     updated = await db.execute(
-        """update shelter_address set street = $2, postal_code = $3, city = $4, contact_phone = $5
-            where shelter_id = $1""",
+        f"""update {owner}_address set street = $2, postal_code = $3, city = $4, contact_phone = $5
+             where {owner}_id = $1""",
         *values,
     )
     if updated == "UPDATE 0":
         await db.execute(
-            """insert into shelter_address (shelter_id, street, postal_code, city, contact_phone)
-               values ($1, $2, $3, $4, $5)""",
+            f"""insert into {owner}_address ({owner}_id, street, postal_code, city, contact_phone)
+                values ($1, $2, $3, $4, $5)""",
             *values,
         )
 
