@@ -58,7 +58,7 @@ from ortools.sat.python import cp_model  # noqa: E402
 
 from matching.fast_track import FastTrack  # noqa: E402
 from matching.generate import generate_requests, generate_units, load_municipalities  # noqa: E402
-from matching.lookahead import AcuteDemand, priced  # noqa: E402
+from matching.lookahead import HORIZON_DAYS, AcuteDemand, priced  # noqa: E402
 from matching.rules import DEADLINE_DAYS, RuleContext, tried_after, violated_rule  # noqa: E402
 from matching.scoring import URGENCY_WEIGHT  # noqa: E402
 from matching.solver import solve  # noqa: E402
@@ -81,7 +81,7 @@ class Settings:
     households: int = 300
     units: int = 300
     days: int = 60
-    horizon_days: float = 14.0
+    horizon_days: float = HORIZON_DAYS
     hindsight_seconds: float = 60.0
 
 
@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--occupancy", type=float, nargs="+", default=[0.6, 0.85])
-    parser.add_argument("--horizon-days", type=float, default=14.0)
+    parser.add_argument("--horizon-days", type=float, default=HORIZON_DAYS)
     parser.add_argument("--smoke", action="store_true", help="a tiny run in seconds; writes nothing")
     parser.add_argument("--summarize", type=Path, help="recompute the summary of a results file in place")
     args = parser.parse_args(argv)
