@@ -9,9 +9,11 @@ free units that fit it, each as likely, so a unit's expected acute demand over t
     sum over profiles p it fits of  per_day * horizon_days / len(profiles) / (free units fitting p)
 
 `priced` writes that figure into each unit (Unit.acute_demand); the rule "kept_for_acute"
-(rules.py) then keeps a unit from a less urgent household while the acute value it would forgo is
-larger than the household's own, relaxing to nothing at the household's deadline. Fast-track and
-the batch read the same units, so they share the one mechanism.
+(rules.py) then keeps a unit from a less urgent household while the acute value it would forgo
+(acute weight x demand, at most 1) is larger than the household's own weight, on its deadline day
+as well: the household goes to a unit in lower demand, or waits until the demand falls (units free
+up, or acute arrivals take the kept ones). Fast-track and the batch read the same units, so they
+share the one mechanism.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ from .rules import RuleContext
 from .types import Request, Unit
 
 
+HORIZON_DAYS = 7.0
+"""How far ahead acute demand is counted. With the rule holding on the deadline day, 7 days gave
+the simulation the most acute placements for the least loss of others (docs/decisions.md)."""
+
+
 class AcuteDemand(msgspec.Struct, frozen=True):
     profiles: tuple[Request, ...]
     """Acute requests standing for the mix of acute households to expect."""
     per_day: float
     """Acute arrivals expected per day."""
-    horizon_days: float = 7.0
+    horizon_days: float = HORIZON_DAYS
     """How far ahead places are kept: about the time until another fitting unit frees."""
 
 

@@ -192,22 +192,15 @@ DEADLINE_DAYS = {"acute": 1, "days": 7, "planned": 14}
 """Days from waiting_since within which a request of each urgency should be placed."""
 
 
-def slack(request: Request, today: dt.date) -> float:
-    """The share of the request's deadline still ahead: 1 on arrival, 0 on the deadline day; 1 again
-    once it has passed (waiting one more day no longer decides whether it is placed in time)."""
-    window = DEADLINE_DAYS[request.urgency]
-    left = window - (today - request.waiting_since).days
-    return 1.0 if left < 0 else min(1.0, left / window)
-
-
 def may_take_kept(r: Request, acute_demand: float, ctx: RuleContext) -> bool:
     """A less urgent household may take a unit that expected acute arrivals need only while the
-    acute value it would take away (acute weight x demand x the share of its own deadline still
-    ahead) is at most its own weight: at its deadline every fitting unit is open to it."""
+    acute value it would take away (acute weight x demand) is at most its own weight, on every day
+    of its wait: on its deadline day too, since placing it in time is worth its weight and no more,
+    while the unit, once taken, is gone for the acute arrivals of a whole stay. It still goes to
+    every unit whose acute demand is low (and to any unit once that demand falls)."""
     if r.urgency == "acute" or acute_demand <= 0:
         return True
-    forgone = URGENCY_WEIGHT["acute"] * min(1.0, acute_demand) * slack(r, ctx.today)
-    return forgone <= URGENCY_WEIGHT[r.urgency]
+    return URGENCY_WEIGHT["acute"] * min(1.0, acute_demand) <= URGENCY_WEIGHT[r.urgency]
 
 
 # ---------------------------------------------------------------- the rules, in order

@@ -11,7 +11,7 @@ import asyncpg
 
 from matching.fast_track import FastTrack
 from matching.generate import generate_requests
-from matching.lookahead import AcuteDemand, priced
+from matching.lookahead import HORIZON_DAYS, AcuteDemand, priced
 from matching.rules import tried_after
 from matching.types import Adult, Child, FastTrackResult, Household, Municipality, Needs, Offer, Request, Unit
 
@@ -74,8 +74,8 @@ select count(*) from placement_request where urgency = 'acute' and created_at >=
 LOOKAHEAD_HISTORY_DAYS = 28
 LOOKAHEAD_MIN_HISTORY = 20
 LOOKAHEAD_PROFILES = 200
-LOOKAHEAD_HORIZON_DAYS = 14.0
-"""The horizon bench/simulate.py was tuned with (docs/decisions.md, "A look-ahead ...")."""
+LOOKAHEAD_HORIZON_DAYS = HORIZON_DAYS
+"""The horizon bench/simulate.py was tuned with (docs/decisions.md, "Acute misses the look-ahead can avoid")."""
 
 Tried = tuple[frozenset[str], frozenset[str]]
 NOTHING_TRIED: Tried = (frozenset(), frozenset())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from matching.fast_track import FastTrack
 from matching.lookahead import AcuteDemand, expected_demand, priced
 from matching.solver import solve
@@ -41,10 +43,16 @@ def test_a_planned_household_goes_elsewhere_and_an_acute_one_gets_the_kept_unit(
     assert [(m.request_id, m.unit_id) for m in result.matches] == [("planned", "plain")]
 
 
-def test_at_its_deadline_and_after_a_less_urgent_household_may_take_any_fitting_unit():
+def test_a_less_urgent_household_is_kept_off_on_its_deadline_day_too_until_the_demand_falls():
     units, demand = _world()
-    units = [u for u in priced(units, demand, TODAY) if u.id == "accessible"]
-    for waited, placed in ((0, False), (7, False), (14, True), (20, False)):
+    kept = [u for u in priced(units, demand, TODAY) if u.id == "accessible"]
+    # placing a planned household in time is worth 1, the unit's expected acute demand 4 x 1
+    for waited in (0, 7, 14, 20):
         planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=waited))
-        result = solve(problem([planned], units), 5.0)
-        assert bool(result.matches) is placed, waited
+        assert not solve(problem([planned], kept), 5.0).matches, waited
+    planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=14))
+    days = request("days", urgency="days", waiting_since=TODAY - dt.timedelta(days=7))
+    for acute_demand, placed in ((0.25, {"planned", "days"}), (0.5, {"days"}), (0.55, set())):
+        unit = msgspec.structs.replace(kept[0], acute_demand=acute_demand)
+        for r in (planned, days):
+            assert bool(solve(problem([r], [unit]), 5.0).matches) is (r.id in placed), (acute_demand, r.id)
