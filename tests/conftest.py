@@ -3,6 +3,8 @@ with a throwaway database per purpose. Never SQLite, never a mock."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import tempfile
 import uuid
@@ -28,12 +30,45 @@ def server_url() -> str:
     (outside pytest's own temp dirs, which a parallel pytest run may prune while our server uses them)."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
-    return database.start_embedded_server(Path(tempfile.mkdtemp(prefix="skyddat-test-pg-")), throwaway=True)
+    url = database.start_embedded_server(Path(tempfile.mkdtemp(prefix="skyddat-test-pg-")), throwaway=True)
+    # in a thread: asyncio.run here would replace the event loop pytest-asyncio keeps for the session
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, _without_durability(url)).result()
+    return url
+
+
+async def _without_durability(server_url: str) -> None:
+    """The throwaway server's data is deleted when the session ends, so nothing it writes has to survive
+    a crash of the machine: it need not wait for the disk at each commit, checkpoint or shutdown. On a
+    machine whose disk other processes keep busy those waits were a good part of the suite's time
+    (the shutdown checkpoint writes out every database the session made). What is visible to other
+    transactions, and when, is unchanged; tests/test_outage.py restarts a server of its own."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            await admin.execute(f"alter system set {setting} = off")
+        await admin.execute("select pg_reload_conf()")
+    finally:
+        await admin.close()
+
+
+async def _drop_databases(server_url: str, names: list[str]) -> None:
+    """Drop the session's databases from DATABASE_URL's server. The embedded server is a throwaway one
+    that deletes its whole data directory when the session ends: nothing is dropped one by one there, as
+    each DROP DATABASE waits for a checkpoint and a session creates dozens of databases."""
+    if not os.environ.get("DATABASE_URL"):
+        return
+    admin = await asyncpg.connect(server_url)
+    try:
+        for name in names:
+            await admin.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")
 async def create_database(server_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
-    """A factory of empty throwaway databases; all are dropped at the end of the session."""
+    """A factory of empty throwaway databases; all go away at the end of the session."""
     created: list[str] = []
 
     async def create() -> str:
@@ -42,28 +77,35 @@ async def create_database(server_url: str) -> AsyncIterator[Callable[[], Awaitab
         return await database.ensure_database(server_url, name)
 
     yield create
-    admin = await asyncpg.connect(server_url)
-    try:
-        for name in created:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await admin.close()
+    await _drop_databases(server_url, created)
 
 
 @pytest.fixture(scope="session")
-async def create_migrated_database(create_database: Callable[[], Awaitable[str]]) -> Callable[[], Awaitable[str]]:
-    """A factory of fresh databases with every migration applied."""
+async def create_migrated_database(server_url: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """A factory of fresh databases with every migration applied. The migrations run once, into a
+    template that no test connects to; each database is a copy of it (CREATE DATABASE ... TEMPLATE copies
+    the files, several times quicker than applying the migrations again). tests/test_migrations.py and the
+    CLI tests apply the migrations to empty databases themselves."""
+    template = f"sbtest_template_{uuid.uuid4().hex[:12]}"
+    conn = await database.connect(await database.ensure_database(server_url, template))
+    try:
+        await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
+    finally:
+        await conn.close()
+    created: list[str] = []
 
     async def create() -> str:
-        url = await create_database()
-        conn = await database.connect(url)
+        name = f"sbtest_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(server_url)
         try:
-            await migrations.migrate(conn, migrations.discover(REPO_SQL_DIR))
+            await admin.execute(f'create database "{name}" template "{template}"')
         finally:
-            await conn.close()
-        return url
+            await admin.close()
+        created.append(name)
+        return database.database_url_for(server_url, name)
 
-    return create
+    yield create
+    await _drop_databases(server_url, [*created, template])
 
 
 @pytest.fixture(scope="session")

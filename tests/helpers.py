@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -39,38 +40,53 @@ def cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -
 
 @contextmanager
 def running_server(env: Mapping[str, str], *extra_args: str, timeout: float = 30) -> Iterator[str]:
-    """Start `skyddat-boende serve` on a free port; yield its base URL; stop it afterwards. Its output goes
-    to a temporary file, not a pipe: nobody reads a pipe while the tests run, and a server that has
-    filled one (64 KiB of access log) blocks on its next log line."""
-    port = free_port()
-    output = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "skyddat_boende", "serve", "--port", str(port), *extra_args],
-        cwd=REPO_ROOT, env=child_env(env), stdout=output, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                output.seek(0)
-                raise RuntimeError(f"server exited early: {output.read()[-2000:]}")
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become healthy in time")
-            time.sleep(0.1)
+    """Start `skyddat-boende serve` on a free port; yield its base URL; stop it afterwards."""
+    with running_servers(env, 1, *extra_args, timeout=timeout) as (base,):
         yield base
+
+
+@contextmanager
+def running_servers(env: Mapping[str, str], count: int, *extra_args: str, timeout: float = 30) -> Iterator[list[str]]:
+    """Start `count` processes of `skyddat-boende serve` on one database, each on a free port, all at once
+    (their start-up, mostly imports, overlaps); yield their base URLs once every one is healthy; stop
+    them afterwards. Their output goes to temporary files, not pipes: nobody reads a pipe while the tests
+    run, and a server that has filled one (64 KiB of access log) blocks on its next log line."""
+    started: list[tuple[subprocess.Popen, str, typing.IO[str]]] = []
+    try:
+        ports: set[int] = set()
+        for _ in range(count):
+            while (port := free_port()) in ports:  # the one before may not be listening yet
+                pass
+            ports.add(port)
+            output = tempfile.TemporaryFile(mode="w+")
+            started.append((subprocess.Popen(
+                [sys.executable, "-m", "skyddat_boende", "serve", "--port", str(port), *extra_args],
+                cwd=REPO_ROOT, env=child_env(env), stdout=output, stderr=subprocess.STDOUT, text=True,
+            ), f"http://127.0.0.1:{port}", output))
+        deadline = time.monotonic() + timeout
+        for process, base, output in started:
+            while True:
+                if process.poll() is not None:
+                    output.seek(0)
+                    raise RuntimeError(f"server exited early: {output.read()[-2000:]}")
+                try:
+                    if httpx.get(base + "/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not become healthy in time")
+                time.sleep(0.1)
+        yield [base for _, base, _ in started]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        output.close()
+        for process, _, _ in started:
+            process.terminate()
+        for process, _, output in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            output.close()
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import json
 import httpx
 
 from skyddat_boende import database
-from tests.helpers import running_server
+from tests.helpers import running_servers
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, shelter_body
 
 NORTH = "operator-north"
@@ -48,7 +48,7 @@ async def test_two_processes_100_requests_never_overbook(create_migrated_databas
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0"}
     staff = tokens.staff(NORTH)
     social_worker = tokens.social_worker(MALMO)
-    with running_server(env) as first, running_server(env) as second:
+    with running_servers(env, 2) as (first, second):
         bases = [first, second]
         async with httpx.AsyncClient(timeout=30) as http:
             shelter = (await http.post(f"{first}/api/shelters", headers=staff,

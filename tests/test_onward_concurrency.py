@@ -10,7 +10,7 @@ import json
 import httpx
 
 from skyddat_boende import database
-from tests.helpers import running_server
+from tests.helpers import running_servers
 from tests.housing_support import UMEA, apartment_body, housing_provider, onward_body
 from tests.workflow_support import MALMO, organisations
 
@@ -25,7 +25,7 @@ async def test_racing_onward_requests_never_share_an_apartment(create_migrated_d
     env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_RATE_LIMIT_PER_MINUTE": "100000",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0"}
     staff, worker = tokens.headers("housing_staff", provider), tokens.social_worker(MALMO)
-    with running_server(env) as first, running_server(env) as second:
+    with running_servers(env, 2) as (first, second):
         bases = [first, second]
         async with httpx.AsyncClient(timeout=30) as http:
             for i in range(APARTMENTS):

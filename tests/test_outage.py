@@ -23,17 +23,30 @@ from tests.helpers import running_server, waiting_for_locks
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, publish, shelter_body
 
 
-@pytest.fixture
-def own_postgres():
+@pytest.fixture(scope="module")
+def own_postgres_server():
+    """The module's own PostgreSQL server, made once (initdb and start take seconds): each test that
+    stops it starts it again, and gets a database of its own on it (see own_postgres)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs on a machine without XDG_RUNTIME_DIR; harmless here
         import pgserver
-        from pgserver._commands import pg_ctl
 
     server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="skyddat-outage-pg-")), cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def own_postgres(own_postgres_server):
+    from pgserver._commands import pg_ctl
+
+    server = own_postgres_server
+    server.ensure_postgres_running()  # a test that failed while it was stopped leaves it stopped
 
     class Control:
         url = server.get_uri()
+        # a new database for each test: the service applies the migrations to it as it starts
+        database = f"skyddat_outage_{uuid.uuid4().hex[:8]}"
 
         @staticmethod
         def stop() -> None:
@@ -44,7 +57,6 @@ def own_postgres():
             server.ensure_postgres_running()
 
     yield Control
-    server.cleanup()
 
 
 def _assert_unavailable(response: httpx.Response) -> None:
@@ -93,7 +105,7 @@ class Load:
 async def test_restart_under_load_answers_503_with_retry_after_then_recovers(own_postgres, issuer, tokens):
     """Input: six clients reading and writing while PostgreSQL stops for two seconds and starts again.
     Every answer is 2xx or 503 problem+json with Retry-After: no 500, no 4xx from a broken connection."""
-    url = await database.ensure_database(own_postgres.url, "skyddat_outage")
+    url = await database.ensure_database(own_postgres.url, own_postgres.database)
     env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_RATE_LIMIT_PER_MINUTE": "100000",
            "SB_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000", "SB_DB_POOL_WAIT_SECONDS": "2",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0"}
@@ -132,7 +144,7 @@ async def test_restart_under_load_answers_503_with_retry_after_then_recovers(own
 
 
 async def test_restart_answers_503_with_retry_after_then_recovers(own_postgres, issuer, tokens):
-    url = await database.ensure_database(own_postgres.url, "skyddat_outage")
+    url = await database.ensure_database(own_postgres.url, own_postgres.database)
     env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_RATE_LIMIT_PER_MINUTE": "100000",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]), "SB_BATCH_INTERVAL_MINUTES": "0"}
     malmo = tokens.social_worker(MALMO)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from skyddat_boende import database, rate_limits
-from tests.helpers import running_server
+from tests.helpers import running_servers
 
 PER_ADDRESS, PER_CLIENT = 6, 4
 _addresses = itertools.count(1)
@@ -29,7 +29,7 @@ async def limited(create_migrated_database, issuer):
     env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_BATCH_INTERVAL_MINUTES": "0",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]),
            "SB_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": str(PER_ADDRESS), "SB_RATE_LIMIT_PER_MINUTE": str(PER_CLIENT)}
-    with running_server(env) as first, running_server(env) as second:
+    with running_servers(env, 2) as (first, second):
         yield url, (first, second)
 
 

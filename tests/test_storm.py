@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 
 from skyddat_boende import database
-from tests.helpers import REPO_ROOT, running_server, running_worker
+from tests.helpers import REPO_ROOT, running_servers, running_worker
 from tests.workflow_support import MALMO, mother_with_son_and_dog, organisations, shelter_body
 
 NORTH = "operator-north"
@@ -269,7 +269,7 @@ async def test_storm_of_conflicting_steps_answers_no_5xx_and_keeps_invariants(cr
     watcher, clock = await database.connect(url), await database.connect(url)
     watch = Watch(watcher)
     try:
-        with running_server(env) as first, running_server(env) as second, running_worker(env) as worker:
+        with running_servers(env, 2) as (first, second), running_worker(env) as worker:
             # idle connections closed by the client before the server's keep-alive (5 s) closes them, so a
             # call never goes out on a connection the server is closing
             limits = httpx.Limits(max_connections=CLIENTS * 2, keepalive_expiry=2)
