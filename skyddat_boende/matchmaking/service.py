@@ -62,8 +62,9 @@ async def offer_next(
     available = await snapshot.availability(db, places, settings.stale_after_hours)
     ranked, report = await asyncio.to_thread(rank, engine_request, available)
 
+    offerable = set(await available.offerable(db, [c.unit_id for c in ranked], household_beds(row)))
     for candidate in ranked:
-        if not await available.still_offerable(db, candidate.unit_id):
+        if candidate.unit_id not in offerable or not await available.still_offerable(db, candidate.unit_id):
             continue
         fit = msgspec.structs.asdict(candidate.score.fit)
         offer_id = await create_offer(db, row, candidate.unit_id, fit, settings)
@@ -75,13 +76,18 @@ async def offer_next(
     return Outcome(None, report)
 
 
+def household_beds(request_row: asyncpg.Record) -> int:
+    """The beds an offer holds for the request's household: one a person."""
+    return len(request_row["adults"]) + len(request_row["children"])
+
+
 async def create_offer(
     db: asyncpg.Connection, request_row: asyncpg.Record, unit_id: str, fit: dict[str, int], settings: Settings
 ) -> uuid.UUID | None:
     """Hold the unit's beds for the request (locked by the caller), unless the database finds them
     taken or held by now (workflow.create_offer)."""
-    beds = len(request_row["adults"]) + len(request_row["children"])
-    return await workflow.create_offer(db, request_row["id"], request_row["municipality_id"], uuid.UUID(unit_id), beds,
+    return await workflow.create_offer(db, request_row["id"], request_row["municipality_id"], uuid.UUID(unit_id),
+                                       household_beds(request_row),
                                        hold_for(settings, request_row["urgency"]), fit)
 
 

@@ -47,6 +47,17 @@ select 1 from unit u join shelter s on s.id = u.shelter_id
    for no key update of u
 """
 
+# of the engine's candidates, those still as the snapshot saw them with room for the household now, by the
+# rule of the offer's bed trigger (sql/0018): an unlocked read, so that units held or changed since the
+# build are skipped here rather than each refused by a failed offer
+OFFERABLE_NOW = """
+select u.id::text from unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) as seen(id, version, beds_taken, shelter_version)
+  join unit u on u.id = seen.id join shelter s on s.id = u.shelter_id
+ where u.status = 'available' and u.version = seen.version and u.beds_taken = seen.beds_taken
+   and s.version = seen.shelter_version
+   and (u.shareable or u.beds_taken = 0)
+   and u.beds_taken + offer_beds_held(u.id, u.shareable, u.beds) + $5 <= u.beds
+"""
 
 # this moment's holds and intake in one round trip, as text (ids need no decoding into UUIDs here)
 HOLDS_AND_INTAKE = f"""
@@ -144,6 +155,14 @@ class SnapshotAvailability(adapter.Availability):
 
     def top(self, request: Request, n: int) -> list[FastTrackResult]:
         return [track.with_offers(self.open_offers, self.intake_used).top(request, n) for track in self._built.tracks]
+
+    async def offerable(self, db: asyncpg.Connection, unit_ids: list[str], beds: int) -> list[str]:
+        seen = [(uuid.UUID(i), *self._built.versions[i]) for i in unit_ids if i in self._built.versions]
+        if not seen:
+            return []
+        ids, versions, taken, shelter_versions = (list(column) for column in zip(*seen))
+        now = {r[0] for r in await db.fetch(OFFERABLE_NOW, ids, versions, taken, shelter_versions, beds)}
+        return [i for i in unit_ids if i in now]
 
     async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
         seen = self._built.versions.get(unit_id)
