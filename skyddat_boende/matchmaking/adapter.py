@@ -104,7 +104,7 @@ class Availability:
         them (matchmaking/snapshot.py leaves out those held or changed since its build)."""
         return unit_ids
 
-    async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
+    async def still_offerable(self, db: asyncpg.Connection, unit_id: str, *, wait: bool = True) -> bool:
         """Read in the offer's own transaction: nothing to re-check (matchmaking/snapshot.py re-checks)."""
         return True
 

@@ -164,9 +164,12 @@ class SnapshotAvailability(adapter.Availability):
         now = {r[0] for r in await db.fetch(OFFERABLE_NOW, ids, versions, taken, shelter_versions, beds)}
         return [i for i in unit_ids if i in now]
 
-    async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
+    async def still_offerable(self, db: asyncpg.Connection, unit_id: str, *, wait: bool = True) -> bool:
+        """Lock the unit if it is still as built; without `wait`, False also while another transaction
+        holds the unit's lock (another request offering it right now)."""
         seen = self._built.versions.get(unit_id)
-        return seen is not None and bool(await db.fetchval(STILL_OFFERABLE, uuid.UUID(unit_id), *seen))
+        query = STILL_OFFERABLE if wait else STILL_OFFERABLE + " skip locked"
+        return seen is not None and bool(await db.fetchval(query, uuid.UUID(unit_id), *seen))
 
 
 _registered: dict[int, UnitSnapshot] = {}
