@@ -19,6 +19,9 @@ import msgspec
 
 from skyddat_boende.identity import Principal
 
+POOL_SIZE = 4
+"""Connections a process counts calls on (app.py): a count is one short statement."""
+
 WINDOW_SECONDS = 60
 """The window's length (the SQL below says '1 minute'), and so the longest Retry-After."""
 
