@@ -2,9 +2,10 @@
 FastTrack indexes, built once and reused by every request. Holds (open offers) and today's intake are
 read per request and applied to the indexes in place of rebuilding them.
 
-The snapshot is rebuilt before use after a committed change to a unit or shelter (LISTEN on the channel
-of sql/0023), on a new day, and at least every MAX_AGE_SECONDS. A change whose notification is still on
-its way is not seen yet: every candidate is re-checked inside the offer's transaction (`still_offerable`),
+The snapshot is rebuilt before use after a committed change to an available unit or a shelter (LISTEN
+on the channel of sql/0023 and 0036) and on a new day; one older than MAX_AGE_SECONDS is rebuilt in the
+background, on a connection of its own, while requests go on using it. A change whose notification is
+still on its way is not seen yet: every candidate is re-checked inside the offer's transaction (`still_offerable`),
 under the unit's row lock, so an offer is only ever made on a unit exactly as the engine saw it. Offers
 do not notify (every fast-track makes one, and would rebuild the snapshot for the next): a shared unit's
 free beds count the holds of its build, so beds held since are refused by the offer's bed trigger, and
@@ -18,6 +19,7 @@ database each time, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -86,6 +88,7 @@ class UnitSnapshot:
         self._generation = 0
         self._listener: asyncpg.Connection | None = None
         self._building = asyncio.Lock()
+        self._refresh: asyncio.Task | None = None
 
     async def start(self) -> None:
         try:
@@ -97,6 +100,10 @@ class UnitSnapshot:
             log.warning("unit snapshot: no change notifications; rebuilt for every request")
 
     async def stop(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
 
@@ -116,17 +123,36 @@ class UnitSnapshot:
             async with self._building:  # one rebuild at a time; the requests waiting for it then share it
                 if self._stale(self._built):
                     self._built = await self._build(db)
+        elif self._old(self._built) and self._refresh is None:
+            self._refresh = asyncio.create_task(self._rebuild_old())
         built = self._built
         now = await db.fetchrow(HOLDS_AND_INTAKE)
         open_offers = [Offer(r, u) for r, u in zip(now["holders"] or (), now["held"] or ())]
         return SnapshotAvailability(built, open_offers, now["intake"] or {})
 
     def _stale(self, built: _Built | None) -> bool:
-        """Rebuilt before use after any committed change (or without notifications, always), on a new day,
-        and after MAX_AGE_SECONDS (units grow stale by the clock alone)."""
+        """Rebuilt before use after any committed change (or without notifications, always) and on a new day."""
         if built is None or built.day != adapter.today() or self._listener is None:
             return True
-        return built.generation != self._generation or time.monotonic() - built.built_at >= MAX_AGE_SECONDS
+        return built.generation != self._generation
+
+    @staticmethod
+    def _old(built: _Built) -> bool:
+        """Rebuilt in the background after MAX_AGE_SECONDS: units grow stale by the clock alone, and beds
+        that answered offers freed are seen then."""
+        return time.monotonic() - built.built_at >= MAX_AGE_SECONDS
+
+    async def _rebuild_old(self) -> None:
+        try:
+            async with self._building:
+                built = self._built
+                if built is not None and not self._stale(built) and self._old(built):
+                    async with self.pool.acquire() as db:
+                        self._built = await self._build(db)
+        except (asyncpg.PostgresError, OSError, asyncio.TimeoutError):
+            log.warning("unit snapshot: a background rebuild failed; the next request tries again", exc_info=True)
+        finally:
+            self._refresh = None
 
     async def _build(self, db: asyncpg.Connection) -> _Built:
         generation, day = self._generation, adapter.today()
