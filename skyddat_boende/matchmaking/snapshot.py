@@ -51,14 +51,19 @@ select 1 from unit u join shelter s on s.id = u.shelter_id
 
 # of the engine's candidates, those still as the snapshot saw them with room for the household now, by the
 # rule of the offer's bed trigger (sql/0018): an unlocked read, so that units held or changed since the
-# build are skipped here rather than each refused by a failed offer
+# build are skipped here rather than each refused by a failed offer. Each candidate is looked up by its id
+# and its holds counted for it alone: "limit 1" keeps the planner from merging the lookup into a join
+# (which counted the holds of every unit of every shelter of the same version: 110 ms on 3,000 units)
 OFFERABLE_NOW = """
-select u.id::text from unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) as seen(id, version, beds_taken, shelter_version)
-  join unit u on u.id = seen.id join shelter s on s.id = u.shelter_id
- where u.status = 'available' and u.version = seen.version and u.beds_taken = seen.beds_taken
-   and s.version = seen.shelter_version
-   and (u.shareable or u.beds_taken = 0)
-   and u.beds_taken + offer_beds_held(u.id, u.shareable, u.beds) + $5 <= u.beds
+select seen.id::text
+  from unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) as seen(id, version, beds_taken, shelter_version)
+  cross join lateral (
+      select u.shareable, u.beds from unit u
+       where u.id = seen.id and u.status = 'available' and u.version = seen.version
+         and u.beds_taken = seen.beds_taken and (u.shareable or u.beds_taken = 0)
+         and (select s.version from shelter s where s.id = u.shelter_id) = seen.shelter_version
+       limit 1) u
+ where seen.beds_taken + offer_beds_held(seen.id, u.shareable, u.beds) + $5 <= u.beds
 """
 
 # this moment's holds and intake in one round trip, as text (ids need no decoding into UUIDs here)
