@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Awaitable, Callable
 
 from litestar import Request, Response
 
+from skyddat_boende.objects import audited, not_found
 from skyddat_boende.problems import Problem
 
 
@@ -54,3 +57,17 @@ def tagged(content, *, status_code: int = 200, location: str | None = None) -> R
     if location:
         headers["Location"] = location
     return Response(content, status_code=status_code, headers=headers)
+
+
+async def answer_update(
+    request: Request, object_type: str, object_id: uuid.UUID, outcome: str, current: Callable[[], Awaitable]
+) -> Response:
+    """Answer an UPDATE guarded by owner and If-Match version ('updated', 'stale' or 'missing'): the same
+    404 (audited as denied) for another owner's object, 412 when it changed since the caller read it;
+    else the change is audited and the object answered as it is now, with its new ETag."""
+    if outcome == "missing":
+        raise await not_found(request, object_type, object_id)
+    if outcome == "stale":
+        raise PreconditionFailed(f"The {object_type} changed since you read it; read it again and retry.")
+    audited(request, object_type, object_id)
+    return tagged(await current())

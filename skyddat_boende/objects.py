@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from litestar import Request
 
 from skyddat_boende import audit
 from skyddat_boende.access import actor_of, handler_action, record_denial
-from skyddat_boende.problems import NotFound
+from skyddat_boende.problems import Conflict, NotFound
+
+T = TypeVar("T")
 
 
 async def not_found(request: Request, object_type: str, object_id: uuid.UUID | str) -> NotFound:
@@ -20,6 +23,28 @@ async def not_found(request: Request, object_type: str, object_id: uuid.UUID | s
     else:
         await record_denial(request, request.user, action, object_type, str(object_id))
     return NotFound(f"No {object_type.replace('_', ' ')} with that id is available to you.")
+
+
+async def shown(
+    request: Request, object_type: str, object_id: uuid.UUID, found: T | None, purpose: str | None = None
+) -> T:
+    """One sensitive object read for the caller, audited as allowed (with the caller's purpose, if one is
+    asked). None, another organisation's object or no such object, is the same 404, audited as denied."""
+    if found is None:
+        raise await not_found(request, object_type, object_id)
+    audited(request, object_type, object_id, outcome="allowed", purpose=purpose)
+    return found
+
+
+async def changed(request: Request, object_type: str, object_id: uuid.UUID, done: bool | None, refused: str) -> None:
+    """Audit a step that changed one of the caller's objects (`done` True). None, not the caller's object,
+    is the same 404, audited as denied; False, the object's state does not allow the step, is a 409
+    with `refused` as its detail."""
+    if done is None:
+        raise await not_found(request, object_type, object_id)
+    if not done:
+        raise Conflict(refused)
+    audited(request, object_type, object_id)
 
 
 def audited(

@@ -75,11 +75,14 @@ def running_server(env: Mapping[str, str], *extra_args: str, timeout: float = 30
 
 @contextmanager
 def running_worker(env: Mapping[str, str]) -> Iterator[subprocess.Popen]:
-    """Start `skyddat-boende worker`; yield the process; stop it (SIGTERM) afterwards."""
+    """Start `skyddat-boende worker`; yield the process; stop it (SIGTERM) afterwards. Its output goes to a
+    temporary file (see running_server), readable as `process.log()` while it runs."""
+    output = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "skyddat_boende", "worker"],
-        cwd=REPO_ROOT, env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, env=child_env(env), stdout=output, stderr=subprocess.STDOUT, text=True,
     )
+    process.log = lambda: (output.seek(0), output.read())[1]
     try:
         yield process
     finally:
@@ -88,6 +91,7 @@ def running_worker(env: Mapping[str, str]) -> Iterator[subprocess.Popen]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        output.close()
 
 
 async def waiting_for_locks(conn, count: int = 1) -> None:

@@ -196,13 +196,19 @@ class Watch:
                         self.breaks.append(f"{table} {row['id']} version {self.versions[key]} -> {row['version']}")
                     self.versions[key] = row["version"]
         self.checks += 1
-        waiter = await self.conn.fetchrow(  # the service's statement waiting longest for a lock, sampled
-            """select extract(epoch from clock_timestamp() - a.query_start)::float as waited, a.query,
-                      (select string_agg(b.query || ' [' || b.state || ' ' ||
-                              extract(epoch from clock_timestamp() - b.xact_start)::text || ']', ' | ')
-                         from pg_stat_activity b where b.pid = any(pg_blocking_pids(a.pid))) as blockers
-                 from pg_stat_activity a where a.datname = current_database() and a.wait_event_type = 'Lock'
-                order by a.query_start limit 1""")
+        waiter = await self.conn.fetchrow(  # the service's statement waiting longest for a lock, sampled,
+            # and the transactions at the root of its wait (those in the chain not waiting for a lock)
+            """with recursive a as (select * from pg_stat_activity where datname = current_database()
+                                    and wait_event_type = 'Lock' order by query_start limit 1),
+                    chain(pid, depth) as (select pid, 0 from a
+                                          union select b, depth + 1 from chain, unnest(pg_blocking_pids(pid)) b
+                                           where depth < 8)
+               select extract(epoch from clock_timestamp() - a.query_start)::float as waited, a.query,
+                      (select string_agg(r.query || ' [' || r.state || ' ' || coalesce(r.wait_event, '') || ' ' ||
+                              extract(epoch from clock_timestamp() - r.xact_start)::text || ']', ' | ')
+                         from chain join pg_stat_activity r using (pid)
+                        where chain.depth > 0 and r.wait_event_type is distinct from 'Lock') as blockers
+                 from a""")
         if waiter and waiter["waited"] > self.longest_lock_wait:
             self.longest_lock_wait, self.longest_waiter = waiter["waited"], (waiter["query"], waiter["blockers"])
 
@@ -280,6 +286,7 @@ async def test_storm_of_conflicting_steps_answers_no_5xx_and_keeps_invariants(cr
                         task.cancel()
                     await asyncio.gather(*background, return_exceptions=True)
             assert worker.poll() is None, "the worker process died during the storm"
+            worker_errors = [line for line in worker.log().splitlines() if "failed" in line]
         await watch.check()
         figures = await _figures(clock, storm, watch, duration)
     finally:
@@ -290,7 +297,7 @@ async def test_storm_of_conflicting_steps_answers_no_5xx_and_keeps_invariants(cr
             json.dump({**_machine(), "settings": {k: v for k, v in env.items() if k.startswith("SB_")
                                                    and k != "SB_TRUSTED_ISSUERS"}, **figures}, out, indent=2)
     print(json.dumps(figures))
-    print("\n".join(storm.failures[:20] + watch.breaks[:20]))
+    print("\n".join(storm.failures[:20] + watch.breaks[:20] + worker_errors[:20]))
 
     assert not [s for s in storm.statuses if s >= 500], storm.failures[:10]
     assert not storm.failures, storm.failures[:10]

@@ -13,7 +13,7 @@ from skyddat_boende.capacity.schemas import (
     AddressWrite, AvailabilityResult, AvailabilitySnapshot, Confirmation, ShelterCreate, ShelterRead, ShelterUpdate,
     MAX_SNAPSHOT_UNITS, SNAPSHOT_MAX_BODY_BYTES, UnitCreate, UnitRead, UnitUpdate,
 )
-from skyddat_boende.conditional import PreconditionFailed, required_version, tagged
+from skyddat_boende.conditional import PreconditionFailed, answer_update, required_version, tagged
 from skyddat_boende.dependencies import Db
 from skyddat_boende.idempotency import idempotent
 from skyddat_boende.identity.principal import SHELTER_STAFF
@@ -181,12 +181,9 @@ def _if_match(request: Request) -> str | None:
 
 
 async def _after_update(db: Db, request: Request, object_type: str, object_id: uuid.UUID, outcome: str) -> Response:
-    if outcome == "missing":
-        raise await not_found(request, object_type, object_id)
-    if outcome == "stale":
-        raise PreconditionFailed(f"The {object_type} changed since you read it; read it again and retry.")
-    audited(request, object_type, object_id)
-    operator, stale_hours = _operator(request), _stale_hours(request)
-    if object_type == "shelter":
-        return tagged(await repository.get_shelter(db, operator, object_id))
-    return tagged(await repository.get_unit(db, operator, object_id, stale_hours))
+    async def current() -> ShelterRead | UnitRead:
+        if object_type == "shelter":
+            return await repository.get_shelter(db, _operator(request), object_id)
+        return await repository.get_unit(db, _operator(request), object_id, _stale_hours(request))
+
+    return await answer_update(request, object_type, object_id, outcome, current)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 from msgspec import UNSET, structs
@@ -76,18 +76,26 @@ async def create_shelter(db: asyncpg.Connection, operator_id: str, data: Shelter
 
 
 async def set_address(db: asyncpg.Connection, shelter_id: uuid.UUID, address) -> None:
-    """Write-only: the service role may insert and update addresses but not read them (sql/0009),
-    so this is an UPDATE, then an INSERT if there was nothing to update (no upsert, which reads)."""
-    values = (shelter_id, address.street, address.postal_code, address.city, address.contact_phone)
+    await write_address(db, "shelter", shelter_id, address)
+
+
+async def write_address(
+    db: asyncpg.Connection, owner: Literal["shelter", "apartment"], owner_id: uuid.UUID, address
+) -> None:
+    """Write-only: the service role may insert and update addresses but not read them (sql/0009,
+    sql/0025), so this is an UPDATE, then an INSERT if there was nothing to update (no upsert, which
+    reads). The address of a shelter is in shelter_address (key shelter_id), of an apartment in
+    apartment_address (apartment_id)."""
+    values = (owner_id, address.street, address.postal_code, address.city, address.contact_phone)
     updated = await db.execute(
-        """update shelter_address set street = $2, postal_code = $3, city = $4, contact_phone = $5
-            where shelter_id = $1""",
+        f"""update {owner}_address set street = $2, postal_code = $3, city = $4, contact_phone = $5
+             where {owner}_id = $1""",
         *values,
     )
     if updated == "UPDATE 0":
         await db.execute(
-            """insert into shelter_address (shelter_id, street, postal_code, city, contact_phone)
-               values ($1, $2, $3, $4, $5)""",
+            f"""insert into {owner}_address ({owner}_id, street, postal_code, city, contact_phone)
+                values ($1, $2, $3, $4, $5)""",
             *values,
         )
 
@@ -102,11 +110,20 @@ def _changes(data, allowed: tuple[str, ...]) -> dict:
 
 async def _update(
     db: asyncpg.Connection, table: str, object_id: uuid.UUID, version: int, changes: dict, owner_sql: str,
+    operator_id: str,
+) -> str:
+    """One UPDATE guarded by owner and version; returns 'updated', 'stale' or 'missing'.
+    `owner_sql` is a condition on `t` with `{operator}` where the operator id parameter goes."""
+    outcome, _ = await _update_returning(db, table, object_id, version, changes, owner_sql, operator_id)
+    return outcome
+
+
+async def _update_returning(
+    db: asyncpg.Connection, table: str, object_id: uuid.UUID, version: int, changes: dict, owner_sql: str,
     operator_id: str, *, also: str = "", returning: str = "t.id",
 ) -> tuple[str, Any]:
-    """One UPDATE guarded by owner and version: 'updated', 'stale' or 'missing', and the value of
-    `returning` when updated. `owner_sql` is a condition on `t` with `{operator}` where the operator id
-    parameter goes; `also`, assignments written in this module that the change makes too."""
+    """`_update`, and the value of `returning` when updated; `also`, assignments written in this module
+    that the change makes too."""
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=4))
     updated = await db.fetchrow(
         f"""update {table} t set {assignments}{", " if assignments else ""}
@@ -125,9 +142,8 @@ async def _update(
 async def update_shelter(
     db: asyncpg.Connection, operator_id: str, shelter_id: uuid.UUID, version: int, data: ShelterUpdate
 ) -> str:
-    outcome, _ = await _update(db, "shelter", shelter_id, version, _changes(data, SHELTER_UPDATABLE),
-                               "t.operator_id = {operator}", operator_id)
-    return outcome
+    return await _update(db, "shelter", shelter_id, version, _changes(data, SHELTER_UPDATABLE),
+                         "t.operator_id = {operator}", operator_id)
 
 
 async def update_unit(
@@ -142,8 +158,9 @@ async def _update_unit(db: asyncpg.Connection, operator_id: str, unit_id: uuid.U
     owner = "t.shelter_id in (select id from shelter where operator_id = {operator})"
     if changes.get("status", "available") != "available" and await _owned_units(db, operator_id, [unit_id]):
         await workflow.withdraw_unit_offers(db, [unit_id])
-    outcome, shelter_id = await _update(db, "unit", unit_id, version, changes, owner, operator_id,
-                                        also=", availability_confirmed_at = now()", returning="t.shelter_id")
+    outcome, shelter_id = await _update_returning(db, "unit", unit_id, version, changes, owner, operator_id,
+                                                  also=", availability_confirmed_at = now()",
+                                                  returning="t.shelter_id")
     if outcome == "updated":
         await events.units_changed(db, operator_id, [{"id": unit_id, "shelter_id": shelter_id}])
     return outcome

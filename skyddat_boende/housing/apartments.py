@@ -8,7 +8,7 @@ import uuid
 
 import asyncpg
 
-from skyddat_boende.capacity.repository import _changes, _update
+from skyddat_boende.capacity.repository import _changes, _update, write_address
 from skyddat_boende.housing.schemas import ApartmentCreate, ApartmentRead, ApartmentSnapshot, ApartmentUpdate
 
 COLUMNS = """a.id, a.provider_id, a.label, a.municipality_code, a.rooms, a.area_m2, a.floor, a.lift,
@@ -54,19 +54,7 @@ async def create(db: asyncpg.Connection, provider_id: str, data: ApartmentCreate
 
 
 async def set_address(db: asyncpg.Connection, apartment_id: uuid.UUID, address) -> None:
-    """An UPDATE, then an INSERT if there was nothing to update: the service role cannot read addresses."""
-    values = (apartment_id, address.street, address.postal_code, address.city, address.contact_phone)
-    updated = await db.execute(
-        """update apartment_address set street = $2, postal_code = $3, city = $4, contact_phone = $5
-            where apartment_id = $1""",
-        *values,
-    )
-    if updated == "UPDATE 0":
-        await db.execute(
-            """insert into apartment_address (apartment_id, street, postal_code, city, contact_phone)
-               values ($1, $2, $3, $4, $5)""",
-            *values,
-        )
+    await write_address(db, "apartment", apartment_id, address)
 
 
 async def update(

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from skyddat_boende.access import secured
 from skyddat_boende.capacity.schemas import SNAPSHOT_MAX_BODY_BYTES, AddressWrite, AvailabilityResult
-from skyddat_boende.conditional import PreconditionFailed, required_version, tagged
+from skyddat_boende.conditional import answer_update, required_version, tagged
 from skyddat_boende.dependencies import Db
 from skyddat_boende.housing import apartments, repository, service
 from skyddat_boende.housing.schemas import (
@@ -20,7 +20,7 @@ from skyddat_boende.housing.schemas import (
 )
 from skyddat_boende.idempotency import idempotent
 from skyddat_boende.identity.principal import HOUSING_STAFF, SOCIAL_WORKER
-from skyddat_boende.objects import audited, audited_reads, not_found
+from skyddat_boende.objects import audited, audited_reads, not_found, shown
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.problems import Conflict, Unprocessable, problem_responses
 
@@ -119,14 +119,10 @@ class ApartmentAvailabilityController(Controller):
 
 
 async def _after_update(db: Db, request: Request, apartment_id: uuid.UUID, outcome: str) -> Response[ApartmentRead]:
-    if outcome == "missing":
-        raise await not_found(request, "apartment", apartment_id)
-    if outcome == "stale":
-        raise PreconditionFailed("The apartment changed since you read it; read it again and retry.")
     if outcome == "let":
         raise Conflict("The apartment is let; it can no longer be changed.")
-    audited(request, "apartment", apartment_id)
-    return tagged(await apartments.get(db, _organisation(request), apartment_id))
+    return await answer_update(request, "apartment", apartment_id, outcome,
+                               lambda: apartments.get(db, _organisation(request), apartment_id))
 
 
 class OnwardRequestController(Controller):
@@ -202,10 +198,7 @@ class OnwardOfferController(Controller):
          **OFFERS_READ)
     async def get_onward_offer(self, db: Db, request: Request, onward_offer_id: FromPath[uuid.UUID]) -> OnwardOfferRead:
         found = await repository.provider_offer(db, _organisation(request), onward_offer_id)
-        if found is None:
-            raise await not_found(request, "onward_offer", onward_offer_id)
-        audited(request, "onward_offer", onward_offer_id, outcome="allowed")
-        return found
+        return await shown(request, "onward_offer", onward_offer_id, found)
 
     @post("/{onward_offer_id:uuid}/accept", status_code=200,
           summary="Accept with the signed-lease and move-in dates; the address is revealed to the municipality",

@@ -16,7 +16,7 @@ from skyddat_boende.housing import moves, repository
 from skyddat_boende.housing.schemas import (
     ApartmentAddress, OnwardAccept, OnwardOfferRead, OnwardRequestCreate, OnwardRequestRead,
 )
-from skyddat_boende.objects import audited, not_found
+from skyddat_boende.objects import audited, changed, not_found, shown
 from skyddat_boende.offers.service import REFUSALS
 from skyddat_boende.placement_requests import consistency
 from skyddat_boende.placement_requests.schemas import RequestCreate
@@ -105,21 +105,15 @@ async def create(db: asyncpg.Connection, request: Request, data: OnwardRequestCr
 
 async def read(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> OnwardRequestRead:
     found = await repository.get_request(db, request.user.organisation_id, request_id)
-    if found is None:
-        raise await not_found(request, "onward_request", request_id)
-    audited(request, "onward_request", request_id, outcome="allowed")
-    return found
+    return await shown(request, "onward_request", request_id, found)
 
 
 async def withdraw(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> OnwardRequestRead:
     """Withdraw the onward request and its open offer; Conflict once accepted, moved in or withdrawn."""
     municipality = request.user.organisation_id
     withdrawn = await retrying(db, moves.withdraw, municipality, request_id)
-    if withdrawn is None:
-        raise await not_found(request, "onward_request", request_id)
-    if not withdrawn:
-        raise Conflict("The onward request is already accepted, moved in or withdrawn.")
-    audited(request, "onward_request", request_id)
+    await changed(request, "onward_request", request_id, withdrawn,
+                  refused="The onward request is already accepted, moved in or withdrawn.")
     return await repository.get_request(db, municipality, request_id)
 
 
@@ -160,7 +154,4 @@ async def read_address(db: asyncpg.Connection, request: Request, offer_id: uuid.
     """The address for the caller's municipality once its household accepted (onward_address() decides),
     audited either way, with the social worker's purpose."""
     found = await repository.address(db, request.user.organisation_id, offer_id)
-    if found is None:
-        raise await not_found(request, "apartment_address", offer_id)
-    audited(request, "apartment_address", offer_id, outcome="allowed", purpose=purpose)
-    return found
+    return await shown(request, "apartment_address", offer_id, found, purpose=purpose)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
 from skyddat_boende.identity.principal import SHELTER_STAFF
-from skyddat_boende.objects import audited, audited_reads, not_found
+from skyddat_boende.objects import audited_reads, shown
 from skyddat_boende.offers import repository, service
 from skyddat_boende.offers.schemas import Decline, OfferRead, OfferStatus
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
@@ -43,11 +43,7 @@ class OfferController(Controller):
     @get("/{offer_id:uuid}", summary="One offer and the household it is for",
          responses=problem_responses(401, 403, 404, 429), **READ)
     async def get_offer(self, db: Db, request: Request, offer_id: FromPath[uuid.UUID]) -> OfferRead:
-        offer = await repository.get(db, _operator(request), offer_id)
-        if offer is None:
-            raise await not_found(request, "offer", offer_id)
-        audited(request, "offer", offer_id, outcome="allowed")
-        return offer
+        return await shown(request, "offer", offer_id, await repository.get(db, _operator(request), offer_id))
 
     @post("/{offer_id:uuid}/accept", status_code=200, summary="Accept: the household is placed in the unit",
           description="Idempotent: accepting an offer your operator already accepted answers the same placement. "

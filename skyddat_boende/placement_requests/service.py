@@ -11,10 +11,10 @@ from litestar import Request
 from skyddat_boende import workflow
 from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking import service as matchmaking
-from skyddat_boende.objects import audited, not_found
+from skyddat_boende.objects import audited, changed, shown
 from skyddat_boende.placement_requests import consistency, repository
 from skyddat_boende.placement_requests.schemas import RequestCreate, RequestRead
-from skyddat_boende.problems import Conflict, Problem
+from skyddat_boende.problems import Problem
 from skyddat_boende.retries import retrying
 
 
@@ -48,19 +48,13 @@ async def create(db: asyncpg.Connection, request: Request, data: RequestCreate) 
 async def read(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> RequestRead:
     """One of the caller's municipality's requests; NotFound (audited as denied) for any other."""
     found = await repository.get(db, request.user.organisation_id, request_id)
-    if found is None:
-        raise await not_found(request, "placement_request", request_id)
-    audited(request, "placement_request", request_id, outcome="allowed")
-    return found
+    return await shown(request, "placement_request", request_id, found)
 
 
 async def withdraw(db: asyncpg.Connection, request: Request, request_id: uuid.UUID) -> RequestRead:
     """Withdraw the request and its open offer (the beds are free again); Conflict once it is placed or closed."""
     municipality = request.user.organisation_id
     withdrawn = await retrying(db, workflow.withdraw_request, municipality, request_id)
-    if withdrawn is None:
-        raise await not_found(request, "placement_request", request_id)
-    if not withdrawn:
-        raise Conflict("The request is already placed, withdrawn or closed.")
-    audited(request, "placement_request", request_id)
+    await changed(request, "placement_request", request_id, withdrawn,
+                  refused="The request is already placed, withdrawn or closed.")
     return await repository.get(db, municipality, request_id)

@@ -13,7 +13,7 @@ from skyddat_boende.conditional import PreconditionFailed, required_version, tag
 from skyddat_boende.dependencies import Db
 from skyddat_boende.identity import Principal
 from skyddat_boende.identity.principal import SHELTER_STAFF, SOCIAL_WORKER
-from skyddat_boende.objects import audited, audited_reads, not_found
+from skyddat_boende.objects import audited, audited_reads, not_found, shown
 from skyddat_boende.pagination import DEFAULT_LIMIT, Limit, Offset
 from skyddat_boende.placements import repository, service
 from skyddat_boende.placements.schemas import AddressPurpose, CheckIn, PlacementRead, PlannedEnd, ShelterAddress
@@ -52,10 +52,7 @@ class PlacementController(Controller):
         self, db: Db, request: Request, placement_id: FromPath[uuid.UUID]
     ) -> Response[PlacementRead]:
         placement = await repository.get(db, *_sides(request), placement_id)
-        if placement is None:
-            raise await not_found(request, "placement", placement_id)
-        audited(request, "placement", placement_id, outcome="allowed")
-        return tagged(placement)
+        return tagged(await shown(request, "placement", placement_id, placement))
 
     @get("/{placement_id:uuid}/address", summary="The shelter's address and contact, for the placing municipality",
          description="Only the social workers of the municipality whose request was placed, and only while the "

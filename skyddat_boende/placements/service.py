@@ -10,7 +10,7 @@ import asyncpg
 from litestar import Request
 
 from skyddat_boende import events, workflow
-from skyddat_boende.objects import audited, not_found
+from skyddat_boende.objects import audited, not_found, shown
 from skyddat_boende.placements import repository
 from skyddat_boende.placements.schemas import PlacementRead, ShelterAddress
 from skyddat_boende.problems import Conflict
@@ -41,7 +41,4 @@ async def read_address(
     """The address for the caller's municipality (placement_address() decides), audited either way,
     with the reason the social worker gave."""
     found = await repository.address(db, request.user.organisation_id, placement_id)
-    if found is None:
-        raise await not_found(request, "shelter_address", placement_id)
-    audited(request, "shelter_address", placement_id, outcome="allowed", purpose=purpose)
-    return found
+    return await shown(request, "shelter_address", placement_id, found, purpose=purpose)
