@@ -109,8 +109,12 @@ def create_app(
             issuers, http, allow_development=settings.development,
             min_refresh_interval=settings.jwks_min_refresh_seconds,
         )
+        # counts have a pool of their own: one statement each, nothing to reset between them, and a burst
+        # of calls waiting for a count does not take the connections the requests they admit need
+        counts = await database.create_pool(url, max_size=rate_limits.POOL_SIZE, service_role=True,
+                                            require_service_role=not settings.development, single_statements=True)
         app.state.rate_limiter = rate_limits.RateLimiter(
-            app.state.pool, per_address=settings.rate_limit_per_address_per_minute,
+            counts, per_address=settings.rate_limit_per_address_per_minute,
             per_client=settings.rate_limit_per_minute, pool_wait=settings.db_pool_wait_seconds)
         async with app.state.pool.acquire() as conn:
             app.state.places = await matchmaking_adapter.municipalities(conn)
@@ -131,6 +135,7 @@ def create_app(
             unit_snapshot.unregister(app.state.places)
             await app.state.unit_snapshot.stop()
             await http.aclose()
+            await counts.close()
             await app.state.pool.close()
 
     pages = web.Pages(settings)  # the web pages: session, CSRF, templates (skyddat_boende/web)

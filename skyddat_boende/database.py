@@ -90,10 +90,15 @@ class ServiceRoleMissing(Exception):
 
 
 async def create_pool(url: str, max_size: int = 10, *, service_role: bool = False,
-                      require_service_role: bool = False) -> asyncpg.Pool:
+                      require_service_role: bool = False, single_statements: bool = False) -> asyncpg.Pool:
     """A pool; with `service_role`, every connection runs as the restricted role of sql/0009 when the
     connecting user may take it on. Without the role: `ServiceRoleMissing` if `require_service_role`
-    (production), else a warning and the connecting user's rights (development)."""
+    (production), else a warning and the connecting user's rights (development).
+
+    `single_statements`: the pool's users only run single statements outside any transaction, which
+    leave no session state (locks, cursors, LISTEN, settings) behind; its connections then skip the
+    reset (one more round trip) on their way back to the pool. asyncpg still rolls back a transaction
+    left open."""
     role = await _usable_role(url, required=require_service_role) if service_role else None
 
     async def init(conn: asyncpg.Connection) -> None:
@@ -104,10 +109,14 @@ async def create_pool(url: str, max_size: int = 10, *, service_role: bool = Fals
     try:
         return await asyncpg.create_pool(
             url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS, init=init,
-            command_timeout=COMMAND_TIMEOUT_SECONDS,
+            command_timeout=COMMAND_TIMEOUT_SECONDS, reset=_nothing_to_reset if single_statements else None,
         )
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe(url)}: {_reason(exc)}") from None
+
+
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    return None
 
 
 async def check_service_role(conn: asyncpg.Connection, *, required: bool) -> bool:

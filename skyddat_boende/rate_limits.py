@@ -19,14 +19,21 @@ import msgspec
 
 from skyddat_boende.identity import Principal
 
+POOL_SIZE = 4
+"""Connections a process counts calls on (app.py): a count is one short statement."""
+
 WINDOW_SECONDS = 60
 """The window's length (the SQL below says '1 minute'), and so the longest Retry-After."""
 
 # One statement per check: counts the call in the caller's window (starting a new window when the
-# last one has ended) and returns the count and the seconds left in the window.
+# last one has ended) and returns the count and the seconds left in the window. Its commit does not wait
+# for the disk (synchronous_commit off for this transaction only): every call from one address counts on
+# one row, whose lock each count holds until its commit, so waiting for the disk there would queue every
+# call of every process behind the disk, while a crash loses at most the last moment's counts.
 _COUNT = """
+with asynchronous as (select set_config('synchronous_commit', 'off', true))
 insert into rate_limit_window as w (bucket, window_start, calls)
-values ($1, statement_timestamp(), 1)
+select $1, statement_timestamp(), 1 from asynchronous
 on conflict (bucket) do update set
     calls = case when w.window_start > statement_timestamp() - interval '1 minute' then w.calls + 1 else 1 end,
     window_start = case when w.window_start > statement_timestamp() - interval '1 minute' then w.window_start

@@ -89,3 +89,62 @@ async def test_a_committed_change_reaches_the_snapshot(create_migrated_database)
             assert snap.offerable_ids() == {str(u) for u in units}
     finally:
         await conn.close()
+
+
+async def _heard_after(conn, heard: list, change: str, unit_id) -> int:
+    """Notifications heard for `change` on the unit: a change that notifies follows it (delivery is in
+    commit order), so that one that is silent is known to be silent once the next one arrives."""
+    before = len(heard)
+    await conn.execute(change, unit_id)
+    await conn.execute("update shelter set version = version + 1 where id = (select shelter_id from unit where id = $1)",
+                       unit_id)
+    for _ in range(200):
+        if len(heard) > before:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    return len(heard) - before - 1
+
+
+async def test_only_changes_to_available_units_notify(create_migrated_database):
+    url = await create_migrated_database()
+    conn, _, units = await _world(url)
+    listener = await database.connect(url)
+    heard: list = []
+    await listener.add_listener(snapshot.CHANNEL, lambda *args: heard.append(args))
+    unit = units[0]
+    try:
+        occupy = "update unit set status = 'occupied', version = version + 1 where id = $1"
+        later = "update unit set available_from = current_date + 7, version = version + 1 where id = $1"
+        free = "update unit set status = 'available', version = version + 1 where id = $1"
+        assert await _heard_after(conn, heard, occupy, unit) == 1  # available before
+        assert await _heard_after(conn, heard, later, unit) == 0  # occupied before and after
+        assert await _heard_after(conn, heard, free, unit) == 1  # available after
+        assert await _heard_after(conn, heard, later, unit) == 1
+    finally:
+        await listener.close()
+        await conn.close()
+
+
+async def test_an_old_snapshot_is_used_while_it_is_rebuilt(create_migrated_database, monkeypatch):
+    url = await create_migrated_database()
+    conn, _, units = await _world(url)
+    try:
+        async with _snapshot(url, conn) as (snap, _places):
+            await snap.availability(conn)
+            assert snap.offerable_ids() == {str(u) for u in units}
+            # a change the snapshot is not told of: only its age makes it rebuild
+            await conn.execute("alter table unit disable trigger unit_changed_notify")
+            await conn.execute("update unit set status = 'out_of_service', version = version + 1 where id = $1",
+                               units[0])
+            await conn.execute("alter table unit enable trigger unit_changed_notify")
+            monkeypatch.setattr(snapshot, "MAX_AGE_SECONDS", 0.0)
+            used = await snap.availability(conn)
+            assert str(units[0]) in {u.id for u in used.units}  # this request used the old one
+            for _ in range(100):
+                if snap.offerable_ids() == {str(units[1])}:
+                    break
+                await asyncio.sleep(0.05)
+            assert snap.offerable_ids() == {str(units[1])}
+    finally:
+        await conn.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 from msgspec import UNSET, structs
@@ -114,19 +114,29 @@ async def _update(
 ) -> str:
     """One UPDATE guarded by owner and version; returns 'updated', 'stale' or 'missing'.
     `owner_sql` is a condition on `t` with `{operator}` where the operator id parameter goes."""
+    outcome, _ = await _update_returning(db, table, object_id, version, changes, owner_sql, operator_id)
+    return outcome
+
+
+async def _update_returning(
+    db: asyncpg.Connection, table: str, object_id: uuid.UUID, version: int, changes: dict, owner_sql: str,
+    operator_id: str, *, also: str = "", returning: str = "t.id",
+) -> tuple[str, Any]:
+    """`_update`, and the value of `returning` when updated; `also`, assignments written in this module
+    that the change makes too."""
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=4))
-    updated = await db.fetchval(
+    updated = await db.fetchrow(
         f"""update {table} t set {assignments}{", " if assignments else ""}
-                version = t.version + 1, updated_at = now()
-             where t.id = $1 and t.version = $2 and {owner_sql.format(operator="$3")} returning t.id""",
+                version = t.version + 1, updated_at = now(){also}
+             where t.id = $1 and t.version = $2 and {owner_sql.format(operator="$3")} returning {returning}""",
         object_id, version, operator_id, *changes.values(),
     )
     if updated is not None:
-        return "updated"
+        return "updated", updated[0]
     exists = await db.fetchval(
         f"select 1 from {table} t where t.id = $1 and {owner_sql.format(operator='$2')}", object_id, operator_id
     )
-    return "stale" if exists else "missing"
+    return ("stale" if exists else "missing"), None
 
 
 async def update_shelter(
@@ -148,11 +158,11 @@ async def _update_unit(db: asyncpg.Connection, operator_id: str, unit_id: uuid.U
     owner = "t.shelter_id in (select id from shelter where operator_id = {operator})"
     if changes.get("status", "available") != "available" and await _owned_units(db, operator_id, [unit_id]):
         await workflow.withdraw_unit_offers(db, [unit_id])
-    outcome = await _update(db, "unit", unit_id, version, changes, owner, operator_id)
+    outcome, shelter_id = await _update_returning(db, "unit", unit_id, version, changes, owner, operator_id,
+                                                  also=", availability_confirmed_at = now()",
+                                                  returning="t.shelter_id")
     if outcome == "updated":
-        changed = await db.fetch(
-            "update unit set availability_confirmed_at = now() where id = $1 returning id, shelter_id", unit_id)
-        await events.units_changed(db, operator_id, changed)
+        await events.units_changed(db, operator_id, [{"id": unit_id, "shelter_id": shelter_id}])
     return outcome
 
 

@@ -99,7 +99,12 @@ class Availability:
         return [FastTrack(units, today=today(), open_offers=self.open_offers, intake_used=self.intake_used).top(request, n)
                 for units in (self.fresh, self.stale) if units]
 
-    async def still_offerable(self, db: asyncpg.Connection, unit_id: str) -> bool:
+    async def offerable(self, db: asyncpg.Connection, unit_ids: list[str], beds: int) -> list[str]:
+        """The candidates worth trying, in the engine's order. Read in the offer's own transaction: all of
+        them (matchmaking/snapshot.py leaves out those held or changed since its build)."""
+        return unit_ids
+
+    async def still_offerable(self, db: asyncpg.Connection, unit_id: str, *, wait: bool = True) -> bool:
         """Read in the offer's own transaction: nothing to re-check (matchmaking/snapshot.py re-checks)."""
         return True
 

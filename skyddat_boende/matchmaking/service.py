@@ -62,17 +62,31 @@ async def offer_next(
     available = await snapshot.availability(db, places, settings.stale_after_hours)
     ranked, report = await asyncio.to_thread(rank, engine_request, available)
 
-    for candidate in ranked:
-        if not await available.still_offerable(db, candidate.unit_id):
-            continue
-        fit = msgspec.structs.asdict(candidate.score.fit)
-        offer_id = await create_offer(db, row, candidate.unit_id, fit, settings)
-        if offer_id is not None:
-            await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
-            return Outcome(offer_id, report)
+    offerable = set(await available.offerable(db, [c.unit_id for c in ranked], household_beds(row)))
+    candidates = [c for c in ranked if c.unit_id in offerable]
+    # Concurrent requests rank the same best units first: each would wait for the one offering a unit
+    # right now to commit, only to find its beds taken, one request after another. So the candidates a
+    # request is offering right now are passed over first, and waited for only if no other one is left.
+    for wait in (False, True):
+        passed_over = []
+        for candidate in candidates:
+            if not await available.still_offerable(db, candidate.unit_id, wait=wait):
+                passed_over.append(candidate)
+                continue
+            fit = msgspec.structs.asdict(candidate.score.fit)
+            offer_id = await create_offer(db, row, candidate.unit_id, fit, settings)
+            if offer_id is not None:
+                await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
+                return Outcome(offer_id, report)
+        candidates = passed_over
     await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
     await events.publish(db, row["municipality_id"], "request.waiting", request_id=request_id)
     return Outcome(None, report)
+
+
+def household_beds(request_row: asyncpg.Record) -> int:
+    """The beds an offer holds for the request's household: one a person."""
+    return len(request_row["adults"]) + len(request_row["children"])
 
 
 async def create_offer(
@@ -80,8 +94,8 @@ async def create_offer(
 ) -> uuid.UUID | None:
     """Hold the unit's beds for the request (locked by the caller), unless the database finds them
     taken or held by now (workflow.create_offer)."""
-    beds = len(request_row["adults"]) + len(request_row["children"])
-    return await workflow.create_offer(db, request_row["id"], request_row["municipality_id"], uuid.UUID(unit_id), beds,
+    return await workflow.create_offer(db, request_row["id"], request_row["municipality_id"], uuid.UUID(unit_id),
+                                       household_beds(request_row),
                                        hold_for(settings, request_row["urgency"]), fit)
 
 

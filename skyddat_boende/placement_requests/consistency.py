@@ -18,20 +18,22 @@ class ContradictoryRequest(Problem):
     status, slug, title = 422, "contradictory-request", "The request contradicts itself"
 
 
+# the codes of both kinds that do not exist, counted in one round trip
+UNKNOWN_CODES = """
+select (select count(*) from unnest($1::text[]) c where not exists (select 1 from municipality m where m.code = c)),
+       (select count(*) from unnest($2::text[]) c where not exists (select 1 from county k where k.code = c))
+"""
+
+
 async def check(db: asyncpg.Connection, data: RequestCreate, today: dt.date) -> None:
     codes = set(data.threat_municipalities) | set(data.excluded_municipalities)
     if data.preferred_near_municipality:
         codes.add(data.preferred_near_municipality)
-    unknown = await db.fetchval(
-        "select count(*) from unnest($1::text[]) c where not exists (select 1 from municipality m where m.code = c)",
-        sorted(codes),
-    )
+    counties = set(data.excluded_counties) | set(data.preferred_counties)
+    unknown, unknown_counties = (await db.fetchrow(UNKNOWN_CODES, sorted(codes), sorted(counties))
+                                 if codes or counties else (0, 0))
     if unknown:
         raise ContradictoryRequest(f"{unknown} municipality code(s) do not exist.", rule="unknown_municipality", count=unknown)
-    unknown_counties = await db.fetchval(
-        "select count(*) from unnest($1::text[]) c where not exists (select 1 from county k where k.code = c)",
-        sorted(set(data.excluded_counties) | set(data.preferred_counties)),
-    )
     if unknown_counties:
         raise ContradictoryRequest(f"{unknown_counties} county code(s) do not exist.", rule="unknown_county",
                                    count=unknown_counties)

@@ -6,17 +6,32 @@ import uuid
 
 import asyncpg
 
-from skyddat_boende.matchmaking.adapter import request_rows
+from skyddat_boende.matchmaking.adapter import REQUEST_ROWS
 from skyddat_boende.placement_requests.schemas import (
     AdultRead, ChildRead, MatchReport, OfferSummary, RequestCreate, RequestRead,
 )
 
-CURRENT_OFFER = """
-select o.id, o.status, s.municipality_code, s.security_level, s.daily_rate_sek, o.expires_at, o.fit
-  from offer o join unit u on u.id = o.unit_id join shelter s on s.id = u.shelter_id
- where o.request_id = $1 and o.status in ('open', 'accepted')
- order by o.created_at desc limit 1
+OFFER_FIELDS = ("id", "status", "municipality_code", "security_level", "daily_rate_sek", "expires_at", "fit")
+
+
+def _read_query(where: str, page: str = "") -> str:
+    """Requests with their household (adapter.REQUEST_ROWS), current offer (columns offer_<field>) and
+    placement, in one query; `where` and `page` are SQL written in this module."""
+    return f"""
+select q.*, {", ".join(f"o.{field} as offer_{field}" for field in OFFER_FIELDS)}, p.id as placement_id
+  from ({REQUEST_ROWS} where {where} order by r.waiting_since, r.id {page}) q
+  left join lateral (
+      select o.id, o.status, s.municipality_code, s.security_level, s.daily_rate_sek, o.expires_at, o.fit
+        from offer o join unit u on u.id = o.unit_id join shelter s on s.id = u.shelter_id
+       where o.request_id = q.id and o.status in ('open', 'accepted')
+       order by o.created_at desc limit 1) o on true
+  left join lateral (select id from placement where request_id = q.id limit 1) p on true
+ order by q.waiting_since, q.id
 """
+
+
+GET = _read_query("r.id = $1 and r.municipality_id = $2")
+LIST = _read_query("r.municipality_id = $1 and ($2::text is null or r.status = $2)", page="limit $3 offset $4")
 
 
 async def create(db: asyncpg.Connection, municipality_id: str, data: RequestCreate) -> uuid.UUID:
@@ -48,25 +63,18 @@ async def create(db: asyncpg.Connection, municipality_id: str, data: RequestCrea
 
 
 async def get(db: asyncpg.Connection, municipality_id: str, request_id: uuid.UUID) -> RequestRead | None:
-    rows = await request_rows(db, "r.id = $1 and r.municipality_id = $2", request_id, municipality_id)
-    return await _read(db, rows[0]) if rows else None
+    row = await db.fetchrow(GET, request_id, municipality_id)
+    return _read(row) if row else None
 
 
 async def list_for(
     db: asyncpg.Connection, municipality_id: str, status: str | None, limit: int, offset: int
 ) -> list[RequestRead]:
-    rows = await request_rows(
-        db, "r.municipality_id = $1 and ($2::text is null or r.status = $2)", municipality_id, status, limit, offset,
-        page="limit $3 offset $4",
-    )
-    return [await _read(db, row) for row in rows]
+    return [_read(row) for row in await db.fetch(LIST, municipality_id, status, limit, offset)]
 
 
-async def _read(db: asyncpg.Connection, row: asyncpg.Record) -> RequestRead:
-    offer = await db.fetchrow(CURRENT_OFFER, row["id"])
-    placement_id = await db.fetchval(
-        "select id from placement where request_id = $1", row["id"]
-    )
+def _read(row: asyncpg.Record) -> RequestRead:
+    offer = OfferSummary(**{field: row[f"offer_{field}"] for field in OFFER_FIELDS}) if row["offer_id"] else None
     match = row["last_match"]
     return RequestRead(
         id=row["id"], case_reference=row["case_reference"], status=row["status"], urgency=row["urgency"],
@@ -80,7 +88,7 @@ async def _read(db: asyncpg.Connection, row: asyncpg.Record) -> RequestRead:
         preferred_near_municipality=row["preferred_near_municipality"], max_distance_km=row["max_distance_km"],
         latest_start_date=row["latest_start_date"], max_daily_rate_sek=row["max_daily_rate_sek"],
         waiting_since=row["waiting_since"], version=row["version"],
-        offer=OfferSummary(**dict(offer)) if offer else None,
-        placement_id=placement_id,
+        offer=offer,
+        placement_id=row["placement_id"],
         match=MatchReport(**match) if match else None,
     )
