@@ -53,13 +53,15 @@ async def offer_next(
 ) -> Outcome | None:
     """Offer the best fitting unit not yet offered to this request, or leave it waiting.
     None when the request is not open for offers (withdrawn, placed, or holding an open offer)."""
+    # the availability first: a snapshot rebuilt now must not hold up the request's other callers (a
+    # withdrawal waits for the request's lock); every candidate is checked again under its unit's lock
+    available = await snapshot.availability(db, places, settings.stale_after_hours)
     request = await workflow.lock_request(db, request_id)
     if request is None or request["status"] != "waiting":
         return None
     row = (await adapter.request_rows(db, "r.id = $1", request_id))[0]
     tried = (await adapter.tried(db, [request_id])).get(str(request_id), adapter.NOTHING_TRIED)
     engine_request = adapter.request_from_row(row, places, tried)
-    available = await snapshot.availability(db, places, settings.stale_after_hours)
     ranked, report = await asyncio.to_thread(rank, engine_request, available)
 
     offerable = set(await available.offerable(db, [c.unit_id for c in ranked], household_beds(row)))
