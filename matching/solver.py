@@ -1,23 +1,8 @@
 """Batch mode: every waiting request at once, the lexicographic optimum for the whole country.
 
-The pipeline (`BatchSolver.solve`), each step its own module:
-
-    candidates   candidates.py  the (request, unit) pairs that pass every hard rule, with weights
-    relaxation   relaxation.py  a max-weight flow over every pair: an upper bound, and the optimum
-                                when no shared unit ends up over its beds
-    hint         hint.py        the best feasible solution at hand: the flow repaired, greedy, the
-                                rule-based baseline, the previous batch's solution
-    bed prices   prices.py      where shared units are overfilled: a Lagrangian bound from the LP's
-                                bed prices (bed_lp.py); the LP's rounding and the priced flow
-                                repaired, and a small search where the LP splits requests
-    fixing       fixing.py      drop the pairs that cannot be in a solution better than the hint
-    search       search.py      CP-SAT over the pairs left, until the bound is reached or time is up
-
-Every step asks capacity.py whether a household fits. Tuning is in config.py.
-
-Usage:
-    result = solve(problem, time_limit=10.0)                      # or
-    solver = BatchSolver(problem); result = solver.solve(10.0, previous=last_result)
+`BatchSolver.solve` is the pipeline, top to bottom, one module per step: candidates, relaxation,
+hint, fixing, bed prices, search (matching/README.md, "The batch"). Every step asks capacity.py
+whether a household fits; the tuning is in config.py.
 """
 
 from __future__ import annotations
@@ -39,7 +24,7 @@ from .types import Problem, Result
 
 
 class BatchSolver:
-    """Matches all requests of a Problem; see the module docstring."""
+    """Matches all requests of a Problem: `BatchSolver(problem).solve(10.0, previous=last_result)`."""
 
     def __init__(self, problem: Problem, *, index: UnitIndex | None = None, config: BatchConfig = BatchConfig(),
                  max_candidates_per_request: int | None = None):
