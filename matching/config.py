@@ -14,8 +14,8 @@ class BatchConfig:
     """At most this share of the time limit for the relaxation, so that a solution can be repaired."""
     price_scale: int = 64
     """Bed prices are whole 1/price_scale points (lowered when the flow's int64 costs need it)."""
-    neighbourhood_share: float = 0.25
-    """At most this share of the time left for the search around the requests the LP splits."""
+    tight_share: float = 0.3
+    """At most this share of the time left for the search over the pairs the bed prices make tight."""
     workers: int = 1
     """CP-SAT workers. Its small portfolios (2-4 workers) lack the LP-driven search these models need
     and prove less than one worker does; a portfolio helps from about 8."""

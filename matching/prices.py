@@ -28,9 +28,6 @@ class PricedBound:
     K: int
     pairs: np.ndarray  # the pairs it covers
     reduced_cost: np.ndarray  # per pair, in 1/K: a solution using it weighs at most (scaled - rc) / K
-    chosen: np.ndarray  # the priced flow's pairs
-    work: np.ndarray  # the LP's pairs
-    split: np.ndarray  # of those, the pairs of the requests the LP splits between several pairs
     rounded: np.ndarray  # the LP's optimum rounded: each request's pair with the most flow
 
     def could_beat(self, value: int) -> np.ndarray:
@@ -53,15 +50,13 @@ def priced_bound(c: Candidates, cap: Capacity, net: rx.Network, entry: np.ndarra
     if lp is None or not lp[0].any():
         return None
     prices, flow = lp
-    split = work[np.isin(c.req[work], c.req[work[(flow > 1e-6) & (flow < 1 - 1e-6)]])]
     K = _scale(c.weight[kept], net.n_nodes, max_k)
     lk = np.round(prices * K).astype(np.int64)
     req, unit = c.req[kept], c.unit[kept]
     priced = rx.solve_relaxation(net, req, entry[kept], c.weight[kept] * K - lk[unit] * cap.size[req],
                                  np.isin(kept, work, assume_unique=True), deadline=deadline)
     scaled = priced.value + int((lk * cap.beds).sum())
-    return PricedBound(scaled // K, scaled, K, kept, priced.reduced_cost, kept[priced.chosen], work, split,
-                       _most_flow(c.req, work, flow))
+    return PricedBound(scaled // K, scaled, K, kept, priced.reduced_cost, _most_flow(c.req, work, flow))
 
 
 def _most_flow(req: np.ndarray, pairs: np.ndarray, flow: np.ndarray) -> np.ndarray:

@@ -1,23 +1,11 @@
-"""The assignment relaxation: a max-weight flow (OR-Tools min-cost flow), priced over every pair.
+"""The assignment relaxation: a max-weight flow (OR-Tools min-cost flow) by column generation.
 
-    source -> request        capacity 1
-    request -> sink          capacity 1, cost 0        (the request stays unmatched)
-    request -> entry(u, s)   capacity 1, cost -weight  (one arc per candidate pair)
-    entry chain of unit u    see below
-    last entry -> shelter    (or -> sink when the shelter has no daily intake limit)
-    shelter -> sink          capacity: the shelter's remaining daily intake
+    source -> request -> entry(unit, size) -> ... -> shelter (or sink) -> sink;  request -> sink
 
-An unshared unit has one entry node of capacity 1. A shared unit with B free beds has one entry
-node per household size s among its candidates, chained from the largest size down: the arc
-leaving size s's node carries every household of size >= s, with capacity B // s. That keeps
-"at most B // s households of size >= s" for every s, a relaxation of "sizes add up to at most
-B"; every other hard rule is exact, so the flow's optimum is an upper bound, and the optimum
-itself when no shared unit ends up over its beds.
-
-Column generation: the flow starts from each request's best few pairs; the optimal flow's node
-potentials then price every pair (reduced cost = -weight + p[request] - p[entry]), the pairs
-that price out join, and the flow is solved again until none does. The result is the optimum
-over every pair, and every pair's reduced cost bounds what using it costs (reduced-cost fixing).
+A shared unit with B beds has an entry node per household size s among its candidates, chained
+from the largest down, the arc leaving size s's node with capacity B // s: a relaxation of its
+beds, every other rule exact (matching/README.md, "The batch"). The flow's node potentials price
+every pair: the reduced costs bound what using a pair costs (fixing.py).
 """
 
 from __future__ import annotations
@@ -168,8 +156,6 @@ class Relaxation:
     active: np.ndarray
     """The pairs that had an arc in the last flow."""
     converged: bool
-    flow_value: int
-    """Weight of `chosen` (equals `value` when converged)."""
     potential: np.ndarray
     """The last flow's node potentials."""
 
@@ -191,7 +177,7 @@ def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: n
         if not (rc[out] < 0).any():
             rc = np.maximum(rc, 0)
             rc[chosen] = 0
-            return Relaxation(flow.value, chosen, rc, idx, True, flow.value, p)
+            return Relaxation(flow.value, chosen, rc, idx, True, p)
         now = time.perf_counter()
         if deadline is not None and now + (now - t0) > deadline:
             # raise each request's potential by its most negative reduced cost: a feasible dual,
@@ -199,7 +185,7 @@ def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: n
             low = np.zeros(net.n_requests, dtype=np.int64)
             np.minimum.at(low, req[out], rc[out])
             rc = np.maximum(rc - low[req], 0)
-            return Relaxation(flow.value - int(low.sum()), chosen, rc, idx, False, flow.value, p)
+            return Relaxation(flow.value - int(low.sum()), chosen, rc, idx, False, p)
         active[_most_negative(req, rc, out, per_round)] = True
 
 

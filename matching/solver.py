@@ -1,23 +1,8 @@
 """Batch mode: every waiting request at once, the lexicographic optimum for the whole country.
 
-The pipeline (`BatchSolver.solve`), each step its own module:
-
-    candidates   candidates.py  the (request, unit) pairs that pass every hard rule, with weights
-    relaxation   relaxation.py  a max-weight flow over every pair: an upper bound, and the optimum
-                                when no shared unit ends up over its beds
-    hint         hint.py        the best feasible solution at hand: the flow repaired, greedy, the
-                                rule-based baseline, the previous batch's solution
-    bed prices   prices.py      where shared units are overfilled: a Lagrangian bound from the LP's
-                                bed prices (bed_lp.py); the LP's rounding and the priced flow
-                                repaired, and a small search where the LP splits requests
-    fixing       fixing.py      drop the pairs that cannot be in a solution better than the hint
-    search       search.py      CP-SAT over the pairs left, until the bound is reached or time is up
-
-Every step asks capacity.py whether a household fits. Tuning is in config.py.
-
-Usage:
-    result = solve(problem, time_limit=10.0)                      # or
-    solver = BatchSolver(problem); result = solver.solve(10.0, previous=last_result)
+`BatchSolver.solve` is the pipeline, top to bottom, one module per step: candidates, relaxation,
+hint, fixing, bed prices, search (matching/README.md, "The batch"). Every step asks capacity.py
+whether a household fits; the tuning is in config.py.
 """
 
 from __future__ import annotations
@@ -39,7 +24,7 @@ from .types import Problem, Result
 
 
 class BatchSolver:
-    """Matches all requests of a Problem; see the module docstring."""
+    """Matches all requests of a Problem: `BatchSolver(problem).solve(10.0, previous=last_result)`."""
 
     def __init__(self, problem: Problem, *, index: UnitIndex | None = None, config: BatchConfig = BatchConfig(),
                  max_candidates_per_request: int | None = None):
@@ -76,12 +61,12 @@ class BatchSolver:
             priced = prices.priced_bound(c, cap, net, entry, rel, kept, self._weight(best), deadline,
                                          config.price_scale)
         if priced is not None:
-            best = hint.best(c, best, *(hint.repair(c, cap, flow, self.bounds, deadline, config.flow_k)
-                                        for flow in (priced.rounded, priced.chosen)))
+            best = hint.best(c, best, hint.repair(c, cap, priced.rounded, self.bounds, deadline, config.flow_k))
             upper = max(min(upper, priced.bound), self._weight(best))
             kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
-            if self._weight(best) < upper and config.neighbourhood_share > 0:
-                best = self._neighbourhood(priced, best, upper, deadline, config, seed)
+            tight = np.union1d(best, priced.pairs[priced.reduced_cost < priced.K])
+            if self._weight(best) < upper and 2 * tight.size <= kept.size:
+                best = self._tight(tight, best, upper, deadline, config, seed)
                 kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
         self.stats.update({"pairs": len(c), "kept_pairs": int(kept.size)})
         if self._weight(best) >= upper:
@@ -91,20 +76,16 @@ class BatchSolver:
         found = search(c, cap, self.priority, self.weights.priority, kept, best, upper, deadline, config, seed)
         return self._result(found.pairs, found.bound, "cp_sat", start, components=1)
 
-    def _neighbourhood(self, priced: prices.PricedBound, best: np.ndarray, upper: int, deadline: float,
-                       config: BatchConfig, seed: int) -> np.ndarray:
-        """A better solution where the LP says the best one is open: the requests the LP splits, and
-        those holding a unit where a split one has a pair, free over the LP's pairs; everyone else
-        keeps their pair (a small CP-SAT model, for a share of the time left)."""
-        c = self.cands
-        free = np.zeros(len(self.problem.requests), dtype=bool)
-        free[c.req[priced.split]] = True
-        free[c.req[best][np.isin(c.unit[best], c.unit[priced.split])]] = True
-        pairs = np.union1d(best, priced.work[free[c.req[priced.work]]])
-        until = time.perf_counter() + config.neighbourhood_share * (deadline - time.perf_counter())
-        found = search(c, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until, config, seed)
-        self.stats["neighbourhood_pairs"] = int(pairs.size)
-        return hint.best(c, best, found.pairs)
+    def _tight(self, pairs: np.ndarray, best: np.ndarray, upper: int, deadline: float, config: BatchConfig,
+               seed: int) -> np.ndarray:
+        """The bed prices' bound is often met by a solution over the pairs they price within a point
+        of it (`pairs`): CP-SAT over those alone (a share of the time left) finds it sooner than over
+        every pair kept."""
+        until = time.perf_counter() + config.tight_share * (deadline - time.perf_counter())
+        found = search(self.cands, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until,
+                       config, seed)
+        self.stats["tight_pairs"] = int(pairs.size)
+        return hint.best(self.cands, best, found.pairs)
 
     def _hint(self, rel: rx.Relaxation, previous: Result | None, deadline: float) -> np.ndarray:
         """The best of: the flow repaired, greedy from the flow's pairs and then the flow's working
