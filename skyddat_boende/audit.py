@@ -1,7 +1,9 @@
 """The audit trail: append-only, hash-chained events of who did or tried what (sql/0003_audit.sql).
 
-Events are written in the caller's transaction and join the chain when it commits (sql/0035), so
-audited writers do not wait for each other's transactions, only for each other's commits.
+Events are written to `audit_pending` in the caller's transaction, and `chain_pending` (run by the
+worker every few seconds, by `verify` and before every read of the trail) moves the committed ones into
+the chain (sql/0038): audited writers share no row, so they wait neither for each other's transactions
+nor for each other's commits.
 
 Events carry ids and codes only: never addresses, names, personal identity numbers or case details.
 `verify` recomputes every hash in Python, independently of the SQL function that wrote it.
@@ -41,7 +43,8 @@ async def record(
     outcome: Outcome,
     purpose: str | None = None,
 ) -> None:
-    """Record one event in the caller's transaction; it is chained (and gets its `seq`) at commit."""
+    """Record one event in the caller's transaction; after it commits, `chain_pending` chains it (and
+    gives it its `seq`), keeping the time it was recorded."""
     await conn.execute(
         """insert into audit_pending (actor_issuer, actor_subject, actor_organisation, actor_role, actor_client,
                                     action, object_type, object_id, outcome, purpose)
@@ -51,11 +54,19 @@ async def record(
     )
 
 
+async def chain_pending(conn: asyncpg.Connection) -> int:
+    """Move every committed pending event into the chain, in the order recorded; how many it moved.
+    One caller at a time (the others wait). Outside a transaction, or in a READ COMMITTED one."""
+    return await conn.fetchval("select audit_chain_pending()")
+
+
 class ChainReport(msgspec.Struct, frozen=True):
     ok: bool
     events_checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    events_pending: int = 0
+    """Events of committed transactions not yet chained when the chain was read (not a failure)."""
 
 
 def _digest(prev_hash: bytes, row: asyncpg.Record) -> bytes:
@@ -69,9 +80,11 @@ def _digest(prev_hash: bytes, row: asyncpg.Record) -> bytes:
 
 
 async def verify(conn: asyncpg.Connection, batch: int = 5000) -> ChainReport:
-    """Walk the chain in order; report the first event that was edited, inserted or deleted."""
+    """Walk the chain in order; report the first event that was edited, inserted or deleted.
+    Outside a transaction, chains the pending events first."""
     if conn.is_in_transaction():
         return await _walk(conn, batch)
+    await chain_pending(conn)
     async with conn.transaction(isolation="repeatable_read", readonly=True):  # one consistent snapshot
         return await _walk(conn, batch)
 
@@ -88,10 +101,12 @@ async def _walk(conn: asyncpg.Connection, batch: int) -> ChainReport:
             return ChainReport(False, checked, seq, f"event {seq} was altered: its content does not match its hash")
         expected_prev, expected_seq, checked = bytes(row["hash"]), seq + 1, checked + 1
     head = await conn.fetchrow("select last_seq, last_hash from audit_chain_head")
+    pending = await conn.fetchval("select count(*) from audit_pending")
     if head["last_seq"] != checked or bytes(head["last_hash"]) != expected_prev:
         return ChainReport(
-            False, checked, checked, f"the chain ends at event {checked} but its head says {head['last_seq']}"
+            False, checked, checked, f"the chain ends at event {checked} but its head says {head['last_seq']}",
+            pending,
         )
-    return ChainReport(True, checked)
+    return ChainReport(True, checked, events_pending=pending)
 
 

@@ -264,7 +264,8 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     async def work(conn, url) -> int:
         report = await audit.verify(conn)
         if report.ok:
-            print(f"audit chain intact: {report.events_checked} events")
+            print(f"audit chain intact: {report.events_checked} events, "
+                  f"{report.events_pending} committed since and waiting to be chained")
             return 0
         print(f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
               f"({report.events_checked} events verified before it)")

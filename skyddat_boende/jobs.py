@@ -7,7 +7,9 @@ tick a worker takes the job's advisory lock (so a run that outlasts its period i
 and then claims the tick by inserting (job, tick) into job_run (so a tick that a quicker worker
 already ran is not run again): each job runs once per tick, by whichever worker gets there first.
 Webhook delivery is not ticked: every worker delivers, and the outbox's row claims
-(webhooks/delivery.py) keep any one event with one worker at a time.
+(webhooks/delivery.py) keep any one event with one worker at a time. Nor is audit chaining (every
+SB_AUDIT_CHAIN_SECONDS): every worker chains, and the chaining function's own lock keeps it one at a
+time; a round that finds nothing to chain costs one query.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from matching.types import Municipality
-from skyddat_boende import idempotency, rate_limits, retention
+from skyddat_boende import audit, idempotency, rate_limits, retention
 from skyddat_boende.config import Settings
 from skyddat_boende.feeds import poller as feeds
 from skyddat_boende.matchmaking.batch import run_batch
@@ -143,6 +145,7 @@ class Jobs:
     def start(self) -> None:
         self.webhooks.start()
         self.tasks.extend(asyncio.create_task(self._every(job), name=f"job-{job.name}") for job in self.jobs)
+        self.tasks.append(asyncio.create_task(self._chain_audit(), name="audit-chain"))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -157,6 +160,16 @@ class Jobs:
         async with self.pool.acquire() as conn:
             for work in (snapshot, *self.housekeeping):
                 await work(conn)
+
+    async def _chain_audit(self) -> None:
+        """Moves committed audit events into the hash chain: until then they wait, durable, in audit_pending."""
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    await audit.chain_pending(conn)
+            except Exception as exc:  # one failed round must not stop the loop; the type only, never data
+                log.error("background work failed", extra={"work": "audit-chain", "error_type": type(exc).__name__})
+            await asyncio.sleep(self.settings.audit_chain_seconds)
 
     async def _every(self, job: Job) -> None:
         while True:

@@ -121,3 +121,19 @@ async def waiting_for_locks(conn, count: int = 1) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{count} backends never waited for a lock")
+
+
+async def chain_audit(db) -> None:
+    """Chain the committed audit events now, as the worker does every few seconds, so that a test can read
+    them in audit_event. `db`: a connection (inside a transaction: that transaction's own events too), a
+    pool, or a database URL."""
+    from skyddat_boende import audit, database
+
+    if not isinstance(db, str):
+        await audit.chain_pending(db)
+        return
+    conn = await database.connect(db)
+    try:
+        await audit.chain_pending(conn)
+    finally:
+        await conn.close()

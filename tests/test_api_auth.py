@@ -14,7 +14,7 @@ from skyddat_boende.config import Settings
 from skyddat_boende.identity import TrustedIssuer
 from skyddat_boende.identity.dev_issuer import DevIssuer
 from tests.conftest import make_app
-from tests.helpers import running_server
+from tests.helpers import chain_audit, running_server
 
 
 async def test_missing_token_is_401_with_bearer_challenge(client):
@@ -63,6 +63,7 @@ async def test_role_outside_its_kind_of_organisation_is_403_and_audited(client, 
     assert response.status_code == 403
     conn = await database.connect(database_url)
     try:
+        await chain_audit(conn)
         denied = await conn.fetchval(
             "select count(*) from audit_event where actor_organisation = 'operator-north' "
             "and action = 'api.list_requests' and outcome = 'denied'")
@@ -124,6 +125,8 @@ async def test_national_figures_and_audit_metadata_only_for_national_bodies(clie
     events = (await client.get("/api/audit-events?limit=5", headers=national)).json()
     assert events and set(events[0]) == {"seq", "occurred_on", "actor_organisation", "actor_role", "action",
                                          "object_type", "outcome"}
+    # the refusals above were just committed and no worker runs here: the read chained them itself
+    assert ("kommun-0180", "denied") in {(e["actor_organisation"], e["outcome"]) for e in events}
     # the statistics scope alone does not open the audit metadata
     stats_only = tokens.headers(None, "nat-uppfoljning", "statistics:read")
     assert (await client.get("/api/audit-events", headers=stats_only)).status_code == 403

@@ -8,6 +8,7 @@ import pytest
 
 from skyddat_boende import database
 from tests import factories
+from tests.helpers import chain_audit
 from tests.web_support import csrf_token, logged_in
 
 SHELTER = {
@@ -223,6 +224,7 @@ async def _units(client, staff, shelter_id: str, n: int) -> list[dict]:
 async def _audit_count(database_url: str, operator: str) -> int:
     conn = await database.connect(database_url)
     try:
+        await chain_audit(conn)
         return await conn.fetchval("select count(*) from audit_event where object_type = 'operator' "
                                    "and object_id = $1", operator)
     finally:

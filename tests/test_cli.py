@@ -9,7 +9,7 @@ from pathlib import Path
 from skyddat_boende.app import create_app
 from skyddat_boende.cli import openapi_document
 from skyddat_boende.config import REPO_SQL_DIR, Settings
-from tests.helpers import REPO_ROOT, cli, free_port
+from tests.helpers import REPO_ROOT, chain_audit, cli, free_port
 
 
 def _one_error_line(stderr: str) -> str:
@@ -90,8 +90,9 @@ async def test_audit_verify_reports_intact_then_the_tampered_event(create_migrat
     try:
         for i in range(3):
             await audit.record(conn, audit.SYSTEM, "test.event", "batch", str(i), "succeeded")
-        intact = await asyncio.to_thread(cli, "audit", "verify", env={"DATABASE_URL": url})
-        assert intact.returncode == 0 and "audit chain intact: 3 events" in intact.stdout
+        assert await conn.fetchval("select count(*) from audit_pending") == 3
+        intact = await asyncio.to_thread(cli, "audit", "verify", env={"DATABASE_URL": url})  # chains them first
+        assert intact.returncode == 0 and "audit chain intact: 3 events, 0 committed since" in intact.stdout
         await conn.execute("alter table audit_event disable trigger audit_event_append_only")
         await conn.execute("update audit_event set object_id = '99' where seq = 2")
         broken = await asyncio.to_thread(cli, "audit", "verify", env={"DATABASE_URL": url})
@@ -147,6 +148,7 @@ async def test_municipalities_are_organisations_and_operators_are_registered_by_
         assert await conn.fetchval("select count(*) from organisation where kind = 'municipality'") == 290
         assert await conn.fetchval("select kind from organisation where id = 'operator-jouren-lund'") == "association"
         # the registration is in the audit trail (once: the refused attempts wrote nothing)
+        await chain_audit(conn)
         assert await conn.fetch("select actor_subject, action, object_id, outcome from audit_event "
                                 "where object_type = 'organisation'") == [
             ("cli", "cli.organisation_add", "operator-jouren-lund", "succeeded")]

@@ -11,7 +11,7 @@ import uuid
 
 from litestar.testing import AsyncTestClient
 
-from skyddat_boende import database
+from skyddat_boende import audit, database
 from skyddat_boende.config import Settings
 from skyddat_boende.jobs import BATCH, HOUSEKEEPING, SWEEP, Job, Jobs, run_tick
 from skyddat_boende.matchmaking import adapter
@@ -138,6 +138,7 @@ async def test_a_worker_process_runs_the_jobs_and_a_web_process_none(create_migr
         past = await conn.fetchval("select now() - interval '1 minute'")
         [offer] = await _expired_offers(conn, 1, past)
         await _webhook_event_for(conn, receiver.url)
+        await audit.record(conn, audit.SYSTEM, "test.event", "batch", "to-chain", "succeeded")
         env = {"DATABASE_URL": url, "SB_ENV": "development", "SB_SWEEP_INTERVAL_SECONDS": "1",
                "SB_BATCH_INTERVAL_MINUTES": "1"}
         with running_server(env):
@@ -145,6 +146,7 @@ async def test_a_worker_process_runs_the_jobs_and_a_web_process_none(create_migr
             assert await conn.fetchval("select status from offer where id = $1", offer) == "open"
             assert await conn.fetchval("select count(*) from job_run") == 0
             assert receiver.requests == []
+            assert await conn.fetchval("select count(*) from audit_pending where object_id = 'to-chain'") == 1
         with running_worker(env) as worker:
             swept = await _wait_for(
                 lambda: conn.fetchval("select status = 'expired' from offer where id = $1", offer), timeout=60)
@@ -154,6 +156,8 @@ async def test_a_worker_process_runs_the_jobs_and_a_web_process_none(create_migr
                 "select count(*) > 0 from job_run where job = $1 and outcome = 'done'", SWEEP), timeout=30)
             ran = await conn.fetchval("select worker from job_run where job = $1 and outcome = 'done' limit 1", SWEEP)
             assert await _wait_for(lambda: asyncio.sleep(0, len(receiver.requests) == 1), timeout=30)
+            assert await _wait_for(lambda: conn.fetchval(
+                "select count(*) = 1 from audit_event where object_id = 'to-chain'"), timeout=30)
         assert ran.split("/")[1] == str(worker.pid)
         assert worker.returncode == 0, worker.stderr.read()[-2000:]  # stopped cleanly on SIGTERM
     finally:

@@ -12,7 +12,7 @@ import json
 import httpx
 
 from skyddat_boende import database
-from tests.helpers import cli, running_server
+from tests.helpers import chain_audit, cli, running_server
 from tests.housing_support import GOTEBORG, UMEA, apartment_body, housing_provider, onward_body
 from tests.webhook_support import Receiver, verify
 from tests.workflow_support import MALMO, STOCKHOLM, mother_with_son_and_dog, organisations, publish, shelter_body
@@ -172,6 +172,7 @@ async def _check_records(url: str, onward_id: str) -> None:
         assert await conn.fetchval("select status from onward_request where id = $1::uuid", onward_id) == "moved_in"
         assert await conn.fetchval(
             "select r.status from placement_request r join placement p on p.request_id = r.id") == "closed"
+        await chain_audit(conn)
         reads = await conn.fetch("select actor_organisation, outcome, purpose from audit_event "
                                  "where object_type = 'apartment_address' order by seq")
         assert [tuple(r) for r in reads] == [

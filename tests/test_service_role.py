@@ -41,6 +41,13 @@ async def test_pool_connections_run_as_the_service_role_even_after_reuse(pool):
         ("delete from audit_event", "delete audit events"),
         ("alter table audit_event disable trigger user", "switch off the audit guard"),
         ("update audit_chain_head set last_seq = 0", "move the chain's head"),
+        ("insert into audit_event (actor_issuer, actor_subject, action, object_type, outcome) "
+         "values ('https://idp.example', 'u', 'test.append', 'batch', 'succeeded')", "write the chain itself"),
+        ("insert into audit_pending (occurred_at, actor_issuer, actor_subject, action, object_type, outcome) "
+         "values ('2000-01-01', 'https://idp.example', 'u', 'test.append', 'batch', 'succeeded')",
+         "backdate an audit event"),
+        ("select count(*) from audit_pending", "read the events waiting to be chained"),
+        ("delete from audit_pending", "drop an event before it is chained"),
         ("update municipality set name = 'x'", "change reference data"),
         ("delete from schema_migrations", "rewrite the migration history"),
     ],
@@ -54,8 +61,10 @@ async def test_the_service_role_is_refused(pool, statement, what):
 async def test_the_service_role_can_still_do_its_work(pool):
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "insert into audit_event (actor_issuer, actor_subject, action, object_type, outcome) "
+            "insert into audit_pending (actor_issuer, actor_subject, action, object_type, outcome) "
             "values ('https://idp.example', 'u', 'test.append', 'batch', 'succeeded')")
+        assert await conn.fetchval("select audit_chain_pending()") >= 1
+        assert await conn.fetchval("select count(*) from audit_event where action = 'test.append'") >= 1
         assert await conn.fetchval("select count(*) from placement_address(gen_random_uuid(), 'kommun-1280')") == 0
         assert await conn.fetchval("select count(*) from onward_address(gen_random_uuid(), 'kommun-1280')") == 0
 

@@ -22,6 +22,7 @@ from skyddat_boende.webhooks.delivery import MAX_ATTEMPTS, PER_DESTINATION, Webh
 from skyddat_boende.webhooks.destinations import checked_url, normalised_url, pinned_destination
 from tests import factories
 from tests.conftest import make_app
+from tests.helpers import chain_audit
 from tests.webhook_support import Receiver, verify
 
 
@@ -101,6 +102,7 @@ async def test_create_shows_the_secret_once_lists_without_it_and_is_audited(api,
     assert listed.status_code == one.status_code == 200
     assert [item["id"] for item in listed.json()] == [created["id"]]
     assert created["secret"] not in listed.text + one.text and "secret" not in one.json()
+    await chain_audit(pool)
     audited = await pool.fetchval(
         "select count(*) from audit_event where action = 'api.create_webhook' and object_id = $1 "
         "and outcome = 'succeeded'", created["id"])
@@ -308,6 +310,7 @@ async def test_another_organisations_admin_gets_404_and_changes_nothing(api, tok
     assert still.json()["active"] is True
     assert await pool.fetchval("select count(*) from webhook_outbox where subscription_id = $1",
                                uuid.UUID(created["id"])) == 0
+    await chain_audit(pool)
     denied = await pool.fetchval("select count(*) from audit_event where object_id = $1 and outcome = 'denied'",
                                  created["id"])
     assert denied == 3

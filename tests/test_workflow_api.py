@@ -14,6 +14,7 @@ from skyddat_boende import database
 from skyddat_boende.matchmaking import adapter
 from skyddat_boende.matchmaking.service import expire_due_offers
 from tests.conftest import make_app
+from tests.helpers import chain_audit
 from tests.webhook_support import Receiver, verify
 from tests.workflow_support import (MALMO, STOCKHOLM, mother_with_son_and_dog, organisations, publish, scalars,
                                     shelter_body)
@@ -105,6 +106,7 @@ async def test_whole_flow_offer_decline_next_accept_address_move_out(world, toke
                              headers=malmo)).status_code == 404
     conn = await database.connect(url)
     try:
+        await chain_audit(conn)
         reads = await conn.fetch("select outcome, actor_organisation, purpose from audit_event "
                                  "where object_type = 'shelter_address' order by seq")
     finally:
@@ -181,6 +183,7 @@ async def test_personal_identity_number_anywhere_is_rejected_and_nothing_stored(
                                  headers=malmo | {"content-type": "application/json"})
     assert response.status_code == 422, response.text
     assert (await client.get("/api/requests", headers=malmo)).json() == []
+    await chain_audit(url)
     assert await scalars(url, "select count(*) from placement_request",
                          "select count(*) from audit_event where object_id like '%1234%'") == [0, 0]
 

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, Parameter
 
+from skyddat_boende import audit
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
 from skyddat_boende.identity.principal import NATIONAL_FOLLOWUP
@@ -93,6 +94,7 @@ class StatisticsController(Controller):
         self, db: Db, request: Request, limit: Limit = DEFAULT_LIMIT,
         before_seq: Annotated[int | None, Parameter(ge=1, le=2**62)] = None,
     ) -> list[AuditMetadata]:
+        await audit.chain_pending(db)  # so that the page shows every committed event
         rows = await db.fetch(
             """select seq, (occurred_at at time zone 'Europe/Stockholm')::date as occurred_on, actor_organisation,
                       actor_role, action, object_type, outcome

@@ -7,6 +7,7 @@ import uuid
 
 from skyddat_boende import database
 from tests import factories
+from tests.helpers import chain_audit
 from tests.web_support import csrf_token, logged_in
 from tests.workflow_support import shelter_body
 
@@ -37,6 +38,7 @@ async def _placement_with_address(database_url: str, client, tokens) -> uuid.UUI
 async def _reads(database_url: str, placement_id: uuid.UUID) -> list[tuple[str, str | None]]:
     conn = await database.connect(database_url)
     try:
+        await chain_audit(conn)
         rows = await conn.fetch("select outcome, purpose from audit_event where object_type = 'shelter_address' "
                                 "and object_id = $1 order by seq", str(placement_id))
         return [(row["outcome"], row["purpose"]) for row in rows]
