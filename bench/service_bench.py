@@ -179,7 +179,8 @@ class Served:
 
 @contextlib.contextmanager
 def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, processes: int = 1) -> Iterator[list[Served]]:
-    """`processes` service processes on one database, as behind a load balancer."""
+    """`processes` service processes on one database, as behind a load balancer, and one worker as deployed
+    (it chains the audit trail, sql/0038; the batch, sweeps and feed polls are off)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "SB_ENV": "development",
            "SB_DATA_DIR": str(data_dir), "SB_LOG_LEVEL": "WARNING",
            "SB_TRUSTED_ISSUERS": json.dumps([issuer.trusted_issuer_config()]),
@@ -187,6 +188,9 @@ def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, proces
            "SB_BATCH_INTERVAL_MINUTES": "0",
            "SB_MAX_OPEN_REQUESTS": "100000"}
     started = []
+    worker = subprocess.Popen([sys.executable, "-m", "skyddat_boende", "worker"], cwd=ROOT,
+                              env=env | {"SB_SWEEP_INTERVAL_SECONDS": "3600", "SB_FEED_POLL_SECONDS": "0"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(processes):
             port = _free_port()
@@ -198,9 +202,9 @@ def running_service(database_url: str, issuer: DevIssuer, data_dir: Path, proces
             _wait_healthy(process, base)
         yield [Served(base, process.pid) for process, base in started]
     finally:
-        for process, _ in started:
+        for process in (*(p for p, _ in started), worker):
             process.terminate()
-        for process, _ in started:
+        for process in (*(p for p, _ in started), worker):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
