@@ -14,19 +14,41 @@ alter table audit_pending set logged;
 -- The event keeps the time it was recorded (audit_pending's default), not the time it was chained;
 -- the hash covers it as before. Who may insert into audit_event or choose occurred_at in audit_pending
 -- is limited below, so the service still cannot backdate an event.
+-- The head row is now moved once per statement, not once per row: a chaining round inserts many rows
+-- in one transaction, and updating one row thousands of times in one transaction makes every later
+-- lookup of it walk all its versions (quadratic: 20,000 events took seconds). Each row still locks
+-- the head (serializing writers), links to the last row this statement chained, or to the head.
 create or replace function audit_event_chain() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
     head audit_chain_head;
+    last record;
 begin
     select * into head from audit_chain_head for update;
-    new.seq := head.last_seq + 1;
+    select seq, hash into last from audit_event where seq > head.last_seq order by seq desc limit 1;
+    if found then
+        new.seq := last.seq + 1;
+        new.prev_hash := last.hash;
+    else
+        new.seq := head.last_seq + 1;
+        new.prev_hash := head.last_hash;
+    end if;
     new.occurred_at := coalesce(new.occurred_at, clock_timestamp());
-    new.prev_hash := head.last_hash;
     new.hash := audit_event_digest(new);
-    update audit_chain_head set last_seq = new.seq, last_hash = new.hash;
     return new;
 end $$;
+
+create function audit_event_move_head() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+    update audit_chain_head h set last_seq = e.seq, last_hash = e.hash
+      from (select seq, hash from audit_event order by seq desc limit 1) e
+     where e.seq > h.last_seq;
+    return null;
+end $$;
+
+create trigger audit_event_move_head after insert on audit_event
+    for each statement execute function audit_event_move_head();
 
 -- One chainer at a time (a transaction-level advisory lock): a second caller waits, then finds what the
 -- first left. Pending rows of transactions still open are invisible here and wait for the next round.
