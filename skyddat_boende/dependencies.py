@@ -18,11 +18,10 @@ Db = NamedDependency[asyncpg.Connection]
 async def provide_connection(state: State, request: Request) -> AsyncGenerator[asyncpg.Connection, None]:
     """One connection and one transaction per request; an exception in the handler rolls it back.
 
-    Audit events the handler queued (objects.audited) are written last, just before the commit: the
-    audit chain's single head row is then the last lock any request transaction takes, so its lock is
-    held only for the commit and can never be part of a deadlock. Denials (objects.not_found) are
-    written after the request's transaction, on the same connection, so they survive its rollback
-    without ever waiting for a second connection."""
+    Audit events the handler queued (objects.audited) are written last, just before the commit, to
+    audit_pending (a chainer moves them into the hash chain after the commit, sql/0038). Denials
+    (objects.not_found) are written after the request's transaction, on the same connection, so they
+    survive its rollback without ever waiting for a second connection."""
     async with state.pool.acquire(timeout=state.settings.db_pool_wait_seconds) as conn:
         request.state.pending_audit = []
         request.state.pending_denials = []

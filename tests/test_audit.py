@@ -151,8 +151,9 @@ async def test_events_of_concurrent_transactions_are_chained_exactly_once(databa
         async def write(conn, w: int) -> None:
             for i in range(25):
                 async with conn.transaction():
-                    await audit.record(conn, ACTOR, "request.create", "placement_request", f"{tag}-{w}-{i}a", "succeeded")
-                    await audit.record(conn, ACTOR, "request.create", "placement_request", f"{tag}-{w}-{i}b", "succeeded")
+                    for part in "ab":
+                        await audit.record(conn, ACTOR, "request.create", "placement_request", f"{tag}-{w}-{i}{part}",
+                                           "succeeded")
 
         async def chain(conn) -> None:
             for _ in range(20):
