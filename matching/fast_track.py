@@ -68,6 +68,8 @@ class FastTrack:
         idx = self.index.fitting(request, tables)
         if idx.size:
             w = self.index.pair_weights(request, idx, _WEIGHTS, self.today)
+            keep = w > 0
+            idx, w = idx[keep], w[keep]
             if idx.size > n:
                 part = np.argpartition(-w, n - 1)[:n]
                 cut = w[part].min()

@@ -38,6 +38,23 @@ def priority(request: Request, today: dt.date) -> int:
     return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + min(waited, WAIT_CAP_DAYS))
 
 
+ACUTE_PRICE_SCALE = 1.5
+"""The price of one expected acute arrival, in acute base priorities (URGENCY_WEIGHT["acute"] x
+WAIT_BASE_DAYS). Tuned on the simulation (bench/simulate.py, docs/decisions.md): 1 left more acute
+households unplaced, 2 and more kept units empty that less urgent households would have used in time."""
+
+
+def acute_price(request: Request, acute_demand: float) -> int:
+    """What a less urgent household pays, in priority points, for a unit that expected acute
+    arrivals need (Unit.acute_demand, matching.lookahead): the acute priority it would take away.
+    The pair's priority is the request's less this price; a pair priced at or above the request's
+    priority is no candidate (the household takes a unit in lower demand, or waits while its
+    priority grows and the demand falls)."""
+    if request.urgency == "acute" or acute_demand <= 0:
+        return 0
+    return round(ACUTE_PRICE_SCALE * URGENCY_WEIGHT["acute"] * WAIT_BASE_DAYS * min(1.0, acute_demand))
+
+
 def cost_points(daily_rate: int) -> int:
     return max(0, RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK
 
@@ -134,7 +151,7 @@ class Weights:
 def score(request: Request, unit: Unit, today: dt.date, weights: Weights) -> Score:
     """The explained score of placing this request in this unit (rules are not checked here)."""
     fit = fit_parts(request, unit)
-    prio = priority(request, today)
+    prio = priority(request, today) - acute_price(request, unit.acute_demand)
     cost = cost_points(unit.daily_rate)
     return Score(
         priority=prio,
