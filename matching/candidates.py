@@ -142,6 +142,16 @@ class UnitIndex:
             + self.cost_points[idx] * weights.cost
         )
 
+    def offerable(
+        self, request: Request, weights: Weights, today: dt.date, tables: list[np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """The fitting units the request may be offered, their pair weights, and how many fitting
+        units their acute price keeps from it (priced at or above its priority: not offered)."""
+        idx = self.fitting(request, tables)
+        w = self.pair_weights(request, idx, weights, today)
+        keep = w >= weights.priority  # a pair priority of at least 1 (fit and cost stay below one priority point)
+        return idx[keep], w[keep], int(idx.size - keep.sum())
+
     def with_context(self, ctx: RuleContext) -> UnitIndex:
         """The same units under another context: only the columns of rules keyed on it (holds, today's
         intake) are rebuilt, so one snapshot's index serves every request while offers come and go."""
@@ -171,12 +181,7 @@ def all_candidates(
 ) -> Candidates:
     reqs, units, ws = [], [], []
     for r_i, request in enumerate(requests):
-        idx = index.fitting(request)
-        if idx.size == 0:
-            continue
-        w = index.pair_weights(request, idx, weights, today)
-        keep = w > 0
-        idx, w = idx[keep], w[keep]
+        idx, w, _ = index.offerable(request, weights, today)
         if idx.size == 0:
             continue
         reqs.append(np.full(idx.size, r_i, dtype=np.int32))

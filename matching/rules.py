@@ -290,6 +290,13 @@ RULES: tuple[Rule, ...] = (
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 
+KEPT_FOR_ACUTE = "kept_for_acute"
+"""Not a rule: the fitting units whose acute price (scoring.acute_price) reaches the request's
+priority, so that it is not offered them now. Counted beside the rules' exclusions in "why no match"."""
+EXCLUSION_TEXTS: dict[str, str] = {rule.name: rule.excluded_text for rule in RULES} | {
+    KEPT_FOR_ACUTE: "kept for expected acute arrivals (priced above this request's priority)"}
+EXCLUSION_NAMES: tuple[str, ...] = (*RULE_NAMES, KEPT_FOR_ACUTE)
+
 
 def violated_rule(request: Request, unit: Unit, ctx: RuleContext) -> str | None:
     """The first hard rule that excludes this pair, or None if the unit fits."""
@@ -302,7 +309,7 @@ def violated_rule(request: Request, unit: Unit, ctx: RuleContext) -> str | None:
 def explain_exclusions(excluded: Mapping[str, int]) -> str:
     """'1,240 units too close to a threat area, 310 units without wheelchair, ...'."""
     parts = [
-        f"{n:,} units {RULES_BY_NAME[name].excluded_text}"
+        f"{n:,} units {EXCLUSION_TEXTS[name]}"
         for name, n in sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0]))
         if n
     ]
