@@ -4,8 +4,9 @@ Build a FastTrack once per availability snapshot and reuse it for every request 
 availability changes; each `top` call then filters with the hard rules (one call per distinct
 unit key, see candidates.py), scores the survivors with numpy and sorts only the best N.
 
-Ranking is the batch objective restricted to one request: fit first, then cost
-(priority is the same for every unit). Ties go to the unit listed first.
+Ranking is the batch objective restricted to one request: the priority less each unit's acute price
+first (scoring.acute_price; units priced at or above the request's priority are not offered), then
+fit, then cost. Ties go to the unit listed first.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The objective: three lexicographic levels folded into one integer per match.
 
-Level 1, priority (per request): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)).
+Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)),
+less the unit's acute price when the request is not acute (acute_price: the acute priority that
+expected acute arrivals would lose); a pair whose price reaches the request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
 Cost is counted in whole 100 SEK per day, which keeps the folded weights of a large batch well
