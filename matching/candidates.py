@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .rules import RULES, RuleContext
-from .scoring import FIT_PARTS, Weights, cost_points, priority
+from .scoring import FIT_PARTS, Weights, acute_price, cost_points, priority
 from .types import Request, Unit
 
 
@@ -61,6 +61,7 @@ class UnitIndex:
         ]
         self._tokens: dict[int, dict[Hashable, list[int]]] = {}
         self._fit_cols = [_column(self.units, part.key) for part in FIT_PARTS]
+        self.acute_demand = np.array([u.acute_demand for u in self.units], dtype=float)
         self.cost_points = np.fromiter(
             (cost_points(u.daily_rate) for u in self.units), dtype=np.int64, count=len(self.units)
         )
@@ -128,12 +129,28 @@ class UnitIndex:
     def pair_weights(
         self, request: Request, idx: np.ndarray, weights: Weights, today: dt.date
     ) -> np.ndarray:
-        """Score.total of placing the request in each unit of idx (int64)."""
+        """Score.total of placing the request in each unit of idx (int64): the request's priority less
+        each unit's acute price (scoring.acute_price), so fast-track and the batch pay the same."""
+        prio = np.full(idx.size, priority(request, today), dtype=np.int64)
+        if request.urgency != "acute":
+            demand = self.acute_demand[idx]
+            for d in np.unique(demand[demand > 0]).tolist():
+                prio[demand == d] -= acute_price(request, d)
         return (
-            priority(request, today) * weights.priority
+            prio * weights.priority
             + self.fit_points(request, idx) * weights.fit
             + self.cost_points[idx] * weights.cost
         )
+
+    def offerable(
+        self, request: Request, weights: Weights, today: dt.date, tables: list[np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """The fitting units the request may be offered, their pair weights, and how many fitting
+        units their acute price keeps from it (priced at or above its priority: not offered)."""
+        idx = self.fitting(request, tables)
+        w = self.pair_weights(request, idx, weights, today)
+        keep = w >= weights.priority  # a pair priority of at least 1 (fit and cost stay below one priority point)
+        return idx[keep], w[keep], int(idx.size - keep.sum())
 
     def with_context(self, ctx: RuleContext) -> UnitIndex:
         """The same units under another context: only the columns of rules keyed on it (holds, today's
@@ -164,12 +181,12 @@ def all_candidates(
 ) -> Candidates:
     reqs, units, ws = [], [], []
     for r_i, request in enumerate(requests):
-        idx = index.fitting(request)
+        idx, w, _ = index.offerable(request, weights, today)
         if idx.size == 0:
             continue
         reqs.append(np.full(idx.size, r_i, dtype=np.int32))
         units.append(idx.astype(np.int32))
-        ws.append(index.pair_weights(request, idx, weights, today))
+        ws.append(w)
     if not reqs:
         empty32 = np.zeros(0, dtype=np.int32)
         return Candidates(empty32, empty32, np.zeros(0, dtype=np.int64))

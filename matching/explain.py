@@ -1,5 +1,6 @@
 """A batch's answer in words: each match with its score explained, and for every request left
-unplaced, how many units fit it, how many of those others took, and what every hard rule excluded."""
+unplaced, how many units fit it, how many of those others took, what every hard rule excluded, and
+how many fitting units were kept for acute arrivals (their price reached the request's priority)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import numpy as np
 
 from .candidates import Candidates, UnitIndex
 from .capacity import Capacity
-from .rules import explain_exclusions
+from .rules import KEPT_FOR_ACUTE, explain_exclusions
 from .scoring import Weights, score
 from .types import Match, Problem, Unmatched
+
+_ONE = Weights.for_batch(1)  # which units a request may be offered does not depend on the batch's size
 
 
 def matches(problem: Problem, index: UnitIndex, c: Candidates, weights: Weights,
@@ -34,9 +37,10 @@ def unmatched(problem: Problem, index: UnitIndex, c: Candidates, cap: Capacity, 
         if i in placed:
             continue
         tables = index.rule_tables(request)
-        fitting = index.fitting(request, tables) if bounds is None else c.unit[bounds[i]:bounds[i + 1]]
+        offerable, _, kept = index.offerable(request, _ONE, problem.today, tables)
+        fitting = offerable if bounds is None else c.unit[bounds[i]:bounds[i + 1]]
         taken = int((~left.fits(np.full(fitting.size, i), fitting)).sum())
-        excluded = index.exclusions(request, tables)
+        excluded = index.exclusions(request, tables) | ({KEPT_FOR_ACUTE: kept} if kept else {})
         text = explanation(int(fitting.size), taken, excluded)
         out.append(Unmatched(request.id, excluded, int(fitting.size), taken, text))
     return tuple(out)

@@ -4,8 +4,9 @@ Build a FastTrack once per availability snapshot and reuse it for every request 
 availability changes; each `top` call then filters with the hard rules (one call per distinct
 unit key, see candidates.py), scores the survivors with numpy and sorts only the best N.
 
-Ranking is the batch objective restricted to one request: fit first, then cost
-(priority is the same for every unit). Ties go to the unit listed first.
+Ranking is the batch objective restricted to one request: the priority less each unit's acute price
+first (scoring.acute_price; units priced at or above the request's priority are not offered), then
+fit, then cost. Ties go to the unit listed first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .candidates import UnitIndex
-from .rules import RuleContext, explain_exclusions, intake_remaining
+from .rules import KEPT_FOR_ACUTE, RuleContext, explain_exclusions, intake_remaining
 from .scoring import Weights, score
 from .types import FastTrackResult, Offer, Problem, Ranked, Request, Unit
 
@@ -62,12 +63,12 @@ class FastTrack:
     def top(self, request: Request, n: int = 10, *, explain: bool = True) -> FastTrackResult:
         """The n best fitting units for this request, best first, each with its score explained.
 
-        With explain=True the result also counts, per hard rule, the units it excluded.
+        With explain=True the result also counts, per hard rule, the units it excluded, and the units
+        kept for acute arrivals (priced at or above the request's priority, scoring.acute_price).
         """
         tables = self.index.rule_tables(request) if explain else None
-        idx = self.index.fitting(request, tables)
+        idx, w, kept = self.index.offerable(request, _WEIGHTS, self.today, tables)
         if idx.size:
-            w = self.index.pair_weights(request, idx, _WEIGHTS, self.today)
             if idx.size > n:
                 part = np.argpartition(-w, n - 1)[:n]
                 cut = w[part].min()
@@ -89,7 +90,9 @@ class FastTrack:
             )
             for i in best.tolist()
         )
-        excluded = self.index.exclusions(request, tables) if explain else {}
+        excluded = {}
+        if explain:
+            excluded = self.index.exclusions(request, tables) | ({KEPT_FOR_ACUTE: kept} if kept else {})
         text = f"{idx.size:,} units fit"
         if excluded:
             text += "; excluded: " + explain_exclusions(excluded)

@@ -8,12 +8,12 @@ free units that fit it, each as likely, so a unit's expected acute demand over t
 
     sum over profiles p it fits of  per_day * horizon_days / len(profiles) / (free units fitting p)
 
-`priced` writes that figure into each unit (Unit.acute_demand); the rule "kept_for_acute"
-(rules.py) then keeps a unit from a less urgent household while the acute value it would forgo
-(acute weight x demand, at most 1) is larger than the household's own weight, on its deadline day
-as well: the household goes to a unit in lower demand, or waits until the demand falls (units free
-up, or acute arrivals take the kept ones). Fast-track and the batch read the same units, so they
-share the one mechanism.
+`priced` writes that figure into each unit (Unit.acute_demand); a less urgent household that takes
+the unit pays the acute priority it would take away (scoring.acute_price, on the objective's first
+level, in UnitIndex.pair_weights): it goes to a unit in lower demand when one is as good, and is not
+offered a unit whose price reaches its own priority, so it waits until its priority grows or the
+demand falls (units free up, or acute arrivals take the kept ones). Fast-track and the batch score
+pairs with the same pair_weights, so they share the one mechanism.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from .types import Request, Unit
 
 
 HORIZON_DAYS = 7.0
-"""How far ahead acute demand is counted. With the rule holding on the deadline day, 7 days gave
-the simulation the most acute placements for the least loss of others (docs/decisions.md)."""
+"""How far ahead acute demand is counted: 7 days gave the simulation the most acute placements for
+the least loss of others (docs/decisions.md), under the hard rule this price replaced and kept with it."""
 
 
 class AcuteDemand(msgspec.Struct, frozen=True):

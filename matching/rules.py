@@ -20,7 +20,6 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .geo import distance_km
-from .scoring import URGENCY_WEIGHT
 from .types import (
     PROTECTED_DATA_LEVELS,
     Adult,
@@ -192,17 +191,6 @@ DEADLINE_DAYS = {"acute": 1, "days": 7, "planned": 14}
 """Days from waiting_since within which a request of each urgency should be placed."""
 
 
-def may_take_kept(r: Request, acute_demand: float, ctx: RuleContext) -> bool:
-    """A less urgent household may take a unit that expected acute arrivals need only while the
-    acute value it would take away (acute weight x demand) is at most its own weight, on every day
-    of its wait: on its deadline day too, since placing it in time is worth its weight and no more,
-    while the unit, once taken, is gone for the acute arrivals of a whole stay. It still goes to
-    every unit whose acute demand is low (and to any unit once that demand falls)."""
-    if r.urgency == "acute" or acute_demand <= 0:
-        return True
-    return URGENCY_WEIGHT["acute"] * min(1.0, acute_demand) <= URGENCY_WEIGHT[r.urgency]
-
-
 # ---------------------------------------------------------------- the rules, in order
 
 RULES: tuple[Rule, ...] = (
@@ -299,16 +287,15 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
 )
-RULES += (
-    Rule(
-        "kept_for_acute",
-        "kept for expected acute arrivals",
-        key=lambda u, ctx: u.acute_demand,
-        passes=may_take_kept,
-    ),
-)
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+
+KEPT_FOR_ACUTE = "kept_for_acute"
+"""Not a rule: the fitting units whose acute price (scoring.acute_price) reaches the request's
+priority, so that it is not offered them now. Counted beside the rules' exclusions in "why no match"."""
+EXCLUSION_TEXTS: dict[str, str] = {rule.name: rule.excluded_text for rule in RULES} | {
+    KEPT_FOR_ACUTE: "kept for expected acute arrivals (priced above this request's priority)"}
+EXCLUSION_NAMES: tuple[str, ...] = (*RULE_NAMES, KEPT_FOR_ACUTE)
 
 
 def violated_rule(request: Request, unit: Unit, ctx: RuleContext) -> str | None:
@@ -322,7 +309,7 @@ def violated_rule(request: Request, unit: Unit, ctx: RuleContext) -> str | None:
 def explain_exclusions(excluded: Mapping[str, int]) -> str:
     """'1,240 units too close to a threat area, 310 units without wheelchair, ...'."""
     parts = [
-        f"{n:,} units {RULES_BY_NAME[name].excluded_text}"
+        f"{n:,} units {EXCLUSION_TEXTS[name]}"
         for name, n in sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0]))
         if n
     ]

@@ -1,6 +1,8 @@
 """The objective: three lexicographic levels folded into one integer per match.
 
-Level 1, priority (per request): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)).
+Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)),
+less the unit's acute price when the request is not acute (acute_price: the acute priority that
+expected acute arrivals would lose); a pair whose price reaches the request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
 Cost is counted in whole 100 SEK per day, which keeps the folded weights of a large batch well
@@ -36,6 +38,23 @@ COST_MAX = RATE_CAP_SEK // COST_UNIT_SEK
 def priority(request: Request, today: dt.date) -> int:
     waited = max(0, (today - request.waiting_since).days)
     return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + min(waited, WAIT_CAP_DAYS))
+
+
+ACUTE_PRICE_SCALE = 1.5
+"""The price of one expected acute arrival, in acute base priorities (URGENCY_WEIGHT["acute"] x
+WAIT_BASE_DAYS). Tuned on the simulation (bench/simulate.py, docs/decisions.md): 1 left more acute
+households unplaced, 2 and more kept units empty that less urgent households would have used in time."""
+
+
+def acute_price(request: Request, acute_demand: float) -> int:
+    """What a less urgent household pays, in priority points, for a unit that expected acute
+    arrivals need (Unit.acute_demand, matching.lookahead): the acute priority it would take away.
+    The pair's priority is the request's less this price; a pair priced at or above the request's
+    priority is no candidate (the household takes a unit in lower demand, or waits while its
+    priority grows and the demand falls)."""
+    if request.urgency == "acute" or acute_demand <= 0:
+        return 0
+    return round(ACUTE_PRICE_SCALE * URGENCY_WEIGHT["acute"] * WAIT_BASE_DAYS * min(1.0, acute_demand))
 
 
 def cost_points(daily_rate: int) -> int:
@@ -134,7 +153,7 @@ class Weights:
 def score(request: Request, unit: Unit, today: dt.date, weights: Weights) -> Score:
     """The explained score of placing this request in this unit (rules are not checked here)."""
     fit = fit_parts(request, unit)
-    prio = priority(request, today)
+    prio = priority(request, today) - acute_price(request, unit.acute_demand)
     cost = cost_points(unit.daily_rate)
     return Score(
         priority=prio,

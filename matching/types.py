@@ -172,7 +172,7 @@ class Unit(msgspec.Struct, frozen=True):
     """The shelter's limit on new households per day. None = no limit."""
     acute_demand: float = 0.0
     """Acute arrivals expected to need this unit before it would free again (matching.lookahead;
-    0 = none expected, or no look-ahead): rule "kept_for_acute" keeps it from less urgent households."""
+    0 = none expected, or no look-ahead): a less urgent household pays a price for it (scoring.acute_price)."""
 
 
 class Offer(msgspec.Struct, frozen=True):
@@ -225,7 +225,7 @@ class Score(msgspec.Struct, frozen=True):
     """A match's score, level by level (see matching/README.md)."""
 
     priority: int
-    """Level 1: urgency weight x waiting-time factor."""
+    """Level 1: urgency weight x waiting-time factor, less the unit's acute price (scoring.acute_price)."""
     fit: FitParts
     """Level 2."""
     cost_points: int
@@ -245,9 +245,10 @@ class Match(msgspec.Struct, frozen=True):
 class Unmatched(msgspec.Struct, frozen=True):
     request_id: str
     excluded: dict[str, int]
-    """Hard rule name -> number of units it excluded (each unit counted once, under the first rule it breaks)."""
+    """Hard rule name -> number of units it excluded (each unit counted once, under the first rule it breaks);
+    "kept_for_acute": fitting units whose acute price reached the request's priority (scoring.acute_price)."""
     fitting_units: int
-    """Units that pass every hard rule for this request."""
+    """Units that pass every hard rule for this request and that it may be offered (not kept for acute)."""
     fitting_units_taken: int
     """Of those, units given to other requests (or full / at the shelter's intake limit)."""
     explanation: str

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 import asyncpg
 import msgspec
 
-from matching.rules import RULE_NAMES
+from matching.rules import EXCLUSION_NAMES
 from skyddat_boende.problems import Problem
 from skyddat_boende.statistics.disclosure import ROUND_TO, SUPPRESS_BELOW, enough_for_a_quantile, suppress
 from skyddat_boende.statistics.snapshots import (
@@ -68,7 +68,8 @@ class DemandCell(msgspec.Struct, frozen=True):
     p90_hours_to_accept: int | None
     declined: dict[str, int | None]
     excluded: dict[str, int | None]
-    """Hard rule -> units it excluded, summed over the waiting requests of each day."""
+    """Hard rule (or kept_for_acute, the acute price) -> units it excluded, summed over the waiting requests
+    of each day."""
     waiting: int | None
     places_free: int | None
     places_stale: int | None
@@ -157,7 +158,7 @@ def cell(start: dt.date, code: str, name: str, need: str, days: int, figures: di
         suppress(figures.get("placed_later", 0) + figures.get("never_placed", 0)),
         quantile(hours, 0.5), quantile(hours, 0.9),
         {r: suppress(figures.get("declined:" + r, 0)) for r in DECLINE_REASONS},
-        {r: suppress(figures.get("excluded:" + r, 0)) for r in RULE_NAMES},
+        {r: suppress(figures.get("excluded:" + r, 0)) for r in EXCLUSION_NAMES},
         **{m: suppress(figures.get(m, 0)) for m in LAST_DAY_MEASURES},
     )
 
@@ -188,7 +189,7 @@ def as_csv(result: DemandFigures) -> str:
     writer = csv.writer(out, lineterminator="\n")
     flat = ["period_start", "county_code", "county_name", "need", "days_covered", "requests_filed", *OUTCOMES,
             "unmet", "median_hours_to_accept", "p90_hours_to_accept", *("declined_" + r for r in DECLINE_REASONS),
-            *("excluded_" + r for r in RULE_NAMES), *LAST_DAY_MEASURES]
+            *("excluded_" + r for r in EXCLUSION_NAMES), *LAST_DAY_MEASURES]
     writer.writerow(["period", *flat])
     for c in result.cells:
         values = [c.period_start, c.county_code, c.county_name, c.need, c.days_covered, c.requests_filed,

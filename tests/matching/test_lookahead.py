@@ -1,5 +1,5 @@
-"""The look-ahead: units that expected acute arrivals need are kept from less urgent households
-until their deadline, by fast-track and the batch alike."""
+"""The look-ahead: a less urgent household pays a price for a unit that expected acute arrivals need,
+in fast-track and the batch alike (scoring.acute_price)."""
 
 from __future__ import annotations
 
@@ -43,16 +43,41 @@ def test_a_planned_household_goes_elsewhere_and_an_acute_one_gets_the_kept_unit(
     assert [(m.request_id, m.unit_id) for m in result.matches] == [("planned", "plain")]
 
 
-def test_a_less_urgent_household_is_kept_off_on_its_deadline_day_too_until_the_demand_falls():
+def test_the_price_grows_with_the_demand_and_waiting_outgrows_it():
     units, demand = _world()
     kept = [u for u in priced(units, demand, TODAY) if u.id == "accessible"]
-    # placing a planned household in time is worth 1, the unit's expected acute demand 4 x 1
-    for waited in (0, 7, 14, 20):
+    # a whole expected acute arrival costs 1.5 x an acute base priority (180): no less urgent household pays it
+    for waited in (0, 7, 14, 30):
         planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=waited))
         assert not solve(problem([planned], kept), 5.0).matches, waited
-    planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=14))
-    days = request("days", urgency="days", waiting_since=TODAY - dt.timedelta(days=7))
-    for acute_demand, placed in ((0.25, {"planned", "days"}), (0.5, {"days"}), (0.55, set())):
+    # priorities: planned 30 + days waited, days 2 x (30 + days waited); price round(180 x demand)
+    cases = (("planned", 0, 0.15, True), ("planned", 0, 0.2, False), ("planned", 7, 0.2, True),
+             ("planned", 14, 0.25, False), ("days", 7, 0.4, True), ("days", 7, 0.45, False),
+             ("days", 30, 0.65, True), ("acute", 0, 1.0, True))
+    for urgency, waited, acute_demand, placed in cases:
         unit = msgspec.structs.replace(kept[0], acute_demand=acute_demand)
-        for r in (planned, days):
-            assert bool(solve(problem([r], [unit]), 5.0).matches) is (r.id in placed), (acute_demand, r.id)
+        r = request(urgency, urgency=urgency, waiting_since=TODAY - dt.timedelta(days=waited))
+        assert bool(solve(problem([r], [unit]), 5.0).matches) is placed, (urgency, waited, acute_demand)
+        assert bool(FastTrack([unit], today=TODAY).top(r).ranked) is placed, (urgency, waited, acute_demand)
+
+
+def test_fast_track_and_the_batch_pay_the_same_price_before_fit_and_cost():
+    # the accessible unit is cheaper (the lowest level), but in some acute demand (the highest)
+    units, _ = _world()
+    units = [msgspec.structs.replace(units[0], acute_demand=0.1), units[1]]
+    planned = request("planned", urgency="planned", waiting_since=TODAY)
+    got = FastTrack(units, today=TODAY).top(planned)
+    assert [r.unit_id for r in got.ranked] == ["plain", "accessible"]
+    assert [r.score.priority for r in got.ranked] == [30, 30 - 18]
+    result = solve(problem([planned], units), 5.0)
+    assert [(m.unit_id, m.score.priority) for m in result.matches] == [("plain", 30)]
+
+
+def test_why_no_match_counts_the_units_kept_for_acute_arrivals():
+    units, demand = _world()
+    accessible = [u for u in priced(units, demand, TODAY) if u.id == "accessible"]
+    planned = request("planned", urgency="planned", waiting_since=TODAY)
+    result = solve(problem([planned], accessible), 5.0)
+    (why,) = result.unmatched
+    assert why.fitting_units == 0 and why.excluded == {"kept_for_acute": 1}
+    assert "kept for expected acute arrivals" in why.explanation
