@@ -30,12 +30,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python bench/matching_bench.py
-	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/simulate.py --seeds 1
 	$(BIN)/python bench/service_bench.py
 	$(BIN)/python bench/feeds_bench.py
 
 bench-proof: $(STAMP)
 	$(BIN)/python bench/matching_bench.py --proof
+	$(BIN)/python bench/simulate.py
 
 openapi: $(STAMP)
 	$(BIN)/skyddat-boende openapi
