@@ -112,6 +112,11 @@ async def run_tick(pool: asyncpg.Pool, job: Job, tick: dt.datetime, worker: str)
             await conn.execute("select pg_advisory_unlock($1)", lock_key(job.name))
 
 
+FINISH_SECONDS = 8.0
+"""How long stopping waits for a round in progress (a deployment's SIGTERM grace period is longer):
+cut off, a round rolls back and its tick is recorded as failed."""
+
+
 class Jobs:
     """Every periodic job of the service as asyncio tasks of one process, plus its webhook worker.
     `periods` overrides a job's period in seconds (tests use short ones); `clock` gives the
@@ -174,8 +179,13 @@ class Jobs:
     async def _every(self, job: Job) -> None:
         while True:
             await asyncio.sleep(seconds_to_next_tick(job.period, time.time()))
+            round_ = asyncio.create_task(run_tick(self.pool, job, tick_at(job.period, time.time()), self.worker))
             try:
-                await run_tick(self.pool, job, tick_at(job.period, time.time()), self.worker)
+                await asyncio.shield(round_)
+            except asyncio.CancelledError:  # stopping: the round in progress finishes (or runs out of time)
+                await asyncio.wait({round_}, timeout=FINISH_SECONDS)
+                round_.cancel()
+                raise
             except Exception as exc:  # one failed round must not stop the loop; the type only, never data
                 log.error("background work failed", extra={"work": job.name, "error_type": type(exc).__name__})
 
