@@ -29,8 +29,11 @@ One day is one clock tick (the engine's `today` is the injected clock). Per seed
     the same last unit); mean and maximum wait in days (from arrival to placement; a household
     never placed counts its wait up to the end of the run).
 
-The look-ahead's demand model is a generated sample of acute households (another seed) and the true
-acute arrival rate: what the service's history would give after some weeks.
+The look-ahead's demand model comes from the service's own history only, by the service's rule
+(matching.lookahead.from_history): the acute requests of the last HISTORY_DAYS, which before day 0 are
+a generated history (another seed, the same arrival rate of households per day: the weeks the service
+ran before the simulated ones) and from day 0 the households that have arrived so far; never the
+arrivals still to come.
 Writes bench/results/<date>-<commit>-simulation.json (machine, settings, every run, the summary).
 """
 
@@ -58,7 +61,7 @@ from ortools.sat.python import cp_model  # noqa: E402
 
 from matching.fast_track import FastTrack  # noqa: E402
 from matching.generate import generate_requests, generate_units, load_municipalities  # noqa: E402
-from matching.lookahead import HORIZON_DAYS, AcuteDemand, priced  # noqa: E402
+from matching.lookahead import HISTORY_DAYS, HORIZON_DAYS, AcuteDemand, from_history, priced  # noqa: E402
 from matching.rules import DEADLINE_DAYS, RuleContext, tried_after, violated_rule  # noqa: E402
 from matching.scoring import URGENCY_WEIGHT  # noqa: E402
 from matching.solver import solve  # noqa: E402
@@ -102,7 +105,10 @@ class World:
     arrivals: list[Arrival]
     initial: dict[str, tuple[int, int]]
     """unit id -> (beds taken, day they free) at the start."""
-    demand: AcuteDemand
+    history: list[Arrival]
+    """Requests the service saw before day 0 (negative days): its history for the look-ahead."""
+    generated: tuple[Request, ...]
+    """The generated acute mix the look-ahead stands on while its history is thin."""
     answers: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     @property
@@ -137,11 +143,14 @@ def make_world(settings: Settings, places) -> World:
         request = msgspec.structs.replace(r, waiting_since=START + dt.timedelta(days=day), latest_start=None)
         arrivals.append(Arrival(request, day, rng.randint(*STAY_DAYS)))
     arrivals.sort(key=lambda a: (a.day, rng.random()))
-    acute = sum(a.request.urgency == "acute" for a in arrivals)
     sample = generate_requests(places, 400, seed=10_000 + s.seed, today=START)
-    profiles = tuple(r for r in sample if r.urgency == "acute")
-    demand = AcuteDemand(profiles, per_day=acute / s.days, horizon_days=s.horizon_days)
-    return World(s, units, arrivals, initial, demand)
+    generated = tuple(r for r in sample if r.urgency == "acute")
+    # the weeks before day 0, at the same rate of households per day (a rng of its own: the world above
+    # is the same with or without it)
+    before = random.Random(f"history-{s.seed}-{s.occupancy}")
+    history = [Arrival(r, -before.randint(1, HISTORY_DAYS), 0) for r in generate_requests(
+        places, round(s.households / s.days * HISTORY_DAYS), seed=20_000 + s.seed, today=START)]
+    return World(s, units, arrivals, initial, history, generated)
 
 
 # ---------------------------------------------------------------- one run of a policy
@@ -217,6 +226,15 @@ def simulate(world: World, policy) -> Run:
     return run
 
 
+def demand(run: Run) -> AcuteDemand | None:
+    """The look-ahead's demand model as the service builds it (skyddat_boende/matchmaking/adapter.py):
+    the acute requests that came in the last HISTORY_DAYS, most recent first."""
+    since = run.day - HISTORY_DAYS
+    seen = [a for a in (*run.world.history, *run.arrival.values()) if a.request.urgency == "acute" and a.day > since]
+    seen.sort(key=lambda a: -a.day)
+    return from_history(len(seen), [a.request for a in seen], run.world.generated, run.world.settings.horizon_days)
+
+
 class Greedy:
     """First fit: the first free unit (in listing order) that passes every hard rule."""
 
@@ -243,7 +261,7 @@ class Service:
         self.lookahead = lookahead
 
     def _units(self, run: Run) -> list[Unit]:
-        return priced(run.free_units(), run.world.demand if self.lookahead else None, run.today)
+        return priced(run.free_units(), demand(run) if self.lookahead else None, run.today)
 
     def on_arrival(self, run: Run, request_id: str) -> None:
         ranked = FastTrack(self._units(run), today=run.today).top(run.waiting[request_id], 10, explain=False).ranked
@@ -326,7 +344,7 @@ def acute_floor(world: World) -> dict:
     over the acute households alone, every other household left out), and so the acute misses no
     policy can avoid."""
     acute = World(world.settings, world.units, [a for a in world.arrivals if a.request.urgency == "acute"],
-                  world.initial, world.demand, world.answers)
+                  world.initial, world.history, world.generated, world.answers)
     found = hindsight(acute, {})
     return {"placeable": found["by_urgency"]["acute"], "unavoidable": len(acute.arrivals) - found["by_urgency"]["acute"],
             "proven": found["status"] == "OPTIMAL"}

@@ -43,6 +43,26 @@ class AcuteDemand(msgspec.Struct, frozen=True):
     """How far ahead places are kept: about the time until another fitting unit frees."""
 
 
+HISTORY_DAYS = 28
+"""The acute arrival rate is the acute requests of the last HISTORY_DAYS, per day."""
+MIN_HISTORY = 20
+"""Fewer acute requests than this in the window: their mix is too thin, the generated mix stands in."""
+PROFILES = 200
+"""At most this many recent acute requests stand for the mix."""
+
+
+def from_history(seen: int, recent: Sequence[Request], generated: Sequence[Request],
+                 horizon_days: float = HORIZON_DAYS) -> AcuteDemand | None:
+    """The acute arrivals to expect, from the service's own history only: `seen` acute requests came in
+    the last HISTORY_DAYS; `recent` are (up to PROFILES of) them, their mix once there are MIN_HISTORY,
+    else the `generated` mix. None: no acute request came, nothing is kept. The service
+    (skyddat_boende/matchmaking/adapter.py) and the simulation (bench/simulate.py) both use it."""
+    if not seen:
+        return None
+    profiles = tuple(recent[:PROFILES]) if seen >= MIN_HISTORY else tuple(generated)
+    return AcuteDemand(profiles, per_day=seen / HISTORY_DAYS, horizon_days=horizon_days)
+
+
 def expected_demand(units: Sequence[Unit], demand: AcuteDemand, today: dt.date) -> np.ndarray:
     """Per unit, the acute arrivals expected to need it within the horizon (see the module doc)."""
     load = np.zeros(len(units))

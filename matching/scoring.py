@@ -1,6 +1,7 @@
 """The objective: three lexicographic levels folded into one integer per match.
 
-Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, WAIT_CAP_DAYS)),
+Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + days waited while within the
+request's deadline, rules.DEADLINE_DAYS; 0 once it has passed),
 less the unit's acute price when the request is not acute (acute_price: the acute priority that
 expected acute arrivals would lose); a pair whose price reaches the request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
@@ -23,12 +24,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from .geo import distance_km
+from .rules import DEADLINE_DAYS
 from .types import FitParts, Request, Score, Unit
 
 URGENCY_WEIGHT = {"acute": 4, "days": 2, "planned": 1}
 WAIT_BASE_DAYS = 30
-WAIT_CAP_DAYS = 30
-"""Waiting time: each day waited adds 1/30 of the base priority, up to double after 30 days."""
+"""Waiting time: each day waited within the deadline adds 1/30 of the base priority."""
 
 RATE_CAP_SEK = 10_000
 COST_UNIT_SEK = 100
@@ -36,8 +37,12 @@ COST_MAX = RATE_CAP_SEK // COST_UNIT_SEK
 
 
 def priority(request: Request, today: dt.date) -> int:
+    """Urgency first; within an urgency, the request nearer its deadline (rules.DEADLINE_DAYS) first. A
+    request past its deadline competes as one of its urgency that has just come: it stays in every
+    batch, but no longer ahead of those that can still be placed in time, which would otherwise miss
+    theirs one after another whenever places are short (bench/simulate.py, docs/decisions.md)."""
     waited = max(0, (today - request.waiting_since).days)
-    return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + min(waited, WAIT_CAP_DAYS))
+    return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + (waited if waited <= DEADLINE_DAYS[request.urgency] else 0))
 
 
 ACUTE_PRICE_SCALE = 1.5

@@ -11,7 +11,7 @@ import asyncpg
 
 from matching.fast_track import FastTrack
 from matching.generate import generate_requests
-from matching.lookahead import HORIZON_DAYS, AcuteDemand, priced
+from matching.lookahead import HISTORY_DAYS, HORIZON_DAYS, MIN_HISTORY, PROFILES, AcuteDemand, from_history, priced
 from matching.rules import tried_after
 from matching.types import Adult, Child, FastTrackResult, Household, Municipality, Needs, Offer, Request, Unit
 
@@ -71,9 +71,9 @@ select o.request_id, o.unit_id, u.shelter_id, o.decline_reason
 ACUTE_SEEN = """
 select count(*) from placement_request where urgency = 'acute' and created_at >= now() - make_interval(days => $1)
 """
-LOOKAHEAD_HISTORY_DAYS = 28
-LOOKAHEAD_MIN_HISTORY = 20
-LOOKAHEAD_PROFILES = 200
+LOOKAHEAD_HISTORY_DAYS = HISTORY_DAYS
+LOOKAHEAD_MIN_HISTORY = MIN_HISTORY
+LOOKAHEAD_PROFILES = PROFILES
 LOOKAHEAD_HORIZON_DAYS = HORIZON_DAYS
 """The horizon bench/simulate.py was tuned with (docs/decisions.md, "Acute misses the look-ahead can avoid")."""
 
@@ -130,15 +130,15 @@ async def acute_demand(db: asyncpg.Connection, places: dict[str, Municipality]) 
     """The acute arrivals to expect: the rate of the last LOOKAHEAD_HISTORY_DAYS, and the mix of those
     requests (the generator's mix while there are fewer than LOOKAHEAD_MIN_HISTORY). None: none came."""
     seen = await db.fetchval(ACUTE_SEEN, LOOKAHEAD_HISTORY_DAYS)
-    if not seen:
-        return None
-    if seen < LOOKAHEAD_MIN_HISTORY:
-        profiles = _generated_acute(places)
-    else:
+    recent, generated = (), ()
+    if seen and seen < LOOKAHEAD_MIN_HISTORY:
+        generated = _generated_acute(places)
+    elif seen:
         rows = await request_rows(db, "r.urgency = 'acute' and r.created_at >= now() - make_interval(days => $1)",
                                   LOOKAHEAD_HISTORY_DAYS, page=f"limit {LOOKAHEAD_PROFILES}")
-        profiles = tuple(request_from_row(r, places) for r in rows)
-    return AcuteDemand(profiles, per_day=seen / LOOKAHEAD_HISTORY_DAYS, horizon_days=LOOKAHEAD_HORIZON_DAYS)
+        recent = tuple(request_from_row(r, places) for r in rows)
+    # the same rule as the simulation's (bench/simulate.py): the policy measured is the policy deployed
+    return from_history(seen, recent, generated, LOOKAHEAD_HORIZON_DAYS)
 
 
 @functools.cache

@@ -65,8 +65,18 @@ def test_acute_wins_the_last_place_over_planned():
 
 def test_waiting_time_breaks_a_tie_in_urgency():
     reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=2)),
-            request("r2", waiting_since=TODAY - dt.timedelta(days=9))]
+            request("r2", waiting_since=TODAY - dt.timedelta(days=6))]
     assert placed(run(problem(reqs, [unit("u1")]))) == {"r2": "u1"}
+
+
+def test_a_request_past_its_deadline_does_not_go_before_one_still_in_time():
+    # "days" has a 7-day deadline: r2 has missed it and competes as a request that has just come; r1,
+    # two days in, can still be placed in time. A planned request stays behind both.
+    reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=2)),
+            request("r2", waiting_since=TODAY - dt.timedelta(days=9)),
+            request("r3", urgency="planned", waiting_since=TODAY - dt.timedelta(days=13))]
+    assert placed(run(problem(reqs, [unit("u1")]))) == {"r1": "u1"}
+    assert placed(run(problem(reqs[1:], [unit("u1")]))) == {"r2": "u1"}
 
 
 def test_more_placements_beat_better_fit():
