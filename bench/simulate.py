@@ -350,6 +350,28 @@ def acute_floor(world: World) -> dict:
             "proven": found["status"] == "OPTIMAL"}
 
 
+def without_any_chance(world: World) -> dict[str, int]:
+    """Why the acute households that no policy could place had no chance (the hindsight's `hopeless`):
+    no unit of the whole supply passes every hard rule for them; or each that does declines them; or
+    each that does and accepts is taken at the start through their window."""
+    out = {"no_unit_passes_the_rules": 0, "every_fitting_unit_declines": 0, "every_accepting_unit_taken": 0}
+    for a in world.arrivals:
+        if a.request.urgency != "acute":
+            continue
+        ctx, last = RuleContext(today=a.request.waiting_since), a.day + DEADLINE_DAYS["acute"]
+        fitting = [u for u in world.units if violated_rule(a.request, u, ctx) is None]
+        accepting = [u for u in fitting if world.answer(a.request.id, u) is None]
+        free = [u for u in accepting if not (world.initial.get(u.id, (0, 0))[1] > last and (
+            not u.shared or world.initial[u.id][0] + a.request.household.size > u.beds))]
+        if not fitting:
+            out["no_unit_passes_the_rules"] += 1
+        elif not accepting:
+            out["every_fitting_unit_declines"] += 1
+        elif not free:
+            out["every_accepting_unit_taken"] += 1
+    return out
+
+
 def _solver(seconds: float, **parameters) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
@@ -423,6 +445,7 @@ def one(settings: Settings, places) -> dict:
     best = max(policies, key=lambda name: out[name]["weighted"])
     out["hindsight"] = hindsight(world, hints[best]) | {"seconds": round(time.perf_counter() - t, 1)}
     out["acute_floor"] = acute_floor(world)
+    out["acute_without_any_chance_why"] = without_any_chance(world)
     best = max(1, out["hindsight"]["weighted"])
     for name in policies:
         out[name]["share_of_hindsight"] = round(out[name]["weighted"] / best, 4)
@@ -454,6 +477,9 @@ def summary(runs: list[dict]) -> dict:
             }
         per["acute"] = sum(r["acute"] for r in rows)
         per["acute_without_any_chance"] = sum(r["hindsight"]["acute_without_any_chance"] for r in rows)
+        if all("acute_without_any_chance_why" in r for r in rows):
+            per["acute_without_any_chance_why"] = {k: sum(r["acute_without_any_chance_why"][k] for r in rows)
+                                                   for k in rows[0]["acute_without_any_chance_why"]}
         per["acute_unavoidable"] = sum(_unavoidable(r) for r in rows)
         per["hindsight_acute_missed_avoidable"] = sum(r["acute"] - r["hindsight"]["by_urgency"]["acute"]
                                                       - _unavoidable(r) for r in rows)
