@@ -8,7 +8,7 @@ import datetime as dt
 import msgspec
 
 from matching.fast_track import FastTrack
-from matching.lookahead import AcuteDemand, expected_demand, priced
+from matching.lookahead import HISTORY_DAYS, MIN_HISTORY, PROFILES, AcuteDemand, expected_demand, from_history, priced
 from matching.solver import solve
 from matching_factories import TODAY, problem, request, unit, woman
 from matching.types import Needs
@@ -82,3 +82,16 @@ def test_why_no_match_counts_the_units_kept_for_acute_arrivals():
     (why,) = result.unmatched
     assert why.fitting_units == 0 and why.excluded == {"kept_for_acute": 1}
     assert "kept for expected acute arrivals" in why.explanation
+
+
+def test_the_demand_model_comes_from_the_history_alone():
+    generated = (request("generated", urgency="acute"),)
+    assert from_history(0, (), generated) is None  # no acute request came: nothing is kept
+    # a thin history: its rate, the generated mix
+    thin = from_history(MIN_HISTORY - 1, (), generated)
+    assert thin.profiles == generated and thin.per_day == (MIN_HISTORY - 1) / HISTORY_DAYS
+    # enough history: its own mix, at most PROFILES of it
+    recent = tuple(request(f"seen{i}", urgency="acute") for i in range(PROFILES + 5))
+    full = from_history(len(recent), recent, generated, horizon_days=3.0)
+    assert full.profiles == recent[:PROFILES] and full.per_day == len(recent) / HISTORY_DAYS
+    assert full.horizon_days == 3.0

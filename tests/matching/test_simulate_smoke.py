@@ -27,4 +27,23 @@ def test_simulation_smoke_run_is_consistent():
     assert set(report["summary"]["0.85"]["targets"]) == {
         "share_at_least_0.95", "acute_never_at_most_half_of_no_lookahead", "avoidable_acute_misses_at_most_half",
         "mean_wait_within_1.5x_of_no_lookahead", "never_below_greedy"}
+    # every acute household without any chance has one of the three reasons
+    assert sum(run["acute_without_any_chance_why"].values()) == hindsight["acute_without_any_chance"]
     assert report["machine"]["cores"] >= 1
+
+
+def test_the_simulated_service_knows_only_the_requests_that_came():
+    spec = importlib.util.spec_from_file_location("simulate", SIMULATE)
+    simulate = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("simulate", simulate)
+    spec.loader.exec_module(simulate)
+    places = simulate.load_municipalities(SIMULATE.parents[1] / "sql" / "data" / "municipalities.csv")
+    world = simulate.make_world(simulate.Settings(seed=1, occupancy=0.85, households=60, units=30, days=10), places)
+    run = simulate.Run(world)
+    # day 0: the weeks before only, those of the last HISTORY_DAYS (the window ends today)
+    before = sum(a.request.urgency == "acute" and a.day > -simulate.HISTORY_DAYS for a in world.history)
+    assert before and simulate.demand(run).per_day == before / simulate.HISTORY_DAYS
+    for arrival in world.arrivals[:20]:
+        run.arrive(arrival)
+    came = sum(a.request.urgency == "acute" for a in world.arrivals[:20])
+    assert came and simulate.demand(run).per_day == (before + came) / simulate.HISTORY_DAYS
