@@ -1,7 +1,7 @@
 """The objective: three lexicographic levels folded into one integer per match.
 
-Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + days waited while within the
-request's deadline, rules.DEADLINE_DAYS; 0 once it has passed),
+Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, the
+request's deadline in days, rules.DEADLINE_DAYS)),
 less the unit's acute price when the request is not acute (acute_price: the acute priority that
 expected acute arrivals would lose); a pair whose price reaches the request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
@@ -29,7 +29,7 @@ from .types import FitParts, Request, Score, Unit
 
 URGENCY_WEIGHT = {"acute": 4, "days": 2, "planned": 1}
 WAIT_BASE_DAYS = 30
-"""Waiting time: each day waited within the deadline adds 1/30 of the base priority."""
+"""Waiting time: each day waited, up to the deadline, adds 1/30 of the base priority."""
 
 RATE_CAP_SEK = 10_000
 COST_UNIT_SEK = 100
@@ -37,18 +37,19 @@ COST_MAX = RATE_CAP_SEK // COST_UNIT_SEK
 
 
 def priority(request: Request, today: dt.date) -> int:
-    """Urgency first; within an urgency, the request nearer its deadline (rules.DEADLINE_DAYS) first. A
-    request past its deadline competes as one of its urgency that has just come: it stays in every
-    batch, but no longer ahead of those that can still be placed in time, which would otherwise miss
-    theirs one after another whenever places are short (bench/simulate.py, docs/decisions.md)."""
-    waited = max(0, (today - request.waiting_since).days)
-    return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + (waited if waited <= DEADLINE_DAYS[request.urgency] else 0))
+    """Urgency first; within an urgency, the longer waited first, up to the deadline (rules.DEADLINE_DAYS).
+    Past its deadline a request keeps the priority of its last day: never below a fresher request of its
+    urgency, but no longer climbing above those that can still be placed in time and would otherwise
+    miss theirs one after another whenever places are short (bench/simulate.py, docs/decisions.md)."""
+    waited = min(max(0, (today - request.waiting_since).days), DEADLINE_DAYS[request.urgency])
+    return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + waited)
 
 
-ACUTE_PRICE_SCALE = 1.5
+ACUTE_PRICE_SCALE = 1.0
 """The price of one expected acute arrival, in acute base priorities (URGENCY_WEIGHT["acute"] x
-WAIT_BASE_DAYS). Tuned on the simulation (bench/simulate.py, docs/decisions.md): 1 left more acute
-households unplaced, 2 and more kept units empty that less urgent households would have used in time."""
+WAIT_BASE_DAYS). Tuned on the simulation (bench/simulate.py, docs/decisions.md, "Past the deadline"):
+with the demand read from the history and waiting held at the deadline, 1.5 kept units empty that
+less urgent households would have used in time; 0.75 placed fewer acute households in time."""
 
 
 def acute_price(request: Request, acute_demand: float) -> int:

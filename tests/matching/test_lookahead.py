@@ -50,11 +50,11 @@ def test_the_price_grows_with_the_demand_and_waiting_outgrows_it():
     for waited in (0, 7, 14, 30):
         planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=waited))
         assert not solve(problem([planned], kept), 5.0).matches, waited
-    # priorities: planned 30 + days waited, days 2 x (30 + days waited), the days counted only within the
-    # deadline (14 and 7 days; past it 30 and 60 again); price round(180 x demand)
+    # priorities: planned 30 + days waited, days 2 x (30 + days waited), the days counted up to the
+    # deadline (14 and 7 days); price round(180 x demand)
     cases = (("planned", 0, 0.15, True), ("planned", 0, 0.2, False), ("planned", 7, 0.2, True),
              ("planned", 14, 0.25, False), ("days", 7, 0.4, True), ("days", 7, 0.45, False),
-             ("days", 30, 0.3, True), ("days", 30, 0.35, False), ("acute", 0, 1.0, True))
+             ("days", 30, 0.4, True), ("days", 30, 0.45, False), ("acute", 0, 1.0, True))
     for urgency, waited, acute_demand, placed in cases:
         unit = msgspec.structs.replace(kept[0], acute_demand=acute_demand)
         r = request(urgency, urgency=urgency, waiting_since=TODAY - dt.timedelta(days=waited))

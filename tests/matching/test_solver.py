@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from matching.rules import DEADLINE_DAYS
+from matching.scoring import priority
 from matching.solver import BatchSolver, solve
 from matching.types import Adult, Child, Household, Needs, Offer
 from matching.validator import validate
@@ -65,18 +67,26 @@ def test_acute_wins_the_last_place_over_planned():
 
 def test_waiting_time_breaks_a_tie_in_urgency():
     reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=2)),
-            request("r2", waiting_since=TODAY - dt.timedelta(days=6))]
+            request("r2", waiting_since=TODAY - dt.timedelta(days=9))]
     assert placed(run(problem(reqs, [unit("u1")]))) == {"r2": "u1"}
 
 
-def test_a_request_past_its_deadline_does_not_go_before_one_still_in_time():
-    # "days" has a 7-day deadline: r2 has missed it and competes as a request that has just come; r1,
-    # two days in, can still be placed in time. A planned request stays behind both.
-    reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=2)),
-            request("r2", waiting_since=TODAY - dt.timedelta(days=9)),
-            request("r3", urgency="planned", waiting_since=TODAY - dt.timedelta(days=13))]
-    assert placed(run(problem(reqs, [unit("u1")]))) == {"r1": "u1"}
-    assert placed(run(problem(reqs[1:], [unit("u1")]))) == {"r2": "u1"}
+def test_an_overdue_request_never_ranks_below_a_fresher_one_of_its_urgency():
+    # deadlines 1, 7 and 14 days: waiting counts up to the deadline and is then held, never lost
+    for urgency, deadline in DEADLINE_DAYS.items():
+        for overdue in (deadline + 1, deadline + 5, 60):
+            late = request("late", urgency=urgency, waiting_since=TODAY - dt.timedelta(days=overdue))
+            for waited in range(deadline + 1):
+                fresher = request("fresher", urgency=urgency, waiting_since=TODAY - dt.timedelta(days=waited))
+                assert priority(late, TODAY) >= priority(fresher, TODAY), (urgency, overdue, waited)
+                if waited < deadline:  # and the batch places it first
+                    assert placed(run(problem([fresher, late], [unit("u1")]))) == {"late": "u1"}
+            # held at its last day: no longer above one on its last day, still below a more urgent request
+            last = request("last", urgency=urgency, waiting_since=TODAY - dt.timedelta(days=deadline))
+            assert priority(late, TODAY) == priority(last, TODAY)
+    acute = request("acute", urgency="acute", waiting_since=TODAY)
+    days = request("days", urgency="days", waiting_since=TODAY - dt.timedelta(days=60))
+    assert priority(acute, TODAY) > priority(days, TODAY)
 
 
 def test_more_placements_beat_better_fit():
