@@ -46,15 +46,15 @@ def test_a_planned_household_goes_elsewhere_and_an_acute_one_gets_the_kept_unit(
 def test_the_price_grows_with_the_demand_and_waiting_outgrows_it():
     units, demand = _world()
     kept = [u for u in priced(units, demand, TODAY) if u.id == "accessible"]
-    # a whole expected acute arrival costs 1.5 x an acute base priority (180): no less urgent household pays it
+    # a whole expected acute arrival costs an acute base priority (120): no less urgent household pays it
     for waited in (0, 7, 14, 30):
         planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=waited))
         assert not solve(problem([planned], kept), 5.0).matches, waited
     # priorities: planned 30 + days waited, days 2 x (30 + days waited), the days counted up to the
-    # deadline (14 and 7 days); price round(180 x demand)
-    cases = (("planned", 0, 0.15, True), ("planned", 0, 0.2, False), ("planned", 7, 0.2, True),
-             ("planned", 14, 0.25, False), ("days", 7, 0.4, True), ("days", 7, 0.45, False),
-             ("days", 30, 0.4, True), ("days", 30, 0.45, False), ("acute", 0, 1.0, True))
+    # deadline (14 and 7 days); price round(120 x demand)
+    cases = (("planned", 0, 0.2, True), ("planned", 0, 0.25, False), ("planned", 7, 0.3, True),
+             ("planned", 14, 0.35, True), ("planned", 14, 0.4, False), ("days", 7, 0.6, True),
+             ("days", 7, 0.65, False), ("days", 30, 0.6, True), ("days", 30, 0.65, False), ("acute", 0, 1.0, True))
     for urgency, waited, acute_demand, placed in cases:
         unit = msgspec.structs.replace(kept[0], acute_demand=acute_demand)
         r = request(urgency, urgency=urgency, waiting_since=TODAY - dt.timedelta(days=waited))
@@ -69,7 +69,7 @@ def test_fast_track_and_the_batch_pay_the_same_price_before_fit_and_cost():
     planned = request("planned", urgency="planned", waiting_since=TODAY)
     got = FastTrack(units, today=TODAY).top(planned)
     assert [r.unit_id for r in got.ranked] == ["plain", "accessible"]
-    assert [r.score.priority for r in got.ranked] == [30, 30 - 18]
+    assert [r.score.priority for r in got.ranked] == [30, 30 - 12]
     result = solve(problem([planned], units), 5.0)
     assert [(m.unit_id, m.score.priority) for m in result.matches] == [("plain", 30)]
 
