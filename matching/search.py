@@ -47,7 +47,8 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
         if current[k] >= level_bounds[k]:
             model.add(level == current[k])
             continue
-        solver, status = _solve(model, level, x, m, pairs, best, level_bounds[k], deadline, config, seed)
+        hint_values = np.r_[np.isin(pairs, best), np.isin(np.unique(c.req[pairs]), c.req[best])]
+        solver, status = _solve(model, level, x + m, hint_values, level_bounds[k], deadline, config, seed)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
             if c.weight[found].sum() > c.weight[best].sum():
@@ -92,13 +93,13 @@ def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.
     return x.tolist(), m
 
 
-def _solve(model, level, x, m, pairs, hint, stop_at: int, deadline: float, config: BatchConfig, seed: int):
+def _solve(model, level, variables, hint, stop_at: int, deadline: float, config: BatchConfig, seed: int):
     model.clear_objective()
     model.maximize(level)
     model.clear_hints()
     hinted = model.proto.solution_hint  # filled at once: one add_hint call per pair is slow
-    hinted.vars.extend(var.index for var in x)
-    hinted.values.extend(np.isin(pairs, hint).astype(int).tolist())
+    hinted.vars.extend(var.index for var in variables)
+    hinted.values.extend(hint.astype(int).tolist())
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
@@ -109,6 +110,8 @@ def _solve(model, level, x, m, pairs, hint, stop_at: int, deadline: float, confi
     p.max_presolve_iterations = 1
     p.cp_model_probing_level = 0
     p.symmetry_level = 0
+    # the hint is a complete solution: searching near it first (by default) only delays the proof
+    p.hint_conflict_limit = 0
     return solver, solver.solve(model, _StopAt(stop_at))
 
 
