@@ -77,19 +77,6 @@ def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capac
                    tails.astype(np.int64), heads.astype(np.int64), caps)
 
 
-def _reachable_static_arcs(net: Network, entry: np.ndarray) -> np.ndarray:
-    """The static arcs a flow into `entry` can use: the requests' arcs, and the chains below."""
-    present = np.zeros(net.n_nodes, dtype=bool)
-    present[:net.first_entry] = True
-    present[entry] = True
-    for _ in range(_KEY):
-        reach = present[net.tails] & ~present[net.heads]
-        if not reach.any():
-            break
-        present[net.heads[reach]] = True
-    return np.flatnonzero(present[net.tails])
-
-
 @dataclass(frozen=True)
 class Flow:
     value: int
@@ -99,15 +86,15 @@ class Flow:
 
 def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray) -> Flow:
     """The max-weight flow using only the given pair arcs, with potentials proving it optimal."""
-    s_idx = _reachable_static_arcs(net, entry)
-    tails = np.concatenate([net.tails[s_idx], FIRST_REQUEST + req.astype(np.int64)])
-    heads = np.concatenate([net.heads[s_idx], entry.astype(np.int64)])
-    caps = np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)])
-    costs = np.concatenate([np.zeros(s_idx.size, dtype=np.int64), -weight.astype(np.int64)])
+    n_static = net.tails.size
+    tails = np.concatenate([net.tails, FIRST_REQUEST + req])
+    heads = np.concatenate([net.heads, entry])
+    caps = np.concatenate([net.caps, np.ones(req.size, dtype=np.int64)])
+    costs = np.concatenate([np.zeros(n_static, dtype=np.int64), -weight.astype(np.int64)])
     # every request sends one unit, so taking its best pair's cost off all its arcs shifts every
     # flow by one constant: the solver sees losses against the best pair, small numbers
     offset = np.zeros(net.n_nodes, dtype=np.int64)
-    np.minimum.at(offset, FIRST_REQUEST + req.astype(np.int64), -weight.astype(np.int64))
+    np.minimum.at(offset, tails[n_static:], costs[n_static:])
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs - offset[tails])
     solver.set_node_supply(SOURCE, net.n_requests)
@@ -116,13 +103,8 @@ def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndar
     if status != solver.OPTIMAL:
         raise RelaxationError(f"min-cost flow failed: {status}")
     flows = solver.flows(np.arange(tails.size))
-    all_flows = np.zeros(net.tails.size, dtype=np.int64)
-    all_flows[s_idx] = flows[:s_idx.size]
-    potential = _potentials(
-        net.n_nodes, np.concatenate([net.tails, tails[s_idx.size:]]), np.concatenate([net.heads, heads[s_idx.size:]]),
-        np.concatenate([np.zeros(net.tails.size, dtype=np.int64), costs[s_idx.size:]]),
-        np.concatenate([net.caps, caps[s_idx.size:]]), np.concatenate([all_flows, flows[s_idx.size:]]))
-    return Flow(-int(costs @ flows), np.flatnonzero(flows[s_idx.size:] > 0), potential)
+    potential = _potentials(net.n_nodes, tails, heads, costs, caps, flows)
+    return Flow(-int(costs @ flows), np.flatnonzero(flows[n_static:] > 0), potential)
 
 
 def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import explain, fixing, hint, prices
+from . import explain, hint, prices
 from . import relaxation as rx
 from .candidates import Candidates, UnitIndex, all_candidates
 from .capacity import Capacity
@@ -55,7 +55,7 @@ class BatchSolver:
         if rel.converged and cap.over_full(c.req[rel.chosen], c.unit[rel.chosen]).size == 0:
             return self._result(rel.chosen, rel.value, "relaxation", start)
         best = self._hint(rel, previous, deadline)
-        kept = fixing.kept_pairs(rel, best, self._weight(best))
+        kept = prices.kept_pairs(rel, best, self._weight(best))
         upper, priced = rel.value, None
         if self._weight(best) < upper and time.perf_counter() < deadline:
             priced = prices.priced_bound(c, cap, net, entry, rel, kept, self._weight(best), deadline,
@@ -63,11 +63,11 @@ class BatchSolver:
         if priced is not None:
             best = hint.best(c, best, hint.repair(c, cap, priced.rounded, self.bounds, deadline, config.flow_k))
             upper = max(min(upper, priced.bound), self._weight(best))
-            kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
+            kept = prices.kept_pairs(rel, best, self._weight(best), priced)
             tight = np.union1d(best, priced.pairs[priced.reduced_cost < priced.K])
             if self._weight(best) < upper and 2 * tight.size <= kept.size:
                 best = self._tight(tight, best, upper, deadline, config, seed)
-                kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
+                kept = prices.kept_pairs(rel, best, self._weight(best), priced)
         self.stats.update({"pairs": len(c), "kept_pairs": int(kept.size)})
         if self._weight(best) >= upper:
             return self._result(best, upper, "relaxation" if upper == rel.value else "lagrangian", start)
