@@ -18,10 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from .arrays import groups
 from .candidates import Candidates
 from .capacity import Capacity
-from .config import BatchConfig
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class Found:
 
 
 def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, pairs: np.ndarray,
-           hint: np.ndarray, bound: int, deadline: float, config: BatchConfig, seed: int) -> Found:
+           hint: np.ndarray, bound: int, deadline: float, workers: int, seed: int) -> Found:
     """The best solution over `pairs` (containing `hint`, a solution) that CP-SAT finds before the
     deadline, under `bound` (a bound on the optimum over these pairs)."""
     model = cp_model.CpModel()
@@ -48,7 +46,7 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
             model.add(level == current[k])
             continue
         hint_values = np.r_[np.isin(pairs, best), np.isin(np.unique(c.req[pairs]), c.req[best])]
-        solver, status = _solve(model, level, x + m, hint_values, level_bounds[k], deadline, config, seed)
+        solver, status = _solve(model, level, x + m, hint_values, level_bounds[k], deadline, workers, seed)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
             if c.weight[found].sum() > c.weight[best].sum():
@@ -93,7 +91,7 @@ def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.
     return x.tolist(), m
 
 
-def _solve(model, level, variables, hint, stop_at: int, deadline: float, config: BatchConfig, seed: int):
+def _solve(model, level, variables, hint, stop_at: int, deadline: float, workers: int, seed: int):
     model.clear_objective()
     model.maximize(level)
     model.clear_hints()
@@ -103,9 +101,9 @@ def _solve(model, level, variables, hint, stop_at: int, deadline: float, config:
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
-    p.num_workers = config.cp_sat_workers
+    p.num_workers = workers
     p.random_seed = seed
-    p.linearization_level = config.linearization_level
+    p.linearization_level = 2  # closes gaps on the shared beds that level 1 leaves open
     # one presolve pass: the full presolve costs more than it saves on these models
     p.max_presolve_iterations = 1
     p.cp_model_probing_level = 0
@@ -113,6 +111,14 @@ def _solve(model, level, variables, hint, stop_at: int, deadline: float, config:
     # the hint is a complete solution: searching near it first (by default) only delays the proof
     p.hint_conflict_limit = 0
     return solver, solver.solve(model, _StopAt(stop_at))
+
+
+def groups(keys: np.ndarray):
+    """(key, positions with that key) for each distinct key, in ascending key order."""
+    order = np.argsort(keys, kind="stable")
+    cuts = np.flatnonzero(np.diff(keys[order])) + 1
+    for at in np.split(order, cuts) if order.size else []:
+        yield int(keys[at[0]]), at
 
 
 class _StopAt(cp_model.CpSolverSolutionCallback):
