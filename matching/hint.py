@@ -64,8 +64,7 @@ def repair(c: Candidates, cap: Capacity, flow_pairs: np.ndarray, bounds: np.ndar
         if idx.size == 0:
             break
         rest = replace(cap, beds=left.beds, intake=left.intake)
-        net = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1, rest)
-        entry = net.entry(c.req[idx], c.unit[idx], rest)
+        net, entry = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1, rest)
         start = rx.top_k_mask(c.req[idx], c.weight[idx], flow_k)
         chosen = idx[rx.solve_relaxation(net, c.req[idx], entry, c.weight[idx], start, deadline=deadline).chosen]
     return np.sort(np.array(kept, dtype=np.int64))

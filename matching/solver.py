@@ -64,8 +64,7 @@ class BatchSolver:
         deadline, self.stats = start + time_limit, {}
         config = replace(self.config, workers=workers) if workers else self.config
         c, cap, weight = self.cands, self.capacity, self._weight
-        net = rx.build_network(c.req, c.unit, len(self.problem.requests), cap)
-        entry = net.entry(c.req, c.unit, cap)
+        net, entry = rx.build_network(c.req, c.unit, len(self.problem.requests), cap)
         rel = rx.solve_relaxation(net, c.req, entry, c.weight, rx.top_k_mask(c.req, c.weight, config.flow_k),
                                   deadline=start + config.relaxation_share * time_limit)
         if rel.converged and cap.over_full(c.req[rel.chosen], c.unit[rel.chosen]).size == 0:
