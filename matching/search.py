@@ -25,7 +25,6 @@ from .capacity import Capacity
 @dataclass(frozen=True)
 class Found:
     pairs: np.ndarray
-    value: int
     bound: int  # no solution over the pairs weighs more
 
 
@@ -35,40 +34,32 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
     deadline, under `bound` (a bound on the optimum over these pairs)."""
     model = cp_model.CpModel()
     x, m = _variables(model, c, cap, pairs)
-    rest = c.weight[pairs] - priority[c.req[pairs]] * w_priority
-    levels = (cp_model.LinearExpr.weighted_sum(m, priority[np.unique(c.req[pairs])].tolist()),
-              cp_model.LinearExpr.weighted_sum(x, rest.tolist()))
-    best = hint
-    level_bounds = divmod(bound, w_priority)
+    reqs = np.unique(c.req[pairs])
+    levels = (cp_model.LinearExpr.weighted_sum(m, priority[reqs].tolist()),
+              cp_model.LinearExpr.weighted_sum(x, (c.weight[pairs] - priority[c.req[pairs]] * w_priority).tolist()))
+    best, tops, fixed = hint, divmod(bound, w_priority), 0
+
+    def reached(k: int) -> int:  # the best solution's level k: its priority, or the rest of its weight
+        prio = int(priority[c.req[best]].sum())
+        return (prio, int(c.weight[best].sum()) - prio * w_priority)[k]
+
     for k, level in enumerate(levels):
-        current = _levels(c, priority, w_priority, best)
-        if current[k] >= level_bounds[k]:
-            model.add(level == current[k])
-            continue
-        hint_values = np.r_[np.isin(pairs, best), np.isin(np.unique(c.req[pairs]), c.req[best])]
-        solver, status = _solve(model, level, x + m, hint_values, level_bounds[k], deadline, workers, seed)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
-            if c.weight[found].sum() > c.weight[best].sum():
-                best = found
-            level_bound = min(level_bounds[k], int(np.floor(solver.best_objective_bound + 1e-6)))
-        else:
-            level_bound = level_bounds[k]
-        current = _levels(c, priority, w_priority, best)
-        if current[k] < level_bound:  # not proven: every lower level may still be at its most
-            w = (w_priority, 1)[k]
-            return Found(best, int(c.weight[best].sum()),
-                         min(bound, current[0] * w_priority * k + level_bound * w + (w - 1)))
-        model.add(level == current[k])
-        level_bounds = (level_bounds[0], level_bounds[1] if current[0] == level_bounds[0] else w_priority - 1)
-    value = int(c.weight[best].sum())
-    return Found(best, value, value)
-
-
-def _levels(c: Candidates, priority: np.ndarray, w_priority: int, pairs: np.ndarray) -> tuple[int, int]:
-    """A solution's (priority level, fit and cost level)."""
-    prio = int(priority[c.req[pairs]].sum())
-    return prio, int(c.weight[pairs].sum()) - prio * w_priority
+        top = tops[k]
+        if reached(k) < top:
+            hinted = np.r_[np.isin(pairs, best), np.isin(reqs, c.req[best])]
+            solver, status = _solve(model, level, x + m, hinted, top, deadline, workers, seed)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
+                best = found if c.weight[found].sum() > c.weight[best].sum() else best
+                top = min(top, int(np.floor(solver.best_objective_bound + 1e-6)))
+        scale = (w_priority, 1)[k]
+        if reached(k) < top:  # not proven: every lower level may still be at its most
+            return Found(best, min(bound, fixed + top * scale + scale - 1))
+        model.add(level == reached(k))
+        fixed += reached(k) * scale
+        # below the bound's priority, the rest may be anything short of one priority point
+        tops = (tops[0], tops[1] if reached(0) == tops[0] else w_priority - 1)
+    return Found(best, int(c.weight[best].sum()))
 
 
 def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.ndarray):
