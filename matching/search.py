@@ -97,6 +97,7 @@ def _solve(model, level, variables, hint, stop_at: int, deadline: float, workers
     p.linearization_level = 2  # closes gaps on the shared beds that level 1 leaves open
     # one presolve pass: the full presolve costs more than it saves on these models
     p.max_presolve_iterations = 1
+    p.find_big_linear_overlap = False
     p.cp_model_probing_level = 0
     p.symmetry_level = 0
     # the hint is a complete solution: searching near it first (by default) only delays the proof
