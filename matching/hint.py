@@ -46,11 +46,11 @@ def arrival_greedy(problem: Problem, c: Candidates, cap: Capacity, bounds: np.nd
 
 def repair(c: Candidates, cap: Capacity, flow_pairs: np.ndarray, bounds: np.ndarray,
            deadline: float, flow_k: int) -> np.ndarray:
-    """Fix and re-solve: keep the flow's pairs that fit, heaviest first; the displaced households
+    """Fix and re-solve: keep the flow's pairs that fit (`_keep_order`); the displaced households
     get the flow's optimum over what is left; repeat until nobody is displaced."""
     left, kept, chosen = cap.left(), [], flow_pairs
     for _ in range(10):
-        taken = greedy(c, cap, chosen[np.argsort(-c.weight[chosen], kind="stable")], left)
+        taken = greedy(c, cap, _keep_order(c, left, chosen, bounds), left)
         kept.append(taken)
         displaced = np.setdiff1d(c.req[chosen], c.req[taken])
         if displaced.size == 0 or time.perf_counter() > deadline:
@@ -64,6 +64,23 @@ def repair(c: Candidates, cap: Capacity, flow_pairs: np.ndarray, bounds: np.ndar
         start = rx.top_k_mask(c.req[idx], c.weight[idx], flow_k)
         chosen = idx[rx.solve_relaxation(net, c.req[idx], entry, c.weight[idx], start, deadline=deadline).chosen]
     return np.sort(np.concatenate(kept))
+
+
+def _keep_order(c: Candidates, left: Left, chosen: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Heaviest first, except in a shared unit the pairs overfill: there the household that would
+    lose most by moving comes first (its weight less the best it gets where there is room beside
+    every pair of `chosen`; all of it where there is none)."""
+    after = Left(left.cap, left.beds.copy(), left.intake.copy(), left.taken.copy())
+    for r, u in zip(c.req[chosen].tolist(), c.unit[chosen].tolist()):
+        after.take(r, u)
+    key = c.weight[chosen].copy()
+    over = left.cap.shared & (after.beds < 0)
+    for i in np.flatnonzero(over[c.unit[chosen]]).tolist():
+        r = int(c.req[chosen[i]])
+        at = np.arange(bounds[r], bounds[r + 1])
+        room = at[after.fits(c.req[at], c.unit[at])]
+        key[i] -= int(c.weight[room].max()) if room.size else 0
+    return chosen[np.argsort(-key, kind="stable")]
 
 
 def previous_pairs(problem: Problem, unit_position: dict[str, int], c: Candidates, bounds: np.ndarray,
