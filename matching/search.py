@@ -35,19 +35,18 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
     model = cp_model.CpModel()
     x, m = _variables(model, c, cap, pairs)
     reqs = np.unique(c.req[pairs])
-    levels = (cp_model.LinearExpr.weighted_sum(m, priority[reqs].tolist()),
-              cp_model.LinearExpr.weighted_sum(x, (c.weight[pairs] - priority[c.req[pairs]] * w_priority).tolist()))
+    levels = ((m, priority[reqs]), (x, c.weight[pairs] - priority[c.req[pairs]] * w_priority))
     best, tops, fixed = hint, divmod(bound, w_priority), 0
 
     def reached(k: int) -> int:  # the best solution's level k: its priority, or the rest of its weight
         prio = int(priority[c.req[best]].sum())
         return (prio, int(c.weight[best].sum()) - prio * w_priority)[k]
 
-    for k, level in enumerate(levels):
+    for k, (variables, coefficients) in enumerate(levels):
         top = tops[k]
         if reached(k) < top:
             hinted = np.r_[np.isin(pairs, best), np.isin(reqs, c.req[best])]
-            solver, status = _solve(model, level, x + m, hinted, top, deadline, workers, seed)
+            solver, status = _solve(model, variables, coefficients, x + m, hinted, top, deadline, workers, seed)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
                 best = found if c.weight[found].sum() > c.weight[best].sum() else best
@@ -55,7 +54,8 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
         scale = (w_priority, 1)[k]
         if reached(k) < top:  # not proven: every lower level may still be at its most
             return Found(best, min(bound, fixed + top * scale + scale - 1))
-        model.add(level == reached(k))
+        if k == 0:
+            model.add(cp_model.LinearExpr.weighted_sum(m, coefficients.tolist()) == reached(0))
         fixed += reached(k) * scale
         # below the bound's priority, the rest may be anything short of one priority point
         tops = (tops[0], tops[1] if reached(0) == tops[0] else w_priority - 1)
@@ -82,12 +82,16 @@ def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.
     return x.tolist(), m
 
 
-def _solve(model, level, variables, hint, stop_at: int, deadline: float, workers: int, seed: int):
-    model.clear_objective()
-    model.maximize(level)
+def _solve(model, variables, coefficients, hinted_vars, hint, stop_at: int, deadline: float, workers: int,
+           seed: int):
+    model.clear_objective()  # maximise, written as CpModel.maximize writes it; at once, for speed
+    objective = model.proto.objective
+    objective.vars.extend(var.index for var in variables)
+    objective.coeffs.extend((-coefficients).tolist())
+    objective.scaling_factor = -1
     model.clear_hints()
     hinted = model.proto.solution_hint  # filled at once: one add_hint call per pair is slow
-    hinted.vars.extend(var.index for var in variables)
+    hinted.vars.extend(var.index for var in hinted_vars)
     hinted.values.extend(hint.astype(int).tolist())
     solver = cp_model.CpSolver()
     p = solver.parameters
