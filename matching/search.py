@@ -63,23 +63,32 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
 
 
 def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.ndarray):
-    """x per pair (in `pairs` order) and m per request (ascending), with every capacity row."""
-    x = np.array([model.new_bool_var("") for _ in range(pairs.size)], dtype=object)
+    """x per pair (in `pairs` order) and m per request (ascending), with every capacity row (written
+    into the model's proto at once: through Python expressions the largest models take seconds)."""
+    x = [model.new_bool_var("") for _ in range(pairs.size)]
+    index = np.array([v.index for v in x], dtype=np.int64)
     req, unit = c.req[pairs], c.unit[pairs]
     size = cap.size[req]
+
+    def row(at: np.ndarray, coefficients: list[int], upper: int, extra: tuple[int, ...] = ()) -> None:
+        linear = model.proto.constraints.add().linear
+        linear.vars.extend(index[at].tolist() + list(extra))
+        linear.coeffs.extend(coefficients)
+        linear.domain.extend([0, upper])  # households and beds are never below 0; sum(x) - m is 0
+
     m = []
     for _, at in groups(req):
         m.append(model.new_bool_var(""))
-        model.add(cp_model.LinearExpr.sum(x[at].tolist()) == m[-1])
+        row(at, [1] * at.size + [-1], 0, (m[-1].index,))
     for u, at in groups(unit):
         if not cap.shared[u]:
-            model.add_at_most_one(x[at].tolist())
+            model.proto.constraints.add().at_most_one.literals.extend(index[at].tolist())
         elif int(size[at].sum()) > cap.beds[u]:
-            model.add(cp_model.LinearExpr.weighted_sum(x[at].tolist(), size[at].tolist()) <= int(cap.beds[u]))
+            row(at, size[at].tolist(), int(cap.beds[u]))
     for s, at in groups(cap.shelter[unit]):
         if s >= 0 and np.unique(req[at]).size > cap.intake[s]:
-            model.add(cp_model.LinearExpr.sum(x[at].tolist()) <= int(max(cap.intake[s], 0)))
-    return x.tolist(), m
+            row(at, [1] * at.size, int(max(cap.intake[s], 0)))
+    return x, m
 
 
 def _solve(model, variables, coefficients, hinted_vars, hint, stop_at: int, deadline: float, workers: int,
