@@ -9,8 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH = ["solver", "config", "capacity", "relaxation", "hint", "bed_lp", "prices", "fixing", "search", "explain",
-         "arrays"]
+BATCH = ["solver", "capacity", "relaxation", "hint", "prices", "search", "explain"]
 total, longest = 0, []
 for m in BATCH:
     path = ROOT / "matching" / f"{m}.py"

@@ -16,9 +16,10 @@ from .capacity import Capacity, Left
 from .types import Problem, Result
 
 
-def greedy(c: Candidates, cap: Capacity, order: np.ndarray) -> np.ndarray:
-    """Pairs in the given order, each taken when its request is unplaced and its household fits."""
-    left, placed, out = cap.left(), set(), []
+def greedy(c: Candidates, cap: Capacity, order: np.ndarray, left: Left | None = None) -> np.ndarray:
+    """Pairs in the given order, each taken when its request is unplaced and its household fits
+    into what is left (`left`, taken from as it goes; by default all of `cap`)."""
+    left, placed, out = left or cap.left(), set(), []
     for p, r, u in zip(order.tolist(), c.req[order].tolist(), c.unit[order].tolist()):
         if r not in placed and left.fits_one(r, u):
             left.take(r, u)
@@ -49,26 +50,20 @@ def repair(c: Candidates, cap: Capacity, flow_pairs: np.ndarray, bounds: np.ndar
     get the flow's optimum over what is left; repeat until nobody is displaced."""
     left, kept, chosen = cap.left(), [], flow_pairs
     for _ in range(10):
-        displaced = []
-        for p in _keep_order(c, left, chosen, bounds).tolist():
-            r, u = int(c.req[p]), int(c.unit[p])
-            if left.fits_one(r, u):
-                left.take(r, u)
-                kept.append(p)
-            else:
-                displaced.append(r)
-        if not displaced or time.perf_counter() > deadline:
+        taken = greedy(c, cap, _keep_order(c, left, chosen, bounds), left)
+        kept.append(taken)
+        displaced = np.setdiff1d(c.req[chosen], c.req[taken])
+        if displaced.size == 0 or time.perf_counter() > deadline:
             break
-        idx = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in sorted(displaced)])
+        idx = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in displaced.tolist()])
         idx = idx[left.fits(c.req[idx], c.unit[idx])]
         if idx.size == 0:
             break
         rest = replace(cap, beds=left.beds, intake=left.intake)
-        net = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1, rest)
-        entry = net.entry(c.req[idx], c.unit[idx], rest)
+        net, entry = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1, rest)
         start = rx.top_k_mask(c.req[idx], c.weight[idx], flow_k)
         chosen = idx[rx.solve_relaxation(net, c.req[idx], entry, c.weight[idx], start, deadline=deadline).chosen]
-    return np.sort(np.array(kept, dtype=np.int64))
+    return np.sort(np.concatenate(kept))
 
 
 def _keep_order(c: Candidates, left: Left, chosen: np.ndarray, bounds: np.ndarray) -> np.ndarray:

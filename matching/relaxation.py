@@ -4,8 +4,8 @@
 
 A shared unit with B beds has an entry node per household size s among its candidates, chained
 from the largest down, the arc leaving size s's node with capacity B // s: a relaxation of its
-beds, every other rule exact (matching/README.md, "The batch"). The flow's node potentials price
-every pair: the reduced costs bound what using a pair costs (fixing.py).
+beds, every other rule exact. The flow's node potentials price every pair: its reduced cost bounds
+what using it costs (prices.py fixes pairs by it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from ortools.graph.python import min_cost_flow
 from .capacity import Capacity
 
 SOURCE, SINK, FIRST_REQUEST = 0, 1, 2
-_KEY = 64  # household sizes are < 64
 
 
 class RelaxationError(RuntimeError):
@@ -32,31 +31,16 @@ class Network:
 
     n_requests: int
     n_nodes: int
-    entry_keys: np.ndarray  # sorted unit * 64 + (size if shared else 0)
-    first_entry: int
     tails: np.ndarray
     heads: np.ndarray
     caps: np.ndarray
 
-    def entry(self, req: np.ndarray, unit: np.ndarray, cap: Capacity) -> np.ndarray:
-        """Each pair's entry node; RelaxationError for a pair the network was not built with."""
-        key = pair_keys(req, unit, cap)
-        if key.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.entry_keys, key), self.entry_keys.size - 1)
-        if (self.entry_keys[at] != key).any():
-            raise RelaxationError("a pair whose entry node is not in the network")
-        return self.first_entry + at
 
-
-def pair_keys(req: np.ndarray, unit: np.ndarray, cap: Capacity) -> np.ndarray:
-    return unit.astype(np.int64) * _KEY + np.where(cap.shared[unit], cap.size[req], 0)
-
-
-def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capacity) -> Network:
-    """The network for these candidate pairs under `cap`'s beds and intake."""
-    keys = np.unique(pair_keys(req, unit, cap))
-    e_unit, e_size = keys // _KEY, keys % _KEY
+def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capacity) -> tuple[Network, np.ndarray]:
+    """The network for these candidate pairs under `cap`'s beds and intake, and each pair's entry node."""
+    keys, entry = np.unique(unit.astype(np.int64) * 64 + np.where(cap.shared[unit], cap.size[req], 0),
+                            return_inverse=True)  # household sizes are < 64
+    e_unit, e_size = keys // 64, keys % 64
     first_entry = FIRST_REQUEST + n_requests
     shelters, shelter_local = np.unique(cap.shelter[e_unit], return_inverse=True)
     limited = shelters >= 0
@@ -64,50 +48,31 @@ def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capac
     e = np.arange(keys.size, dtype=np.int64)
     # keys ascend by size within a unit: size s's node flows into the next smaller size's node
     chained = np.r_[False, e_unit[1:] == e_unit[:-1]]
-    own_head = np.where(limited[shelter_local], first_shelter + shelter_local, SINK)
-    e_heads = np.where(chained, first_entry + e - 1, own_head)
+    e_heads = np.where(chained, first_entry + e - 1,
+                       np.where(limited[shelter_local], first_shelter + shelter_local, SINK))
     e_caps = np.where(cap.shared[e_unit], cap.beds[e_unit] // np.maximum(e_size, 1), 1)
     lim = np.flatnonzero(limited)
     r = np.arange(n_requests, dtype=np.int64)
     tails = np.concatenate([np.full(n_requests, SOURCE), FIRST_REQUEST + r, first_entry + e, first_shelter + lim])
     heads = np.concatenate([FIRST_REQUEST + r, np.full(n_requests, SINK), e_heads, np.full(lim.size, SINK)])
-    caps = np.concatenate([np.ones(2 * n_requests, dtype=np.int64), e_caps.astype(np.int64),
-                           np.maximum(cap.intake[shelters[lim]], 0)])
-    return Network(n_requests, int(first_shelter + shelters.size), keys, first_entry,
-                   tails.astype(np.int64), heads.astype(np.int64), caps)
+    caps = np.concatenate([np.ones(2 * n_requests, dtype=np.int64), e_caps, np.maximum(cap.intake[shelters[lim]], 0)])
+    net = Network(n_requests, int(first_shelter + shelters.size), tails.astype(np.int64), heads.astype(np.int64),
+                  caps.astype(np.int64))
+    return net, first_entry + entry.reshape(-1)
 
 
-def _reachable_static_arcs(net: Network, entry: np.ndarray) -> np.ndarray:
-    """The static arcs a flow into `entry` can use: the requests' arcs, and the chains below."""
-    present = np.zeros(net.n_nodes, dtype=bool)
-    present[:net.first_entry] = True
-    present[entry] = True
-    for _ in range(_KEY):
-        reach = present[net.tails] & ~present[net.heads]
-        if not reach.any():
-            break
-        present[net.heads[reach]] = True
-    return np.flatnonzero(present[net.tails])
-
-
-@dataclass(frozen=True)
-class Flow:
-    value: int
-    chosen: np.ndarray  # positions (in the arrays passed) of the pairs with flow
-    potential: np.ndarray  # per node: every residual arc's cost + p[tail] - p[head] >= 0
-
-
-def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray) -> Flow:
-    """The max-weight flow using only the given pair arcs, with potentials proving it optimal."""
-    s_idx = _reachable_static_arcs(net, entry)
-    tails = np.concatenate([net.tails[s_idx], FIRST_REQUEST + req.astype(np.int64)])
-    heads = np.concatenate([net.heads[s_idx], entry.astype(np.int64)])
-    caps = np.concatenate([net.caps[s_idx], np.ones(req.size, dtype=np.int64)])
-    costs = np.concatenate([np.zeros(s_idx.size, dtype=np.int64), -weight.astype(np.int64)])
+def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray):
+    """The max-weight flow using only the given pair arcs: its value, the positions of the pairs
+    with flow, and node potentials proving it optimal."""
+    n_static = net.tails.size
+    tails = np.concatenate([net.tails, FIRST_REQUEST + req])
+    heads = np.concatenate([net.heads, entry])
+    caps = np.concatenate([net.caps, np.ones(req.size, dtype=np.int64)])
+    costs = np.concatenate([np.zeros(n_static, dtype=np.int64), -weight.astype(np.int64)])
     # every request sends one unit, so taking its best pair's cost off all its arcs shifts every
     # flow by one constant: the solver sees losses against the best pair, small numbers
     offset = np.zeros(net.n_nodes, dtype=np.int64)
-    np.minimum.at(offset, FIRST_REQUEST + req.astype(np.int64), -weight.astype(np.int64))
+    np.minimum.at(offset, tails[n_static:], costs[n_static:])
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs - offset[tails])
     solver.set_node_supply(SOURCE, net.n_requests)
@@ -116,24 +81,19 @@ def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndar
     if status != solver.OPTIMAL:
         raise RelaxationError(f"min-cost flow failed: {status}")
     flows = solver.flows(np.arange(tails.size))
-    all_flows = np.zeros(net.tails.size, dtype=np.int64)
-    all_flows[s_idx] = flows[:s_idx.size]
-    potential = _potentials(
-        net.n_nodes, np.concatenate([net.tails, tails[s_idx.size:]]), np.concatenate([net.heads, heads[s_idx.size:]]),
-        np.concatenate([np.zeros(net.tails.size, dtype=np.int64), costs[s_idx.size:]]),
-        np.concatenate([net.caps, caps[s_idx.size:]]), np.concatenate([all_flows, flows[s_idx.size:]]))
-    return Flow(-int(costs @ flows), np.flatnonzero(flows[s_idx.size:] > 0), potential)
+    return -int(costs @ flows), np.flatnonzero(flows[n_static:] > 0), _potentials(net.n_nodes, tails, heads, costs,
+                                                                                    caps, flows)
 
 
 def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:
     """p = -(shortest distance to a virtual target) in the residual graph (vectorised Bellman-Ford):
-    every node as low as the residual arcs allow, so pairs outside the flow are priced tightly."""
+    every residual arc's cost + p[tail] - p[head] >= 0, every node as low as that allows, so pairs
+    outside the flow are priced tightly."""
     fwd, bwd = flows < caps, flows > 0
     t = np.concatenate([tails[fwd], heads[bwd]])
-    h = np.concatenate([heads[fwd], tails[bwd]])
-    c = np.concatenate([costs[fwd], -costs[bwd]])
     order = np.argsort(t, kind="stable")
-    t, h, c = t[order], h[order], c[order]
+    t, h = t[order], np.concatenate([heads[fwd], tails[bwd]])[order]
+    c = np.concatenate([costs[fwd], -costs[bwd]])[order]
     sources, starts = np.unique(t, return_index=True)
     d = np.zeros(n_nodes, dtype=np.int64)
     for _ in range(n_nodes + 1):
@@ -147,17 +107,12 @@ def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Relaxation:
-    value: int
-    """An upper bound on every solution (the optimum over every pair when `converged`)."""
-    chosen: np.ndarray
-    """The pairs with flow."""
-    reduced_cost: np.ndarray
-    """Per pair: any solution using it weighs at most value - reduced_cost (0 on `chosen`)."""
-    active: np.ndarray
-    """The pairs that had an arc in the last flow."""
+    value: int  # an upper bound on every solution (the optimum over every pair when converged)
+    chosen: np.ndarray  # the pairs with flow
+    reduced_cost: np.ndarray  # per pair: a solution using it weighs at most value - reduced_cost
+    active: np.ndarray  # the pairs that had an arc in the last flow
     converged: bool
-    potential: np.ndarray
-    """The last flow's node potentials."""
+    potential: np.ndarray  # the last flow's node potentials
 
 
 def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray, start: np.ndarray,
@@ -169,23 +124,20 @@ def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: n
     while True:
         t0 = time.perf_counter()
         idx = np.flatnonzero(active)
-        flow = solve_flow(net, req[idx], entry[idx], weight[idx])
-        p = flow.potential
-        rc = p[FIRST_REQUEST + req] - p[entry] - weight
-        chosen = idx[flow.chosen]
+        value, chosen, p = solve_flow(net, req[idx], entry[idx], weight[idx])
+        rc, chosen = p[FIRST_REQUEST + req] - p[entry] - weight, idx[chosen]
         out = np.flatnonzero((rc <= 0) & ~active)  # ties join too: they are the flow's alternatives
         if not (rc[out] < 0).any():
             rc = np.maximum(rc, 0)
             rc[chosen] = 0
-            return Relaxation(flow.value, chosen, rc, idx, True, p)
+            return Relaxation(value, chosen, rc, idx, True, p)
         now = time.perf_counter()
         if deadline is not None and now + (now - t0) > deadline:
             # raise each request's potential by its most negative reduced cost: a feasible dual,
             # worth at most that much more (each request sends one unit)
             low = np.zeros(net.n_requests, dtype=np.int64)
             np.minimum.at(low, req[out], rc[out])
-            rc = np.maximum(rc - low[req], 0)
-            return Relaxation(flow.value - int(low.sum()), chosen, rc, idx, False, p)
+            return Relaxation(value - int(low.sum()), chosen, np.maximum(rc - low[req], 0), idx, False, p)
         active[_most_negative(req, rc, out, per_round)] = True
 
 

@@ -18,98 +18,112 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from .arrays import groups
 from .candidates import Candidates
 from .capacity import Capacity
-from .config import BatchConfig
 
 
 @dataclass(frozen=True)
 class Found:
     pairs: np.ndarray
-    value: int
     bound: int  # no solution over the pairs weighs more
 
 
 def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, pairs: np.ndarray,
-           hint: np.ndarray, bound: int, deadline: float, config: BatchConfig, seed: int) -> Found:
+           hint: np.ndarray, bound: int, deadline: float, workers: int, seed: int) -> Found:
     """The best solution over `pairs` (containing `hint`, a solution) that CP-SAT finds before the
     deadline, under `bound` (a bound on the optimum over these pairs)."""
     model = cp_model.CpModel()
     x, m = _variables(model, c, cap, pairs)
-    rest = c.weight[pairs] - priority[c.req[pairs]] * w_priority
-    levels = (cp_model.LinearExpr.weighted_sum(m, priority[np.unique(c.req[pairs])].tolist()),
-              cp_model.LinearExpr.weighted_sum(x, rest.tolist()))
-    best = hint
-    level_bounds = divmod(bound, w_priority)
-    for k, level in enumerate(levels):
-        current = _levels(c, priority, w_priority, best)
-        if current[k] >= level_bounds[k]:
-            model.add(level == current[k])
-            continue
-        solver, status = _solve(model, level, x, m, pairs, best, level_bounds[k], deadline, config, seed)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
-            if c.weight[found].sum() > c.weight[best].sum():
-                best = found
-            level_bound = min(level_bounds[k], int(np.floor(solver.best_objective_bound + 1e-6)))
-        else:
-            level_bound = level_bounds[k]
-        current = _levels(c, priority, w_priority, best)
-        if current[k] < level_bound:  # not proven: every lower level may still be at its most
-            w = (w_priority, 1)[k]
-            return Found(best, int(c.weight[best].sum()),
-                         min(bound, current[0] * w_priority * k + level_bound * w + (w - 1)))
-        model.add(level == current[k])
-        level_bounds = (level_bounds[0], level_bounds[1] if current[0] == level_bounds[0] else w_priority - 1)
-    value = int(c.weight[best].sum())
-    return Found(best, value, value)
+    reqs = np.unique(c.req[pairs])
+    levels = ((m, priority[reqs]), (x, c.weight[pairs] - priority[c.req[pairs]] * w_priority))
+    best, tops, fixed = hint, divmod(bound, w_priority), 0
 
+    def reached(k: int) -> int:  # the best solution's level k: its priority, or the rest of its weight
+        prio = int(priority[c.req[best]].sum())
+        return (prio, int(c.weight[best].sum()) - prio * w_priority)[k]
 
-def _levels(c: Candidates, priority: np.ndarray, w_priority: int, pairs: np.ndarray) -> tuple[int, int]:
-    """A solution's (priority level, fit and cost level)."""
-    prio = int(priority[c.req[pairs]].sum())
-    return prio, int(c.weight[pairs].sum()) - prio * w_priority
+    for k, (variables, coefficients) in enumerate(levels):
+        top = tops[k]
+        if reached(k) < top:
+            hinted = np.r_[np.isin(pairs, best), np.isin(reqs, c.req[best])]
+            solver, status = _solve(model, variables, coefficients, x + m, hinted, top, deadline, workers, seed)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
+                best = found if c.weight[found].sum() > c.weight[best].sum() else best
+                top = min(top, int(np.floor(solver.best_objective_bound + 1e-6)))
+        scale = (w_priority, 1)[k]
+        if reached(k) < top:  # not proven: every lower level may still be at its most
+            return Found(best, min(bound, fixed + top * scale + scale - 1))
+        if k == 0:
+            model.add(cp_model.LinearExpr.weighted_sum(m, coefficients.tolist()) == reached(0))
+        fixed += reached(k) * scale
+        # below the bound's priority, the rest may be anything short of one priority point
+        tops = (tops[0], tops[1] if reached(0) == tops[0] else w_priority - 1)
+    return Found(best, int(c.weight[best].sum()))
 
 
 def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.ndarray):
-    """x per pair (in `pairs` order) and m per request (ascending), with every capacity row."""
-    x = np.array([model.new_bool_var("") for _ in range(pairs.size)], dtype=object)
+    """x per pair (in `pairs` order) and m per request (ascending), with every capacity row (written
+    into the model's proto at once: through Python expressions the largest models take seconds)."""
+    x = [model.new_bool_var("") for _ in range(pairs.size)]
+    index = np.array([v.index for v in x], dtype=np.int64)
     req, unit = c.req[pairs], c.unit[pairs]
     size = cap.size[req]
+
+    def row(at: np.ndarray, coefficients: list[int], upper: int, extra: tuple[int, ...] = ()) -> None:
+        linear = model.proto.constraints.add().linear
+        linear.vars.extend(index[at].tolist() + list(extra))
+        linear.coeffs.extend(coefficients)
+        linear.domain.extend([0, upper])  # households and beds are never below 0; sum(x) - m is 0
+
     m = []
     for _, at in groups(req):
         m.append(model.new_bool_var(""))
-        model.add(cp_model.LinearExpr.sum(x[at].tolist()) == m[-1])
+        row(at, [1] * at.size + [-1], 0, (m[-1].index,))
     for u, at in groups(unit):
         if not cap.shared[u]:
-            model.add_at_most_one(x[at].tolist())
+            model.proto.constraints.add().at_most_one.literals.extend(index[at].tolist())
         elif int(size[at].sum()) > cap.beds[u]:
-            model.add(cp_model.LinearExpr.weighted_sum(x[at].tolist(), size[at].tolist()) <= int(cap.beds[u]))
+            row(at, size[at].tolist(), int(cap.beds[u]))
     for s, at in groups(cap.shelter[unit]):
         if s >= 0 and np.unique(req[at]).size > cap.intake[s]:
-            model.add(cp_model.LinearExpr.sum(x[at].tolist()) <= int(max(cap.intake[s], 0)))
-    return x.tolist(), m
+            row(at, [1] * at.size, int(max(cap.intake[s], 0)))
+    return x, m
 
 
-def _solve(model, level, x, m, pairs, hint, stop_at: int, deadline: float, config: BatchConfig, seed: int):
-    model.clear_objective()
-    model.maximize(level)
+def _solve(model, variables, coefficients, hinted_vars, hint, stop_at: int, deadline: float, workers: int,
+           seed: int):
+    model.clear_objective()  # maximise, written as CpModel.maximize writes it; at once, for speed
+    objective = model.proto.objective
+    objective.vars.extend(var.index for var in variables)
+    objective.coeffs.extend((-coefficients).tolist())
+    objective.scaling_factor = -1
     model.clear_hints()
     hinted = model.proto.solution_hint  # filled at once: one add_hint call per pair is slow
-    hinted.vars.extend(var.index for var in x)
-    hinted.values.extend(np.isin(pairs, hint).astype(int).tolist())
+    hinted.vars.extend(var.index for var in hinted_vars)
+    hinted.values.extend(hint.astype(int).tolist())
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
-    p.num_workers = config.cp_sat_workers
+    p.num_workers = workers
     p.random_seed = seed
-    p.linearization_level = config.linearization_level
+    p.linearization_level = 2  # closes gaps on the shared beds that level 1 leaves open
     # one presolve pass: the full presolve costs more than it saves on these models
     p.max_presolve_iterations = 1
+    p.find_big_linear_overlap = False
     p.cp_model_probing_level = 0
     p.symmetry_level = 0
+    # the hint is a complete solution: searching near it first (by default) only delays the proof
+    p.hint_conflict_limit = 0
     return solver, solver.solve(model, _StopAt(stop_at))
+
+
+def groups(keys: np.ndarray):
+    """(key, positions with that key) for each distinct key, in ascending key order."""
+    order = np.argsort(keys, kind="stable")
+    cuts = np.flatnonzero(np.diff(keys[order])) + 1
+    for at in np.split(order, cuts) if order.size else []:
+        yield int(keys[at[0]]), at
 
 
 class _StopAt(cp_model.CpSolverSolutionCallback):

@@ -1,26 +1,43 @@
 """Batch mode: every waiting request at once, the lexicographic optimum for the whole country.
 
 `BatchSolver.solve` is the pipeline, top to bottom, one module per step: candidates, relaxation,
-hint, fixing, bed prices, search (matching/README.md, "The batch"). Every step asks capacity.py
-whether a household fits; the tuning is in config.py.
+hint, bed prices and fixing, search (matching/README.md, "The batch"). Every step asks capacity.py
+whether a household fits; the tuning is in BatchConfig.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import explain, fixing, hint, prices
+from . import explain, hint, prices
 from . import relaxation as rx
 from .candidates import Candidates, UnitIndex, all_candidates
 from .capacity import Capacity
-from .config import BatchConfig
 from .rules import RuleContext
 from .scoring import Weights, priority
 from .search import search
 from .types import Problem, Result
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """The batch's tuning; the defaults suit the service's scale (up to about 1,000 requests x
+    10,000 units)."""
+
+    flow_k: int = 6  # each request's best pairs the flow starts from; column generation adds the rest
+    relaxation_share: float = 0.7  # of the time limit at most, so that a solution can be repaired
+    price_scale: int = 64  # bed prices are whole 1/price_scale points (less if int64 needs it)
+    tight_share: float = 0.3  # of the time left at most, for the search over the pairs priced tight
+    workers: int = 1
+    model_seconds_per_pair: float = 2e-5  # the search starts only with this much time left per pair
+
+    @property
+    def cp_sat_workers(self) -> int:
+        # CP-SAT's small portfolios (2-4 workers) lack the LP-driven search these models need
+        return self.workers if self.workers >= 8 else 1
 
 
 class BatchSolver:
@@ -44,48 +61,38 @@ class BatchSolver:
         """The optimum when proven within about `time_limit` seconds, else the best solution found
         and an honest bound."""
         start = time.perf_counter()
-        deadline = start + time_limit
-        self.stats = {}
+        deadline, self.stats = start + time_limit, {}
         config = replace(self.config, workers=workers) if workers else self.config
-        c, cap = self.cands, self.capacity
-        net = rx.build_network(c.req, c.unit, len(self.problem.requests), cap)
-        entry = net.entry(c.req, c.unit, cap)
+        c, cap, weight = self.cands, self.capacity, self._weight
+        net, entry = rx.build_network(c.req, c.unit, len(self.problem.requests), cap)
         rel = rx.solve_relaxation(net, c.req, entry, c.weight, rx.top_k_mask(c.req, c.weight, config.flow_k),
                                   deadline=start + config.relaxation_share * time_limit)
         if rel.converged and cap.over_full(c.req[rel.chosen], c.unit[rel.chosen]).size == 0:
             return self._result(rel.chosen, rel.value, "relaxation", start)
         best = self._hint(rel, previous, deadline)
-        kept = fixing.kept_pairs(rel, best, self._weight(best))
-        upper, priced = rel.value, None
-        if self._weight(best) < upper and time.perf_counter() < deadline:
-            priced = prices.priced_bound(c, cap, net, entry, rel, kept, self._weight(best), deadline,
-                                         config.price_scale)
+        kept, upper, priced = prices.kept_pairs(rel, best, weight(best)), rel.value, None
+        if weight(best) < upper and time.perf_counter() < deadline:
+            priced = prices.priced_bound(c, cap, net, entry, rel, kept, weight(best), deadline, config.price_scale)
         if priced is not None:
             best = hint.best(c, best, hint.repair(c, cap, priced.rounded, self.bounds, deadline, config.flow_k))
-            upper = max(min(upper, priced.bound), self._weight(best))
-            kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
+            upper = max(min(upper, priced.bound), weight(best))
+            kept = prices.kept_pairs(rel, best, weight(best), priced)
+            # CP-SAT over the pairs priced within a point of the bound often finds a solution at it
+            # sooner than over every pair kept
             tight = np.union1d(best, priced.pairs[priced.reduced_cost < priced.K])
-            if self._weight(best) < upper and 2 * tight.size <= kept.size:
-                best = self._tight(tight, best, upper, deadline, config, seed)
-                kept = fixing.kept_pairs(rel, best, self._weight(best), priced)
+            if weight(best) < upper and 2 * tight.size <= kept.size:
+                until = time.perf_counter() + config.tight_share * (deadline - time.perf_counter())
+                found = self._search(tight, best, upper, until, config, seed)
+                best = hint.best(c, best, found.pairs)
+                kept = prices.kept_pairs(rel, best, weight(best), priced)
+                self.stats["tight_pairs"] = int(tight.size)
         self.stats.update({"pairs": len(c), "kept_pairs": int(kept.size)})
-        if self._weight(best) >= upper:
+        if weight(best) >= upper:
             return self._result(best, upper, "relaxation" if upper == rel.value else "lagrangian", start)
         if deadline - time.perf_counter() < config.model_seconds_per_pair * kept.size:
             return self._result(best, upper, "", start)  # no time to even build the model
-        found = search(c, cap, self.priority, self.weights.priority, kept, best, upper, deadline, config, seed)
+        found = self._search(kept, best, upper, deadline, config, seed)
         return self._result(found.pairs, found.bound, "cp_sat", start, components=1)
-
-    def _tight(self, pairs: np.ndarray, best: np.ndarray, upper: int, deadline: float, config: BatchConfig,
-               seed: int) -> np.ndarray:
-        """The bed prices' bound is often met by a solution over the pairs they price within a point
-        of it (`pairs`): CP-SAT over those alone (a share of the time left) finds it sooner than over
-        every pair kept."""
-        until = time.perf_counter() + config.tight_share * (deadline - time.perf_counter())
-        found = search(self.cands, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until,
-                       config, seed)
-        self.stats["tight_pairs"] = int(pairs.size)
-        return hint.best(self.cands, best, found.pairs)
 
     def _hint(self, rel: rx.Relaxation, previous: Result | None, deadline: float) -> np.ndarray:
         """The best of: the flow repaired, greedy from the flow's pairs and then the flow's working
@@ -94,13 +101,13 @@ class BatchSolver:
         by_weight = rel.active[np.argsort(-c.weight[rel.active], kind="stable")]
         flow_first = np.concatenate([rel.chosen[np.argsort(-c.weight[rel.chosen], kind="stable")], by_weight])
         prev = hint.previous_pairs(self.problem, self.index.position, c, self.bounds, previous)
-        return hint.best(
-            c,
-            hint.repair(c, cap, rel.chosen, self.bounds, deadline, self.config.flow_k),
-            hint.greedy(c, cap, flow_first),
-            hint.arrival_greedy(self.problem, c, cap, self.bounds),
-            hint.greedy(c, cap, np.concatenate([prev, flow_first])),
-        )
+        return hint.best(c, hint.repair(c, cap, rel.chosen, self.bounds, deadline, self.config.flow_k),
+                         hint.greedy(c, cap, flow_first), hint.arrival_greedy(self.problem, c, cap, self.bounds),
+                         hint.greedy(c, cap, np.concatenate([prev, flow_first])))
+
+    def _search(self, pairs, best, upper, until, config: BatchConfig, seed: int):
+        return search(self.cands, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until,
+                      config.cp_sat_workers, seed)
 
     def _weight(self, pairs: np.ndarray) -> int:
         return int(self.cands.weight[pairs].sum())
@@ -113,13 +120,9 @@ class BatchSolver:
             matches=explain.matches(self.problem, self.index, self.cands, self.weights, picked),
             unmatched=explain.unmatched(self.problem, self.index, self.cands, self.capacity, picked,
                                         None if self.pruned_to else self.bounds),
-            objective=objective,
-            bound=bound,
-            gap=(bound - objective) / max(1, bound),
-            proof=proof if objective >= bound else "",
-            components=components,
-            wall_time_s=time.perf_counter() - start,
-            weights=self.weights.as_tuple(),
+            objective=objective, bound=bound, gap=(bound - objective) / max(1, bound),
+            proof=proof if objective >= bound else "", components=components,
+            wall_time_s=time.perf_counter() - start, weights=self.weights.as_tuple(),
             candidates_pruned_to=self.pruned_to,
         )
 
