@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from litestar.testing import AsyncTestClient
 
+from matching.lookahead import HISTORY_DAYS, HORIZON_DAYS
 from skyddat_boende import database
 from skyddat_boende.matchmaking import adapter
 from tests.conftest import make_app
@@ -40,6 +41,6 @@ async def test_no_acute_history_keeps_nothing_and_acute_requests_set_the_rate(wo
         assert created.status_code == 201, created.text
     demand, _ = await _demand(url)
     # two acute requests in the window: their rate; fewer than the minimum history, so the generator's mix
-    assert demand.per_day == 2 / adapter.LOOKAHEAD_HISTORY_DAYS
+    assert demand.per_day == 2 / HISTORY_DAYS
     assert demand.profiles and {p.urgency for p in demand.profiles} == {"acute"}
-    assert demand.horizon_days == adapter.LOOKAHEAD_HORIZON_DAYS
+    assert demand.horizon_days == HORIZON_DAYS

@@ -71,11 +71,6 @@ select o.request_id, o.unit_id, u.shelter_id, o.decline_reason
 ACUTE_SEEN = """
 select count(*) from placement_request where urgency = 'acute' and created_at >= now() - make_interval(days => $1)
 """
-LOOKAHEAD_HISTORY_DAYS = HISTORY_DAYS
-LOOKAHEAD_MIN_HISTORY = MIN_HISTORY
-LOOKAHEAD_PROFILES = PROFILES
-LOOKAHEAD_HORIZON_DAYS = HORIZON_DAYS
-"""The horizon bench/simulate.py was tuned with (docs/decisions.md, "Acute misses the look-ahead can avoid")."""
 
 Tried = tuple[frozenset[str], frozenset[str]]
 NOTHING_TRIED: Tried = (frozenset(), frozenset())
@@ -127,23 +122,23 @@ async def availability(db: asyncpg.Connection, places: dict[str, Municipality], 
 
 
 async def acute_demand(db: asyncpg.Connection, places: dict[str, Municipality]) -> AcuteDemand | None:
-    """The acute arrivals to expect: the rate of the last LOOKAHEAD_HISTORY_DAYS, and the mix of those
-    requests (the generator's mix while there are fewer than LOOKAHEAD_MIN_HISTORY). None: none came."""
-    seen = await db.fetchval(ACUTE_SEEN, LOOKAHEAD_HISTORY_DAYS)
+    """The acute arrivals to expect: the rate of the last HISTORY_DAYS, and the mix of those
+    requests (the generator's mix while there are fewer than MIN_HISTORY). None: none came."""
+    seen = await db.fetchval(ACUTE_SEEN, HISTORY_DAYS)
     recent, generated = (), ()
-    if seen and seen < LOOKAHEAD_MIN_HISTORY:
+    if seen and seen < MIN_HISTORY:
         generated = _generated_acute(places)
     elif seen:
         rows = await request_rows(db, "r.urgency = 'acute' and r.created_at >= now() - make_interval(days => $1)",
-                                  LOOKAHEAD_HISTORY_DAYS, page=f"limit {LOOKAHEAD_PROFILES}")
+                                  HISTORY_DAYS, page=f"limit {PROFILES}")
         recent = tuple(request_from_row(r, places) for r in rows)
     # the same rule as the simulation's (bench/simulate.py): the policy measured is the policy deployed
-    return from_history(seen, recent, generated, LOOKAHEAD_HORIZON_DAYS)
+    return from_history(seen, recent, generated, HORIZON_DAYS)
 
 
 @functools.cache
 def _generated_acute_for(places: tuple[Municipality, ...]) -> tuple[Request, ...]:
-    requests = generate_requests(places, LOOKAHEAD_PROFILES, seed=0)
+    requests = generate_requests(places, PROFILES, seed=0)
     return tuple(r for r in requests if r.urgency == "acute")
 
 
