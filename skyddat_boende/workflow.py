@@ -255,30 +255,38 @@ async def withdraw_unit_offers(
     too, their requests locked without waiting (waiting for a request while holding units could close
     a circle with an offer being made); one still busy restarts the attempt (Contended). So the caller's
     change of the units never meets an open offer."""
-    withdrawn = 0
+    withdrawn, highest = 0, None
     for _ in range(CATCH_UP_ROUNDS):  # offers made while this waited for a request: catch up, still waiting
-        if not (found := await _withdraw_open_offers(db, unit_ids, wait=True)):
+        found, highest = await _withdraw_open_offers(db, unit_ids, wait=True, highest=highest)
+        if not found:
             break
         withdrawn += found
     await db.execute("select 1 from unit where id = any($1::uuid[]) order by id for no key update",
                      sorted({*unit_ids, *(lock or ())}))
-    return withdrawn + await _withdraw_open_offers(db, unit_ids, wait=False)
+    return withdrawn + (await _withdraw_open_offers(db, unit_ids, wait=False, highest=highest))[0]
 
 
-async def _withdraw_open_offers(db: asyncpg.Connection, unit_ids: list[uuid.UUID], *, wait: bool) -> int:
+async def _withdraw_open_offers(db: asyncpg.Connection, unit_ids: list[uuid.UUID], *, wait: bool,
+                                highest: uuid.UUID | None) -> tuple[int, uuid.UUID | None]:
+    """Withdraw the units' open offers, their requests locked in id order: waiting (with `wait`) only
+    for a request above `highest`, the highest this transaction locked so far. A catch-up round finds
+    requests below it, and waiting for one of those while holding a higher one closes a circle with a
+    caller locking both in order (each such deadlock costs a second before its retry)."""
     found = await db.fetch(
         "select id, request_id from offer where unit_id = any($1::uuid[]) and status = 'open' order by request_id, id",
         unit_ids,
     )
     for row in found:
+        in_order = highest is None or row["request_id"] > highest
         try:
-            offer = await lock_offer(db, row["id"], wait=wait)
+            offer = await lock_offer(db, row["id"], wait=wait and in_order)
         except asyncpg.LockNotAvailableError:
             raise Contended("an offer made on the unit meanwhile is still being changed") from None
+        highest = row["request_id"] if in_order else highest
         if offer is None or offer["status"] != "open":
             continue
         await _close_offer(db, offer, "withdrawn")
         await events.publish(db, offer["operator_id"], "offer.withdrawn", offer_id=offer["id"])
         await events.publish(db, offer["municipality_id"], "offer.withdrawn", offer_id=offer["id"],
                              request_id=offer["request_id"])
-    return len(found)
+    return len(found), highest

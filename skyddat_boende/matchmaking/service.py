@@ -72,11 +72,11 @@ async def offer_next(
     for wait in (False, True):
         passed_over = []
         for candidate in candidates:
-            if not await available.still_offerable(db, candidate.unit_id, wait=wait):
+            try:
+                offer_id = await _offer_unit(db, row, available, candidate, settings, wait=wait)
+            except _PassedOver:
                 passed_over.append(candidate)
                 continue
-            fit = msgspec.structs.asdict(candidate.score.fit)
-            offer_id = await create_offer(db, row, candidate.unit_id, fit, settings)
             if offer_id is not None:
                 await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
                 return Outcome(offer_id, report)
@@ -84,6 +84,32 @@ async def offer_next(
     await db.execute("update placement_request set last_match = $2 where id = $1", request_id, report)
     await events.publish(db, row["municipality_id"], "request.waiting", request_id=request_id)
     return Outcome(None, report)
+
+
+class _PassedOver(Exception):
+    """The unit is no longer as ranked, or (without waiting) another request is offering it right now."""
+
+
+class _Refused(Exception):
+    """The database refused the offer (its beds were taken meanwhile): roll back the unit's lock."""
+
+
+async def _offer_unit(db: asyncpg.Connection, row: asyncpg.Record, available: adapter.Availability, candidate,
+                      settings: Settings, *, wait: bool) -> uuid.UUID | None:
+    """Lock the unit and offer it, in a savepoint: a unit that turns out taken is unlocked again, so the
+    transaction never holds one unit while it waits for the next (out of id order, that closes a circle
+    with a caller locking units in id order, and each such deadlock costs a second before its retry)."""
+    try:
+        async with db.transaction():
+            if not await available.still_offerable(db, candidate.unit_id, wait=wait):
+                raise _PassedOver
+            offer_id = await create_offer(db, row, candidate.unit_id, msgspec.structs.asdict(candidate.score.fit),
+                                          settings)
+            if offer_id is None:
+                raise _Refused
+            return offer_id
+    except _Refused:
+        return None
 
 
 def household_beds(request_row: asyncpg.Record) -> int:
