@@ -139,15 +139,6 @@ async def _recreate(server_url: str, name: str, template: str | None = None) -> 
     return database.database_url_for(server_url, name)
 
 
-async def _drop(server_url: str, *names: str) -> None:
-    conn = await database.connect(server_url)
-    try:
-        for name in names:
-            await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
-
-
 async def _fetch(url: str, query: str, *args) -> list[asyncpg.Record]:
     conn = await database.connect(url)
     try:
@@ -485,7 +476,7 @@ async def run(config: Config, server_url: str, workdir: Path) -> tuple[dict, dic
             for phase in config.phases:
                 await getattr(bench, phase)()
         finally:
-            await _drop(server_url, *[bench.template(u) for u in bench.datasets], *bench.databases)
+            await database.drop_databases(server_url, *[bench.template(u) for u in bench.datasets], *bench.databases)
     settings = {**asdict(config), "datasets": bench.datasets, "load_tool": "wrk (one connection per thread)",
                 "processes": "1 (2 for mixed_two_processes)", "phase_results": bench.phases}
     return settings, bench.figures

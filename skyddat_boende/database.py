@@ -65,6 +65,16 @@ async def ensure_database(server_url: str, database: str) -> str:
     return database_url_for(server_url, database)
 
 
+async def drop_databases(server_url: str, *names: str) -> None:
+    """Drop these databases from the server, closing any connection still open to them."""
+    conn = await connect(server_url)
+    try:
+        for name in names:
+            await conn.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await conn.close()
+
+
 async def resolve_database_url(database_url: str | None, pgdata: Path) -> str:
     """DATABASE_URL when given; otherwise the embedded server's application database."""
     if database_url:

@@ -56,14 +56,8 @@ async def _drop_databases(server_url: str, names: list[str]) -> None:
     """Drop the session's databases from DATABASE_URL's server. The embedded server is a throwaway one
     that deletes its whole data directory when the session ends: nothing is dropped one by one there, as
     each DROP DATABASE waits for a checkpoint and a session creates dozens of databases."""
-    if not os.environ.get("DATABASE_URL"):
-        return
-    admin = await asyncpg.connect(server_url)
-    try:
-        for name in names:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await admin.close()
+    if os.environ.get("DATABASE_URL"):
+        await database.drop_databases(server_url, *names)
 
 
 @pytest.fixture(scope="session")
