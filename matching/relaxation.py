@@ -61,6 +61,17 @@ def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capac
     return net, first_entry + entry.reshape(-1)
 
 
+def reached(net: Network, entry: np.ndarray) -> np.ndarray:
+    """Per static arc, whether flow entering at these entry nodes can reach it (every request's arcs can)."""
+    node = np.zeros(net.n_nodes, dtype=bool)
+    node[:FIRST_REQUEST + net.n_requests] = node[entry] = True
+    while True:  # along the chains of entry nodes to their shelter and the sink
+        arcs = node[net.tails]
+        if node[net.heads[arcs]].all():
+            return arcs
+        node[net.heads[arcs]] = True
+
+
 def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray):
     """The max-weight flow using only the given pair arcs: its value, the positions of the pairs
     with flow, and node potentials proving it optimal."""
@@ -142,12 +153,10 @@ def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: n
 
 
 def _most_negative(req: np.ndarray, rc: np.ndarray, out: np.ndarray, k: int) -> np.ndarray:
-    """Of the pairs `out`, each request's k with the most negative reduced cost."""
-    order = out[np.lexsort((rc[out], req[out]))]
-    r = req[order]
-    first = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1]
-    rank = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
-    return order[rank < k]
+    """Of the pairs `out` (ascending, so grouped by request), each request's k with the most negative
+    reduced cost."""
+    groups = np.split(out, np.flatnonzero(np.diff(req[out])) + 1) if out.size else []
+    return np.concatenate([at if at.size <= k else at[np.argpartition(rc[at], k - 1)[:k]] for at in groups] or [out])
 
 
 def top_k_mask(req: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:

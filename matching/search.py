@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model, cp_model_helper
 
 from .candidates import Candidates
 from .capacity import Capacity
@@ -46,16 +46,16 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
         top = tops[k]
         if reached(k) < top:
             hinted = np.r_[np.isin(pairs, best), np.isin(reqs, c.req[best])]
-            solver, status = _solve(model, variables, coefficients, x + m, hinted, top, deadline, workers, seed)
+            solver, status = _solve(model, variables, coefficients, np.r_[x, m], hinted, top, deadline, workers, seed)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                found = pairs[np.array([solver.boolean_value(v) for v in x], dtype=bool)]
+                found = pairs[np.array(solver.response_proto.solution)[x] > 0]
                 best = found if c.weight[found].sum() > c.weight[best].sum() else best
                 top = min(top, int(np.floor(solver.best_objective_bound + 1e-6)))
         scale = (w_priority, 1)[k]
         if reached(k) < top:  # not proven: every lower level may still be at its most
             return Found(best, min(bound, fixed + top * scale + scale - 1))
         if k == 0:
-            model.add(cp_model.LinearExpr.weighted_sum(m, coefficients.tolist()) == reached(0))
+            _row(model, m, coefficients.tolist(), reached(0), reached(0))
         fixed += reached(k) * scale
         # below the bound's priority, the rest may be anything short of one priority point
         tops = (tops[0], tops[1] if reached(0) == tops[0] else w_priority - 1)
@@ -63,44 +63,46 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
 
 
 def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.ndarray):
-    """x per pair (in `pairs` order) and m per request (ascending), with every capacity row (written
-    into the model's proto at once: through Python expressions the largest models take seconds)."""
-    x = [model.new_bool_var("") for _ in range(pairs.size)]
-    index = np.array([v.index for v in x], dtype=np.int64)
+    """The indices of x per pair (in `pairs` order) and of m per request (ascending), with every
+    capacity row; all written into the model's proto at once (through Python objects the largest
+    models take seconds)."""
     req, unit = c.req[pairs], c.unit[pairs]
     size = cap.size[req]
-
-    def row(at: np.ndarray, coefficients: list[int], upper: int, extra: tuple[int, ...] = ()) -> None:
-        linear = model.proto.constraints.add().linear
-        linear.vars.extend(index[at].tolist() + list(extra))
-        linear.coeffs.extend(coefficients)
-        linear.domain.extend([0, upper])  # households and beds are never below 0; sum(x) - m is 0
-
-    m = []
-    for _, at in groups(req):
-        m.append(model.new_bool_var(""))
-        row(at, [1] * at.size + [-1], 0, (m[-1].index,))
+    reqs = np.unique(req)
+    boolean = cp_model_helper.IntegerVariableProto()
+    boolean.domain.extend([0, 1])
+    model.proto.variables.extend([boolean] * (pairs.size + reqs.size))
+    x, m = np.arange(pairs.size), pairs.size + np.arange(reqs.size)
+    for i, (_, at) in enumerate(groups(req)):
+        _row(model, np.r_[x[at], m[i]], [1] * at.size + [-1], 0, 0)
     for u, at in groups(unit):
         if not cap.shared[u]:
-            model.proto.constraints.add().at_most_one.literals.extend(index[at].tolist())
+            model.proto.constraints.add().at_most_one.literals.extend(x[at].tolist())
         elif int(size[at].sum()) > cap.beds[u]:
-            row(at, size[at].tolist(), int(cap.beds[u]))
+            _row(model, x[at], size[at].tolist(), 0, int(cap.beds[u]))
     for s, at in groups(cap.shelter[unit]):
         if s >= 0 and np.unique(req[at]).size > cap.intake[s]:
-            row(at, [1] * at.size, int(max(cap.intake[s], 0)))
+            _row(model, x[at], [1] * at.size, 0, int(max(cap.intake[s], 0)))
     return x, m
+
+
+def _row(model: cp_model.CpModel, variables: np.ndarray, coefficients: list[int], lower: int, upper: int) -> None:
+    linear = model.proto.constraints.add().linear
+    linear.vars.extend(variables.tolist())
+    linear.coeffs.extend(coefficients)
+    linear.domain.extend([lower, upper])
 
 
 def _solve(model, variables, coefficients, hinted_vars, hint, stop_at: int, deadline: float, workers: int,
            seed: int):
     model.clear_objective()  # maximise, written as CpModel.maximize writes it; at once, for speed
     objective = model.proto.objective
-    objective.vars.extend(var.index for var in variables)
+    objective.vars.extend(variables.tolist())
     objective.coeffs.extend((-coefficients).tolist())
     objective.scaling_factor = -1
     model.clear_hints()
     hinted = model.proto.solution_hint  # filled at once: one add_hint call per pair is slow
-    hinted.vars.extend(var.index for var in hinted_vars)
+    hinted.vars.extend(hinted_vars.tolist())
     hinted.values.extend(hint.astype(int).tolist())
     solver = cp_model.CpSolver()
     p = solver.parameters

@@ -96,14 +96,13 @@ class BatchSolver:
 
     def _hint(self, rel: rx.Relaxation, previous: Result | None, deadline: float) -> np.ndarray:
         """The best of: the flow repaired, greedy from the flow's pairs and then the flow's working
-        pairs by weight, the rule-based baseline, and the previous solution (then greedy as before)."""
+        pairs by weight, and the previous solution (then greedy as before)."""
         c, cap = self.cands, self.capacity
         by_weight = rel.active[np.argsort(-c.weight[rel.active], kind="stable")]
         flow_first = np.concatenate([rel.chosen[np.argsort(-c.weight[rel.chosen], kind="stable")], by_weight])
         prev = hint.previous_pairs(self.problem, self.index.position, c, self.bounds, previous)
         return hint.best(c, hint.repair(c, cap, rel.chosen, self.bounds, deadline, self.config.flow_k),
-                         hint.greedy(c, cap, flow_first), hint.arrival_greedy(self.problem, c, cap, self.bounds),
-                         hint.greedy(c, cap, np.concatenate([prev, flow_first])))
+                         hint.greedy(c, cap, flow_first), hint.greedy(c, cap, np.concatenate([prev, flow_first])))
 
     def _search(self, pairs, best, upper, until, config: BatchConfig, seed: int):
         return search(self.cands, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until,
@@ -113,6 +112,9 @@ class BatchSolver:
         return int(self.cands.weight[pairs].sum())
 
     def _result(self, picked: np.ndarray, bound: int, proof: str, start: float, components: int = 0) -> Result:
+        if self._weight(picked) < bound:  # not proven optimal: never worse than the rule-based baseline
+            picked = hint.best(self.cands, picked, hint.arrival_greedy(self.problem, self.cands, self.capacity,
+                                                                          self.bounds))
         objective = self._weight(picked)
         bound = max(bound, objective)
         return Result(
