@@ -76,10 +76,10 @@ def _variables(model: cp_model.CpModel, c: Candidates, cap: Capacity, pairs: np.
     for i, (_, at) in enumerate(groups(req)):
         _row(model, np.r_[x[at], m[i]], [1] * at.size + [-1], 0, 0)
     for u, at in groups(unit):
-        if not cap.shared[u]:
-            model.proto.constraints.add().at_most_one.literals.extend(x[at].tolist())
-        elif int(size[at].sum()) > cap.beds[u]:
+        if cap.shared[u] and int(size[at].sum()) > cap.beds[u]:
             _row(model, x[at], size[at].tolist(), 0, int(cap.beds[u]))
+        elif not cap.shared[u] and at.size > 1:
+            model.proto.constraints.add().at_most_one.literals.extend(x[at].tolist())
     for s, at in groups(cap.shelter[unit]):
         if s >= 0 and np.unique(req[at]).size > cap.intake[s]:
             _row(model, x[at], [1] * at.size, 0, int(max(cap.intake[s], 0)))
