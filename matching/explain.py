@@ -24,10 +24,8 @@ def matches(problem: Problem, index: UnitIndex, c: Candidates, weights: Weights,
     return tuple(out)
 
 
-def unmatched(problem: Problem, index: UnitIndex, c: Candidates, cap: Capacity, picked: np.ndarray,
-              bounds: np.ndarray | None) -> tuple[Unmatched, ...]:
-    """`bounds`: per request r its candidate pairs are bounds[r]:bounds[r + 1]; None when the
-    candidates were pruned (the fitting units are then counted from the rules again)."""
+def unmatched(problem: Problem, index: UnitIndex, c: Candidates, cap: Capacity,
+              picked: np.ndarray) -> tuple[Unmatched, ...]:
     left = cap.left()
     for p in picked.tolist():
         left.take(int(c.req[p]), int(c.unit[p]))
@@ -37,8 +35,7 @@ def unmatched(problem: Problem, index: UnitIndex, c: Candidates, cap: Capacity, 
         if i in placed:
             continue
         tables = index.rule_tables(request)
-        offerable, _, kept = index.offerable(request, _ONE, problem.today, tables)
-        fitting = offerable if bounds is None else c.unit[bounds[i]:bounds[i + 1]]
+        fitting, _, kept = index.offerable(request, _ONE, problem.today, tables)
         taken = int((~left.fits(np.full(fitting.size, i), fitting)).sum())
         excluded = index.exclusions(request, tables) | ({KEPT_FOR_ACUTE: kept} if kept else {})
         text = explanation(int(fitting.size), taken, excluded)

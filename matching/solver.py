@@ -14,7 +14,7 @@ import numpy as np
 
 from . import explain, hint, prices
 from . import relaxation as rx
-from .candidates import Candidates, UnitIndex, all_candidates
+from .candidates import UnitIndex, all_candidates
 from .capacity import Capacity
 from .rules import RuleContext
 from .scoring import Weights, priority
@@ -43,15 +43,13 @@ class BatchConfig:
 class BatchSolver:
     """Matches all requests of a Problem: `BatchSolver(problem).solve(10.0, previous=last_result)`."""
 
-    def __init__(self, problem: Problem, *, index: UnitIndex | None = None, config: BatchConfig = BatchConfig(),
-                 max_candidates_per_request: int | None = None):
+    def __init__(self, problem: Problem, *, index: UnitIndex | None = None, config: BatchConfig = BatchConfig()):
         ctx = RuleContext.of(problem)
-        self.problem, self.config, self.pruned_to = problem, config, max_candidates_per_request
+        self.problem, self.config = problem, config
         self.index = index or UnitIndex(problem.units, ctx)
         self.capacity = Capacity.of(problem, self.index.units, ctx)
         self.weights = Weights.for_batch(len(problem.requests))
-        self.cands = _pruned(all_candidates(problem.requests, self.index, self.weights, problem.today),
-                             max_candidates_per_request)
+        self.cands = all_candidates(problem.requests, self.index, self.weights, problem.today)
         self.bounds = np.searchsorted(self.cands.req, np.arange(len(problem.requests) + 1))
         self.priority = np.array([priority(r, problem.today) for r in problem.requests], dtype=np.int64)
         self.stats: dict[str, int] = {}
@@ -120,31 +118,18 @@ class BatchSolver:
         return Result(
             status="optimal" if objective >= bound else "feasible",
             matches=explain.matches(self.problem, self.index, self.cands, self.weights, picked),
-            unmatched=explain.unmatched(self.problem, self.index, self.cands, self.capacity, picked,
-                                        None if self.pruned_to else self.bounds),
+            unmatched=explain.unmatched(self.problem, self.index, self.cands, self.capacity, picked),
             objective=objective, bound=bound, gap=(bound - objective) / max(1, bound),
             proof=proof if objective >= bound else "", components=components,
             wall_time_s=time.perf_counter() - start, weights=self.weights.as_tuple(),
-            candidates_pruned_to=self.pruned_to,
         )
 
 
-def _pruned(cands: Candidates, k: int | None) -> Candidates:
-    """Each request's k best pairs (ties: the unit listed first); all of them when k is None."""
-    if k is None or len(cands) == 0:
-        return cands
-    order = np.lexsort((cands.unit, -cands.weight, cands.req))
-    starts = np.searchsorted(cands.req[order], cands.req[order], side="left")
-    keep = np.sort(order[np.arange(order.size) - starts < k])
-    return Candidates(cands.req[keep], cands.unit[keep], cands.weight[keep])
-
-
 def solve(problem: Problem, time_limit: float = 10.0, *, workers: int | None = None, seed: int = 0,
-          previous: Result | None = None, max_candidates_per_request: int | None = None,
-          config: BatchConfig = BatchConfig()) -> Result:
+          previous: Result | None = None, config: BatchConfig = BatchConfig()) -> Result:
     """Batch-match every request of the problem (see BatchSolver); candidate generation counts
     against the time limit."""
     start = time.perf_counter()
-    solver = BatchSolver(problem, config=config, max_candidates_per_request=max_candidates_per_request)
+    solver = BatchSolver(problem, config=config)
     left = time_limit - (time.perf_counter() - start)
     return solver.solve(max(left, 0.0), workers=workers, seed=seed, previous=previous)

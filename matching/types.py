@@ -274,9 +274,6 @@ class Result(msgspec.Struct, frozen=True):
     wall_time_s: float
     weights: tuple[int, int, int] = (0, 0, 1)
     """(w_priority, w_fit, w_cost) used for Score.total."""
-    candidates_pruned_to: int | None = None
-    """If set, each request kept only its best N candidate pairs, and `bound` covers
-    that pruned problem only."""
 
 
 class Ranked(msgspec.Struct, frozen=True):
