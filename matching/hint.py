@@ -1,7 +1,7 @@
 """Feasible solutions for the batch: greedy in a given order, the rule-based baseline (arrival
-order), the relaxation's flow repaired, and the previous batch's solution. The best is the hint
-CP-SAT starts from, the lower bound reduced-cost fixing needs, and what the batch returns if
-nothing better is proven: so the batch never does worse than the rule-based baseline."""
+order), the relaxation's flow repaired, and the previous batch's solution. The best but the baseline
+is the hint CP-SAT starts from and the lower bound reduced-cost fixing needs; an answer not proven
+optimal is compared with the baseline too, so the batch never does worse than it."""
 
 from __future__ import annotations
 
