@@ -218,6 +218,19 @@ def test_time_capped_solve_returns_within_its_limit_with_an_honest_bound(generat
     assert all(r.bound >= results[-1].objective for r in results)
 
 
+def test_an_answer_without_time_for_a_proof_is_never_below_the_rule_based_baseline(generated):
+    """No time at all (limit 0 s: one round of the flow, no bed prices, no search): whatever the
+    batch returns unproven still weighs at least the rule-based greedy baseline's answer."""
+    unproven = 0
+    for seed in range(1, 11):
+        p = generated(40, 300, seed=seed)
+        result = solve(p, time_limit=0.0, workers=1, seed=0)
+        assert validate(p, result.matches) == []
+        assert result.objective >= arrival_greedy(p), seed
+        unproven += result.status == "feasible"
+    assert unproven > 0
+
+
 def test_batch_proven_optimum_equals_the_reference_and_beats_greedy(generated):
     """Generated instances (several with shared units the relaxation overfills, so that the bed
     prices and the search run): the batch, asked for 2 workers, ends proven optimal at the optimum
