@@ -56,7 +56,8 @@ def from_history(seen: int, recent: Sequence[Request], generated: Sequence[Reque
     """The acute arrivals to expect, from the service's own history only: `seen` acute requests came in
     the last HISTORY_DAYS; `recent` are (up to PROFILES of) them, their mix once there are MIN_HISTORY,
     else the `generated` mix. None: no acute request came, nothing is kept. The service
-    (skyddat_boende/matchmaking/adapter.py) and the simulation (bench/simulate.py) both use it."""
+    (skyddat_boende/matchmaking/adapter.py) and the simulation (bench/simulate.py) both use it, and
+    the same rule over the "days" requests gives the "days" demand (`priced(..., days=...)`)."""
     if not seen:
         return None
     profiles = tuple(recent[:PROFILES]) if seen >= MIN_HISTORY else tuple(generated)
@@ -79,10 +80,20 @@ def expected_demand(units: Sequence[Unit], demand: AcuteDemand, today: dt.date) 
     return load
 
 
-def priced(units: Sequence[Unit], demand: AcuteDemand | None, today: dt.date) -> list[Unit]:
-    """The units with their expected acute demand written in (rounded to 1/20, so that the rule's
-    key takes few values); unchanged without a demand model."""
+def priced(units: Sequence[Unit], demand: AcuteDemand | None, today: dt.date,
+           days: AcuteDemand | None = None) -> list[Unit]:
+    """The units with their expected acute demand written in, and their expected "days" demand from
+    `days` (the same model over the "days" requests), each rounded to 1/20 so that the prices take few
+    values; unchanged without an acute demand model."""
     if demand is None:
         return list(units)
     load = expected_demand(units, demand, today)
-    return [msgspec.structs.replace(u, acute_demand=round(min(1.0, x) * 20) / 20) for u, x in zip(units, load)]
+    out = [msgspec.structs.replace(u, acute_demand=_rounded(x)) for u, x in zip(units, load)]
+    if days is not None:
+        load = expected_demand(units, days, today)
+        out = [msgspec.structs.replace(u, days_demand=_rounded(x)) for u, x in zip(out, load)]
+    return out
+
+
+def _rounded(load: float) -> float:
+    return round(min(1.0, load) * 20) / 20
