@@ -30,7 +30,8 @@ One day is one clock tick (the engine's `today` is the injected clock). Per seed
     never placed counts its wait up to the end of the run).
 
 The look-ahead's demand model comes from the service's own history only, by the service's rule
-(matching.lookahead.from_history): the acute requests of the last HISTORY_DAYS, which before day 0 are
+(matching.lookahead.from_history): the acute (and, for the "days" demand, the "days") requests of the
+last HISTORY_DAYS, which before day 0 are
 a generated history (another seed, the same arrival rate of households per day: the weeks the service
 ran before the simulated ones) and from day 0 the households that have arrived so far; never the
 arrivals still to come.

@@ -8,12 +8,19 @@ free units that fit it, each as likely, so a unit's expected acute demand over t
 
     sum over profiles p it fits of  per_day * horizon_days / len(profiles) / (free units fitting p)
 
-`priced` writes that figure into each unit (Unit.acute_demand); a less urgent household that takes
-the unit pays the acute priority it would take away (scoring.acute_price, on the objective's first
-level, in UnitIndex.pair_weights): it goes to a unit in lower demand when one is as good, and is not
-offered a unit whose price reaches its own priority, so it waits until its priority grows or the
-demand falls (units free up, or acute arrivals take the kept ones). Fast-track and the batch score
-pairs with the same pair_weights, so they share the one mechanism.
+`priced` writes that figure into each unit (Unit.acute_demand), and the same figure over the "days"
+requests (Unit.days_demand). A household that takes the unit pays the priority it would take away
+from more urgent arrivals (scoring.acute_price, on the objective's first level, in
+UnitIndex.pair_weights): "days" and planned households the acute priority, planned households also
+0.75 of the "days" priority. It goes to a unit in lower demand when one is as good, and is not offered
+a unit whose price reaches its own priority, so it waits until its priority grows or the demand falls
+(units free up, or the arrivals take the kept ones). Every household also pays a small share of its
+own class's demand (acute 0.5, "days" 0.25 of its base priority), never enough to keep a unit from
+it: among the units it fits it takes the one fewer others of its class will need. Fast-track and the
+batch score pairs with the same pair_weights, so they share the one mechanism. Tried and not kept
+(docs/decisions.md): counting the units expected to free within the horizon as supply (lowers every
+price; more acute misses), a lower price on a request's last day, leaving non-acute arrivals to the
+day's batch instead of fast-track.
 """
 
 from __future__ import annotations
