@@ -30,7 +30,8 @@ One day is one clock tick (the engine's `today` is the injected clock). Per seed
     never placed counts its wait up to the end of the run).
 
 The look-ahead's demand model comes from the service's own history only, by the service's rule
-(matching.lookahead.from_history): the acute requests of the last HISTORY_DAYS, which before day 0 are
+(matching.lookahead.from_history): the acute (and, for the "days" demand, the "days") requests of the
+last HISTORY_DAYS, which before day 0 are
 a generated history (another seed, the same arrival rate of households per day: the weeks the service
 ran before the simulated ones) and from day 0 the households that have arrived so far; never the
 arrivals still to come.
@@ -110,6 +111,8 @@ class World:
     generated: tuple[Request, ...]
     """The generated acute mix the look-ahead stands on while its history is thin."""
     answers: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    generated_days: tuple[Request, ...] = ()
+    """The same for "days" requests."""
 
     @property
     def end(self) -> int:
@@ -145,12 +148,13 @@ def make_world(settings: Settings, places) -> World:
     arrivals.sort(key=lambda a: (a.day, rng.random()))
     sample = generate_requests(places, 400, seed=10_000 + s.seed, today=START)
     generated = tuple(r for r in sample if r.urgency == "acute")
+    generated_days = tuple(r for r in sample if r.urgency == "days")
     # the weeks before day 0, at the same rate of households per day (a rng of its own: the world above
     # is the same with or without it)
     before = random.Random(f"history-{s.seed}-{s.occupancy}")
     history = [Arrival(r, -before.randint(1, HISTORY_DAYS), 0) for r in generate_requests(
         places, round(s.households / s.days * HISTORY_DAYS), seed=20_000 + s.seed, today=START)]
-    return World(s, units, arrivals, initial, history, generated)
+    return World(s, units, arrivals, initial, history, generated, generated_days=generated_days)
 
 
 # ---------------------------------------------------------------- one run of a policy
@@ -226,13 +230,14 @@ def simulate(world: World, policy) -> Run:
     return run
 
 
-def demand(run: Run) -> AcuteDemand | None:
+def demand(run: Run, urgency: str = "acute") -> AcuteDemand | None:
     """The look-ahead's demand model as the service builds it (skyddat_boende/matchmaking/adapter.py):
-    the acute requests that came in the last HISTORY_DAYS, most recent first."""
+    the requests of this urgency that came in the last HISTORY_DAYS, most recent first."""
     since = run.day - HISTORY_DAYS
-    seen = [a for a in (*run.world.history, *run.arrival.values()) if a.request.urgency == "acute" and a.day > since]
+    seen = [a for a in (*run.world.history, *run.arrival.values()) if a.request.urgency == urgency and a.day > since]
     seen.sort(key=lambda a: -a.day)
-    return from_history(len(seen), [a.request for a in seen], run.world.generated, run.world.settings.horizon_days)
+    generated = run.world.generated if urgency == "acute" else run.world.generated_days
+    return from_history(len(seen), [a.request for a in seen], generated, run.world.settings.horizon_days)
 
 
 class Greedy:
@@ -261,7 +266,9 @@ class Service:
         self.lookahead = lookahead
 
     def _units(self, run: Run) -> list[Unit]:
-        return priced(run.free_units(), demand(run) if self.lookahead else None, run.today)
+        if not self.lookahead:
+            return run.free_units()
+        return priced(run.free_units(), demand(run), run.today, demand(run, "days"))
 
     def on_arrival(self, run: Run, request_id: str) -> None:
         ranked = FastTrack(self._units(run), today=run.today).top(run.waiting[request_id], 10, explain=False).ranked

@@ -61,7 +61,7 @@ class UnitIndex:
         ]
         self._tokens: dict[int, dict[Hashable, list[int]]] = {}
         self._fit_cols = [_column(self.units, part.key) for part in FIT_PARTS]
-        self.acute_demand = np.array([u.acute_demand for u in self.units], dtype=float)
+        self.demand = np.array([(u.acute_demand, u.days_demand) for u in self.units], dtype=float).reshape(-1, 2)
         self.cost_points = np.fromiter(
             (cost_points(u.daily_rate) for u in self.units), dtype=np.int64, count=len(self.units)
         )
@@ -130,12 +130,14 @@ class UnitIndex:
         self, request: Request, idx: np.ndarray, weights: Weights, today: dt.date
     ) -> np.ndarray:
         """Score.total of placing the request in each unit of idx (int64): the request's priority less
-        each unit's acute price (scoring.acute_price), so fast-track and the batch pay the same."""
+        each unit's price (scoring.acute_price), so fast-track and the batch pay the same."""
         prio = np.full(idx.size, priority(request, today), dtype=np.int64)
-        if request.urgency != "acute":
-            demand = self.acute_demand[idx]
-            for d in np.unique(demand[demand > 0]).tolist():
-                prio[demand == d] -= acute_price(request, d)
+        demand = self.demand[idx]
+        if demand.any():
+            # one price per distinct (acute, days) demand: the demands are rounded to 1/20
+            kinds, which = np.unique(demand, axis=0, return_inverse=True)
+            prices = np.array([acute_price(request, a, d) for a, d in kinds.tolist()], dtype=np.int64)
+            prio -= prices[which.reshape(-1)]
         return (
             prio * weights.priority
             + self.fit_points(request, idx) * weights.fit

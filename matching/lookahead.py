@@ -8,12 +8,19 @@ free units that fit it, each as likely, so a unit's expected acute demand over t
 
     sum over profiles p it fits of  per_day * horizon_days / len(profiles) / (free units fitting p)
 
-`priced` writes that figure into each unit (Unit.acute_demand); a less urgent household that takes
-the unit pays the acute priority it would take away (scoring.acute_price, on the objective's first
-level, in UnitIndex.pair_weights): it goes to a unit in lower demand when one is as good, and is not
-offered a unit whose price reaches its own priority, so it waits until its priority grows or the
-demand falls (units free up, or acute arrivals take the kept ones). Fast-track and the batch score
-pairs with the same pair_weights, so they share the one mechanism.
+`priced` writes that figure into each unit (Unit.acute_demand), and the same figure over the "days"
+requests (Unit.days_demand). A household that takes the unit pays the priority it would take away
+from more urgent arrivals (scoring.acute_price, on the objective's first level, in
+UnitIndex.pair_weights): "days" and planned households the acute priority, planned households also
+0.75 of the "days" priority. It goes to a unit in lower demand when one is as good, and is not offered
+a unit whose price reaches its own priority, so it waits until its priority grows or the demand falls
+(units free up, or the arrivals take the kept ones). Every household also pays a small share of its
+own class's demand (acute 0.5, "days" 0.25 of its base priority), never enough to keep a unit from
+it: among the units it fits it takes the one fewer others of its class will need. Fast-track and the
+batch score pairs with the same pair_weights, so they share the one mechanism. Tried and not kept
+(docs/decisions.md): counting the units expected to free within the horizon as supply (lowers every
+price; more acute misses), a lower price on a request's last day, leaving non-acute arrivals to the
+day's batch instead of fast-track.
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ def from_history(seen: int, recent: Sequence[Request], generated: Sequence[Reque
     """The acute arrivals to expect, from the service's own history only: `seen` acute requests came in
     the last HISTORY_DAYS; `recent` are (up to PROFILES of) them, their mix once there are MIN_HISTORY,
     else the `generated` mix. None: no acute request came, nothing is kept. The service
-    (skyddat_boende/matchmaking/adapter.py) and the simulation (bench/simulate.py) both use it."""
+    (skyddat_boende/matchmaking/adapter.py) and the simulation (bench/simulate.py) both use it, and
+    the same rule over the "days" requests gives the "days" demand (`priced(..., days=...)`)."""
     if not seen:
         return None
     profiles = tuple(recent[:PROFILES]) if seen >= MIN_HISTORY else tuple(generated)
@@ -79,10 +87,20 @@ def expected_demand(units: Sequence[Unit], demand: AcuteDemand, today: dt.date) 
     return load
 
 
-def priced(units: Sequence[Unit], demand: AcuteDemand | None, today: dt.date) -> list[Unit]:
-    """The units with their expected acute demand written in (rounded to 1/20, so that the rule's
-    key takes few values); unchanged without a demand model."""
+def priced(units: Sequence[Unit], demand: AcuteDemand | None, today: dt.date,
+           days: AcuteDemand | None = None) -> list[Unit]:
+    """The units with their expected acute demand written in, and their expected "days" demand from
+    `days` (the same model over the "days" requests), each rounded to 1/20 so that the prices take few
+    values; unchanged without an acute demand model."""
     if demand is None:
         return list(units)
     load = expected_demand(units, demand, today)
-    return [msgspec.structs.replace(u, acute_demand=round(min(1.0, x) * 20) / 20) for u, x in zip(units, load)]
+    out = [msgspec.structs.replace(u, acute_demand=_rounded(x)) for u, x in zip(units, load)]
+    if days is not None:
+        load = expected_demand(units, days, today)
+        out = [msgspec.structs.replace(u, days_demand=_rounded(x)) for u, x in zip(out, load)]
+    return out
+
+
+def _rounded(load: float) -> float:
+    return round(min(1.0, load) * 20) / 20

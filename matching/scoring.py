@@ -2,8 +2,8 @@
 
 Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, the
 request's deadline in days, rules.DEADLINE_DAYS)),
-less the unit's acute price when the request is not acute (acute_price: the acute priority that
-expected acute arrivals would lose); a pair whose price reaches the request's priority is not offered.
+less the unit's price (acute_price: the priority that expected more urgent arrivals would lose, and
+a smaller share of its own class's); a pair whose price reaches the request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
 Cost is counted in whole 100 SEK per day, which keeps the folded weights of a large batch well
@@ -52,15 +52,34 @@ with the demand read from the history and waiting held at the deadline, 1.5 kept
 less urgent households would have used in time; 0.75 placed fewer acute households in time."""
 
 
-def acute_price(request: Request, acute_demand: float) -> int:
-    """What a less urgent household pays, in priority points, for a unit that expected acute
-    arrivals need (Unit.acute_demand, matching.lookahead): the acute priority it would take away.
-    The pair's priority is the request's less this price; a pair priced at or above the request's
-    priority is no candidate (the household takes a unit in lower demand, or waits while its
-    priority grows and the demand falls)."""
-    if request.urgency == "acute" or acute_demand <= 0:
-        return 0
-    return round(ACUTE_PRICE_SCALE * URGENCY_WEIGHT["acute"] * WAIT_BASE_DAYS * min(1.0, acute_demand))
+DAYS_PRICE_SCALE = 0.75
+"""The price a planned household pays per expected "days" arrival, in "days" base priorities
+(URGENCY_WEIGHT["days"] x WAIT_BASE_DAYS). Tuned on the simulation (docs/decisions.md, "A look-ahead
+over every class"): 0.25 gained nothing, 0.5 and 1 less than 0.75 at 85% occupancy."""
+OWN_CLASS_PRICE_SCALE = {"acute": 0.5, "days": 0.25, "planned": 0.0}
+"""What a household pays per expected arrival of its own urgency, in its own base priorities: less than
+its priority, so it never keeps a unit from the household (the own class's demand includes it), but
+among the units it fits it takes the one fewer others of its class will need. 0.5 for acute stays a
+pure ordering (an acute priority is at least 120, so no acute pair is ever dropped by it)."""
+
+
+def acute_price(request: Request, acute_demand: float, days_demand: float = 0.0) -> int:
+    """What a household pays, in priority points, for a unit that expected more urgent arrivals need
+    (Unit.acute_demand, Unit.days_demand, matching.lookahead): the priority it would take away from
+    them, acute arrivals for "days" and planned households, "days" arrivals (at DAYS_PRICE_SCALE) for
+    planned ones; plus OWN_CLASS_PRICE_SCALE of its own class's demand. The pair's priority is the
+    request's less this price; a pair priced at or above the request's priority is no candidate (the
+    household takes a unit in lower demand, or waits while its priority grows and the demand falls).
+    The price never depends on how long the request has waited: an overdue request pays what a fresh
+    one pays, so it never ranks below a fresher one of its urgency (scoring.priority)."""
+    urgency = request.urgency
+    own = {"acute": acute_demand, "days": days_demand, "planned": 0.0}[urgency]
+    price = OWN_CLASS_PRICE_SCALE[urgency] * URGENCY_WEIGHT[urgency] * min(1.0, own)
+    if urgency != "acute":
+        price += ACUTE_PRICE_SCALE * URGENCY_WEIGHT["acute"] * min(1.0, acute_demand)
+    if urgency == "planned":
+        price += DAYS_PRICE_SCALE * URGENCY_WEIGHT["days"] * min(1.0, days_demand)
+    return round(price * WAIT_BASE_DAYS)
 
 
 def cost_points(daily_rate: int) -> int:
@@ -159,7 +178,7 @@ class Weights:
 def score(request: Request, unit: Unit, today: dt.date, weights: Weights) -> Score:
     """The explained score of placing this request in this unit (rules are not checked here)."""
     fit = fit_parts(request, unit)
-    prio = priority(request, today) - acute_price(request, unit.acute_demand)
+    prio = priority(request, today) - acute_price(request, unit.acute_demand, unit.days_demand)
     cost = cost_points(unit.daily_rate)
     return Score(
         priority=prio,

@@ -173,6 +173,9 @@ class Unit(msgspec.Struct, frozen=True):
     acute_demand: float = 0.0
     """Acute arrivals expected to need this unit before it would free again (matching.lookahead;
     0 = none expected, or no look-ahead): a less urgent household pays a price for it (scoring.acute_price)."""
+    days_demand: float = 0.0
+    """The same for "days" arrivals: a planned household pays a price for it, a "days" household a
+    smaller one that only steers it to the unit fewer others need (scoring.acute_price)."""
 
 
 class Offer(msgspec.Struct, frozen=True):

@@ -68,8 +68,8 @@ select o.request_id, o.unit_id, u.shelter_id, o.decline_reason
  where o.request_id = any($1::uuid[]) and o.status in ('declined', 'expired')
 """
 
-ACUTE_SEEN = """
-select count(*) from placement_request where urgency = 'acute' and created_at >= now() - make_interval(days => $1)
+SEEN = """
+select count(*) from placement_request where urgency = $2 and created_at >= now() - make_interval(days => $1)
 """
 
 Tried = tuple[frozenset[str], frozenset[str]]
@@ -113,7 +113,8 @@ async def availability(db: asyncpg.Connection, places: dict[str, Municipality], 
     """Every free unit, each with the acute demand it can expect (matching.lookahead): fast-track and
     the batch read the same snapshot, so they keep the same units for acute arrivals."""
     rows = await db.fetch(AVAILABLE_UNITS, stale_hours)
-    units = priced([unit_from_row(row, places) for row in rows], await acute_demand(db, places), today())
+    units = priced([unit_from_row(row, places) for row in rows], await acute_demand(db, places), today(),
+                   await acute_demand(db, places, "days"))
     fresh = [u for u, row in zip(units, rows) if not row["stale"]]
     stale = [u for u, row in zip(units, rows) if row["stale"]]
     offers = [Offer(str(r["request_id"]), str(r["unit_id"])) for r in await db.fetch(OPEN_OFFERS)]
@@ -121,29 +122,31 @@ async def availability(db: asyncpg.Connection, places: dict[str, Municipality], 
     return Availability(fresh, stale, offers, intake)
 
 
-async def acute_demand(db: asyncpg.Connection, places: dict[str, Municipality]) -> AcuteDemand | None:
-    """The acute arrivals to expect: the rate of the last HISTORY_DAYS, and the mix of those
-    requests (the generator's mix while there are fewer than MIN_HISTORY). None: none came."""
-    seen = await db.fetchval(ACUTE_SEEN, HISTORY_DAYS)
+async def acute_demand(db: asyncpg.Connection, places: dict[str, Municipality],
+                       urgency: str = "acute") -> AcuteDemand | None:
+    """The acute arrivals to expect (or with urgency="days", the "days" arrivals, which planned
+    households pay for): the rate of the last HISTORY_DAYS, and the mix of those requests (the
+    generator's mix while there are fewer than MIN_HISTORY). None: none came."""
+    seen = await db.fetchval(SEEN, HISTORY_DAYS, urgency)
     recent, generated = (), ()
     if seen and seen < MIN_HISTORY:
-        generated = _generated_acute(places)
+        generated = _generated(places, urgency)
     elif seen:
-        rows = await request_rows(db, "r.urgency = 'acute' and r.created_at >= now() - make_interval(days => $1)",
-                                  HISTORY_DAYS, page=f"limit {PROFILES}")
+        rows = await request_rows(db, "r.urgency = $2 and r.created_at >= now() - make_interval(days => $1)",
+                                  HISTORY_DAYS, urgency, page=f"limit {PROFILES}")
         recent = tuple(request_from_row(r, places) for r in rows)
     # the same rule as the simulation's (bench/simulate.py): the policy measured is the policy deployed
     return from_history(seen, recent, generated, HORIZON_DAYS)
 
 
 @functools.cache
-def _generated_acute_for(places: tuple[Municipality, ...]) -> tuple[Request, ...]:
+def _generated_for(places: tuple[Municipality, ...], urgency: str) -> tuple[Request, ...]:
     requests = generate_requests(places, PROFILES, seed=0)
-    return tuple(r for r in requests if r.urgency == "acute")
+    return tuple(r for r in requests if r.urgency == urgency)
 
 
-def _generated_acute(places: dict[str, Municipality]) -> tuple[Request, ...]:
-    return _generated_acute_for(tuple(sorted(places.values(), key=lambda m: m.code)))
+def _generated(places: dict[str, Municipality], urgency: str) -> tuple[Request, ...]:
+    return _generated_for(tuple(sorted(places.values(), key=lambda m: m.code)), urgency)
 
 
 def unit_from_row(row: asyncpg.Record, places: dict[str, Municipality]) -> Unit:

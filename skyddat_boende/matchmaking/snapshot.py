@@ -162,14 +162,17 @@ class UnitSnapshot:
     async def _build(self, db: asyncpg.Connection) -> _Built:
         generation, day = self._generation, adapter.today()
         rows = await db.fetch(adapter.AVAILABLE_UNITS, self.stale_hours)
-        demand = await adapter.acute_demand(db, self.places)
+        # the acute and the "days" demand (matching.lookahead), as adapter.availability reads them
+        demand = await adapter.acute_demand(db, self.places), await adapter.acute_demand(db, self.places, "days")
         # off the event loop: the other requests' work interleaves with it instead of waiting for all of it
         return await asyncio.to_thread(self._built_from, rows, demand, day, generation)
 
     def _built_from(self, rows: list[asyncpg.Record], demand, day: dt.date, generation: int) -> _Built:
-        """The units priced with the acute demand they can expect (adapter.availability does the same)."""
+        """The units priced with the acute and "days" demand they can expect (adapter.availability does
+        the same)."""
         fresh, stale, versions = [], [], {}
-        units = priced([adapter.unit_from_row(row, self.places) for row in rows], demand, day)
+        acute, days = demand
+        units = priced([adapter.unit_from_row(row, self.places) for row in rows], acute, day, days)
         for row, unit in zip(rows, units):
             (stale if row["stale"] else fresh).append(unit)
             versions[unit.id] = (row["version"], row["beds_taken"], row["shelter_version"])

@@ -37,8 +37,12 @@ def test_a_planned_household_goes_elsewhere_and_an_acute_one_gets_the_kept_unit(
     # without the look-ahead it would take the cheaper accessible unit
     assert [r.unit_id for r in got.ranked] == ["plain"] and got.excluded == {"kept_for_acute": 1}
     assert "kept for expected acute arrivals" in got.explanation
+    # an acute household is never kept from a unit, but one that fits both takes the one no expected
+    # acute arrival needs, and one that needs the wheelchair gets the kept unit
     acute = request("acute", urgency="acute")
-    assert [r.unit_id for r in FastTrack(units, today=TODAY).top(acute).ranked] == ["accessible", "plain"]
+    assert [r.unit_id for r in FastTrack(units, today=TODAY).top(acute).ranked] == ["plain", "accessible"]
+    wheelchair = request("wheelchair", woman(needs=Needs(wheelchair=True)), urgency="acute")
+    assert [r.unit_id for r in FastTrack(units, today=TODAY).top(wheelchair).ranked] == ["accessible"]
     result = solve(problem([planned], units), 5.0)
     assert [(m.request_id, m.unit_id) for m in result.matches] == [("planned", "plain")]
 
@@ -95,3 +99,18 @@ def test_the_demand_model_comes_from_the_history_alone():
     full = from_history(len(recent), recent, generated, horizon_days=3.0)
     assert full.profiles == recent[:PROFILES] and full.per_day == len(recent) / HISTORY_DAYS
     assert full.horizon_days == 3.0
+
+
+def test_a_planned_household_pays_for_the_days_arrivals_a_days_household_only_steers_by_them():
+    # "days" demand: a planned household pays 0.75 x 60 x demand and is kept from a unit whose price
+    # reaches its priority; a "days" household pays a quarter of its own base priority and is never kept
+    busy = unit("busy", daily_rate=1000, days_demand=1.0)
+    quiet = unit("quiet", daily_rate=3000)
+    planned = request("planned", urgency="planned", waiting_since=TODAY)
+    got = FastTrack([busy, quiet], today=TODAY).top(planned)
+    assert [r.unit_id for r in got.ranked] == ["quiet"] and got.excluded == {"kept_for_acute": 1}
+    assert not solve(problem([planned], [busy]), 5.0).matches
+    days = request("days", urgency="days", waiting_since=TODAY)
+    got = FastTrack([busy, quiet], today=TODAY).top(days)
+    assert [(r.unit_id, r.score.priority) for r in got.ranked] == [("quiet", 60), ("busy", 60 - 15)]
+    assert [m.unit_id for m in solve(problem([days], [busy]), 5.0).matches] == ["busy"]
