@@ -79,16 +79,14 @@ def _bed_lp(net: rx.Network, req: np.ndarray, unit: np.ndarray, entry: np.ndarra
     the given arc costs, and per pair its flow there; None when GLOP finds no optimum in time."""
     if time_limit <= 0:
         return None
-    static = np.flatnonzero(rx.reached(net, entry))  # the rest carries no flow: GLOP need not see it
-    nodes, local = np.unique(np.concatenate([net.tails[static], rx.FIRST_REQUEST + req, net.heads[static], entry]),
-                             return_inverse=True)  # renumbered 0..; the source and the sink stay 0 and 1
-    tails, heads = np.split(local, 2)
-    upper = np.concatenate([net.caps[static], np.ones(req.size, dtype=np.int64)]).astype(np.float64)
+    tails = np.concatenate([net.tails, rx.FIRST_REQUEST + req])
+    heads = np.concatenate([net.heads, entry])
+    upper = np.concatenate([net.caps, np.ones(req.size, dtype=np.int64)]).astype(np.float64)
     lower = np.where(tails == rx.SOURCE, 1.0, 0.0)  # every request's unit of flow leaves the source
     model = ModelBuilderHelper()
     columns = model.add_var_array_with_bounds(lower, upper, np.zeros(lower.size, dtype=bool), "")
-    model.set_objective_coefficients(columns.tolist(), np.concatenate([static_cost[static], pair_cost]).tolist())
-    n_nodes = nodes.size - 2  # a row per node but the source and the sink: flow in = flow out
+    model.set_objective_coefficients(columns.tolist(), np.concatenate([static_cost, pair_cost]).tolist())
+    n_nodes = net.n_nodes - 2  # a row per node but the source and the sink: flow in = flow out
     on_shared = np.flatnonzero(cap.shared[unit])
     bed_units, bed_row = np.unique(unit[on_shared], return_inverse=True)
     beds = cap.beds[bed_units].astype(np.float64).tolist()
@@ -100,7 +98,7 @@ def _bed_lp(net: rx.Network, req: np.ndarray, unit: np.ndarray, entry: np.ndarra
     into, out_of = heads - 2, tails - 2  # rows of the nodes; the source and the sink have none
     terms = (  # (row, column, coefficient): flow in - flow out = 0 per node, then the beds rows
         np.concatenate([into[into >= 0], out_of[out_of >= 0], n_nodes + bed_row]),
-        np.concatenate([arcs[into >= 0], arcs[out_of >= 0], static.size + on_shared]),
+        np.concatenate([arcs[into >= 0], arcs[out_of >= 0], net.tails.size + on_shared]),
         np.concatenate([np.ones(int((into >= 0).sum())), -np.ones(int((out_of >= 0).sum())),
                         cap.size[req[on_shared]].astype(np.float64)]),
     )
@@ -114,4 +112,4 @@ def _bed_lp(net: rx.Network, req: np.ndarray, unit: np.ndarray, entry: np.ndarra
     prices = np.zeros(cap.beds.size)
     # a <= row of a minimisation has a dual <= 0: the price is its negation
     prices[bed_units] = np.maximum(0.0, -solver.dual_values()[n_nodes:n_nodes + bed_units.size])
-    return prices, solver.variable_values()[static.size:]
+    return prices, solver.variable_values()[net.tails.size:]

@@ -61,17 +61,6 @@ def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capac
     return net, first_entry + entry.reshape(-1)
 
 
-def reached(net: Network, entry: np.ndarray) -> np.ndarray:
-    """Per static arc, whether flow entering at these entry nodes can reach it (every request's arcs can)."""
-    node = np.zeros(net.n_nodes, dtype=bool)
-    node[:FIRST_REQUEST + net.n_requests] = node[entry] = True
-    while True:  # along the chains of entry nodes to their shelter and the sink
-        arcs = node[net.tails]
-        if node[net.heads[arcs]].all():
-            return arcs
-        node[net.heads[arcs]] = True
-
-
 def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray):
     """The max-weight flow using only the given pair arcs: its value, the positions of the pairs
     with flow, and node potentials proving it optimal."""
