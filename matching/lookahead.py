@@ -91,14 +91,13 @@ def priced(units: Sequence[Unit], demand: AcuteDemand | None, today: dt.date,
            days: AcuteDemand | None = None) -> list[Unit]:
     """The units with their expected acute demand written in, and their expected "days" demand from
     `days` (the same model over the "days" requests), each rounded to 1/20 so that the prices take few
-    values; unchanged without an acute demand model."""
-    if demand is None:
-        return list(units)
-    load = expected_demand(units, demand, today)
-    out = [msgspec.structs.replace(u, acute_demand=_rounded(x)) for u, x in zip(units, load)]
+    values; a demand without a model stays 0."""
+    out = list(units)
+    if demand is not None:
+        out = [msgspec.structs.replace(u, acute_demand=_rounded(x))
+               for u, x in zip(out, expected_demand(out, demand, today))]
     if days is not None:
-        load = expected_demand(units, days, today)
-        out = [msgspec.structs.replace(u, days_demand=_rounded(x)) for u, x in zip(out, load)]
+        out = [msgspec.structs.replace(u, days_demand=_rounded(x)) for u, x in zip(out, expected_demand(out, days, today))]
     return out
 
 

@@ -27,6 +27,9 @@ def test_demand_falls_on_the_units_the_acute_profiles_fit():
     assert load[0] == 7.0 and load[1] == 0.0  # 0.5 a day over 14 days, all on the one accessible unit
     assert [u.acute_demand for u in priced(units, demand, TODAY)] == [1.0, 0.0]
     assert priced(units, None, TODAY) == units
+    # a "days" model alone is written in too: its price does not wait for an acute history
+    days_only = priced(units, None, TODAY, demand)
+    assert [(u.acute_demand, u.days_demand) for u in days_only] == [(0.0, 1.0), (0.0, 0.0)]
 
 
 def test_a_planned_household_goes_elsewhere_and_an_acute_one_gets_the_kept_unit():
