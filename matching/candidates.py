@@ -61,7 +61,11 @@ class UnitIndex:
         ]
         self._tokens: dict[int, dict[Hashable, list[int]]] = {}
         self._fit_cols = [_column(self.units, part.key) for part in FIT_PARTS]
-        self.demand = np.array([(u.acute_demand, u.days_demand) for u in self.units], dtype=float).reshape(-1, 2)
+        # each unit's (acute, "days") demand as a code into its distinct values, found once per snapshot:
+        # the demands are rounded to 1/20, so a few dozen kinds price every unit
+        demand = np.array([(u.acute_demand, u.days_demand) for u in self.units], dtype=float).reshape(-1, 2)
+        kinds, codes = np.unique(demand, axis=0, return_inverse=True)
+        self.demand_kinds, self.demand_code = kinds.tolist(), codes.reshape(-1)
         self.cost_points = np.fromiter(
             (cost_points(u.daily_rate) for u in self.units), dtype=np.int64, count=len(self.units)
         )
@@ -132,12 +136,13 @@ class UnitIndex:
         """Score.total of placing the request in each unit of idx (int64): the request's priority less
         each unit's price (scoring.acute_price), so fast-track and the batch pay the same."""
         prio = np.full(idx.size, priority(request, today), dtype=np.int64)
-        demand = self.demand[idx]
-        if demand.any():
-            # one price per distinct (acute, days) demand: the demands are rounded to 1/20
-            kinds, which = np.unique(demand, axis=0, return_inverse=True)
-            prices = np.array([acute_price(request, a, d) for a, d in kinds.tolist()], dtype=np.int64)
-            prio -= prices[which.reshape(-1)]
+        codes = self.demand_code[idx]
+        present = np.unique(codes)
+        if any(any(self.demand_kinds[k]) for k in present.tolist()):
+            prices = np.zeros(len(self.demand_kinds), dtype=np.int64)
+            for k in present.tolist():
+                prices[k] = acute_price(request, *self.demand_kinds[k])
+            prio -= prices[codes]
         return (
             prio * weights.priority
             + self.fit_points(request, idx) * weights.fit
