@@ -125,3 +125,19 @@ def test_real_http_server_serves_health_ready_and_limits_body(database_url):
         # a 4 KiB body against a 2 KiB limit: refused before any handler runs
         too_big = httpx.post(base + "/health", content=b"x" * 4096, headers={"content-type": "application/json"})
         assert too_big.status_code in (405, 413)
+
+
+async def test_every_connection_runs_without_jit(database_url):
+    # PostgreSQL's default is jit=on: a short statement whose estimate passes jit_above_cost would
+    # spend hundreds of milliseconds compiling while holding its locks
+    conn = await database.connect(database_url)
+    try:
+        assert await conn.fetchval("show jit") == "off"
+    finally:
+        await conn.close()
+    pool = await database.create_pool(database_url, max_size=2, service_role=True)
+    try:
+        async with pool.acquire() as pooled:
+            assert await pooled.fetchval("show jit") == "off"
+    finally:
+        await pool.close()
