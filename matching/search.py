@@ -3,7 +3,8 @@
     x[p] per pair, m[r] = request r placed = sum of its x
     one unit per request; per unshared unit at most one household; per shared unit sizes within its
     beds; per limited shelter at most its intake left today (all from Capacity)
-    objective in two levels: priority on m first, then fit and cost on x
+    objective in two levels: the pairs' priority first (the requests' on m less the units' acute
+    prices on x), then fit and cost on x
 
 Two levels rather than one sum: the weights that fold the levels into one integer (scoring.py) are
 large enough to weaken CP-SAT's linear relaxation. The search stops as soon as a level reaches the
@@ -35,11 +36,16 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
     model = cp_model.CpModel()
     x, m = _variables(model, c, cap, pairs)
     reqs = np.unique(c.req[pairs])
-    levels = ((m, priority[reqs]), (x, c.weight[pairs] - priority[c.req[pairs]] * w_priority))
+    # a pair's priority is its request's less the unit's acute price: the first level is written as
+    # the requests' priorities on m less the prices on the priced pairs' x
+    top = c.weight[pairs] // w_priority
+    price = priority[c.req[pairs]] - top
+    priced = np.flatnonzero(price)
+    levels = ((np.r_[m, x[priced]], np.r_[priority[reqs], -price[priced]]), (x, c.weight[pairs] - top * w_priority))
     best, tops, fixed = hint, divmod(bound, w_priority), 0
 
     def reached(k: int) -> int:  # the best solution's level k: its priority, or the rest of its weight
-        prio = int(priority[c.req[best]].sum())
+        prio = int((c.weight[best] // w_priority).sum())
         return (prio, int(c.weight[best].sum()) - prio * w_priority)[k]
 
     for k, (variables, coefficients) in enumerate(levels):
@@ -55,7 +61,7 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
         if reached(k) < top:  # not proven: every lower level may still be at its most
             return Found(best, min(bound, fixed + top * scale + scale - 1))
         if k == 0:
-            _row(model, m, coefficients.tolist(), reached(0), reached(0))
+            _row(model, variables, coefficients.tolist(), reached(0), reached(0))
         fixed += reached(k) * scale
         # below the bound's priority, the rest may be anything short of one priority point
         tops = (tops[0], tops[1] if reached(0) == tops[0] else w_priority - 1)
