@@ -38,10 +38,11 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
     reqs = np.unique(c.req[pairs])
     # a pair's priority is its request's less the unit's acute price: the first level is written as
     # the requests' priorities on m less the prices on the priced pairs' x
-    top = c.weight[pairs] // w_priority
-    price = priority[c.req[pairs]] - top
+    pair_priority = c.weight[pairs] // w_priority
+    price = priority[c.req[pairs]] - pair_priority
     priced = np.flatnonzero(price)
-    levels = ((np.r_[m, x[priced]], np.r_[priority[reqs], -price[priced]]), (x, c.weight[pairs] - top * w_priority))
+    levels = ((np.r_[m, x[priced]], np.r_[priority[reqs], -price[priced]]),
+              (x, c.weight[pairs] - pair_priority * w_priority))
     best, tops, fixed = hint, divmod(bound, w_priority), 0
 
     def reached(k: int) -> int:  # the best solution's level k: its priority, or the rest of its weight
