@@ -1,8 +1,8 @@
 """The objective: three lexicographic levels folded into one integer per match.
 
-Level 1, priority (per pair): URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(days waited, the
-request's deadline in days, rules.DEADLINE_DAYS)),
-less the unit's price (acute_price: the priority that expected more urgent arrivals would lose, and
+Level 1, priority (per pair): the request's priority (`priority`: URGENCY_WEIGHT[urgency] *
+(WAIT_BASE_DAYS + days waited up to the deadline), the last days before the deadline raised and the
+first weeks after it lowered), less the unit's price (acute_price: the priority that expected more urgent arrivals would lose, and
 a smaller share of its own class's); a pair whose price reaches the request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
@@ -36,13 +36,31 @@ COST_UNIT_SEK = 100
 COST_MAX = RATE_CAP_SEK // COST_UNIT_SEK
 
 
+LAST_DAYS = 3
+"""A "days" or planned household in its last LAST_DAYS days before its deadline ranks above every other
+"days" or planned household (LAST_DAYS_BASE + days waited), below every acute one."""
+LAST_DAYS_BASE = max(URGENCY_WEIGHT[u] * (WAIT_BASE_DAYS + DEADLINE_DAYS[u]) for u in ("days", "planned")) + 1
+GIVE_WAY_DAYS = 21
+"""Past its deadline a "days" or planned household gives way to every household still in time (its
+urgency weight x GIVE_WAY_BASE_DAYS, below a fresh planned one) for GIVE_WAY_DAYS days, then holds its
+deadline day's priority again: placing it first would no longer save its deadline, and would cost the
+deadline of one who can still make it; the bound keeps anyone from waiting behind others without end."""
+GIVE_WAY_BASE_DAYS = 10
+
+
 def priority(request: Request, today: dt.date) -> int:
     """Urgency first; within an urgency, the longer waited first, up to the deadline (rules.DEADLINE_DAYS).
-    Past its deadline a request keeps the priority of its last day: never below a fresher request of its
-    urgency, but no longer climbing above those that can still be placed in time and would otherwise
-    miss theirs one after another whenever places are short (bench/simulate.py, docs/decisions.md)."""
-    waited = min(max(0, (today - request.waiting_since).days), DEADLINE_DAYS[request.urgency])
-    return URGENCY_WEIGHT[request.urgency] * (WAIT_BASE_DAYS + waited)
+    A "days" or planned household on its last days before the deadline goes before the others (LAST_DAYS)
+    and one just past it after every household still in time (GIVE_WAY_DAYS); an acute household, and
+    every household after the give-way, keeps the priority of its deadline day: never below a fresher
+    request of its urgency (bench/simulate.py, docs/decisions.md)."""
+    urgency, deadline = request.urgency, DEADLINE_DAYS[request.urgency]
+    waited = max(0, (today - request.waiting_since).days)
+    if urgency != "acute" and deadline - LAST_DAYS < waited <= deadline:
+        return LAST_DAYS_BASE + waited
+    if urgency != "acute" and deadline < waited <= deadline + GIVE_WAY_DAYS:
+        return URGENCY_WEIGHT[urgency] * GIVE_WAY_BASE_DAYS
+    return URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(waited, deadline))
 
 
 ACUTE_PRICE_SCALE = 1.0

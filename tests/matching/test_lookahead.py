@@ -58,10 +58,12 @@ def test_the_price_grows_with_the_demand_and_waiting_outgrows_it():
         planned = request("planned", urgency="planned", waiting_since=TODAY - dt.timedelta(days=waited))
         assert not solve(problem([planned], kept), 5.0).matches, waited
     # priorities: planned 30 + days waited, days 2 x (30 + days waited), the days counted up to the
-    # deadline (14 and 7 days); price round(120 x demand)
+    # deadline (14 and 7 days); 75 + days waited in the last three days before it, 20 ("days") in the
+    # three weeks after it, then 2 x (30 + 7) again; price round(120 x demand)
     cases = (("planned", 0, 0.2, True), ("planned", 0, 0.25, False), ("planned", 7, 0.3, True),
-             ("planned", 14, 0.35, True), ("planned", 14, 0.4, False), ("days", 7, 0.6, True),
-             ("days", 7, 0.65, False), ("days", 30, 0.6, True), ("days", 30, 0.65, False), ("acute", 0, 1.0, True))
+             ("planned", 14, 0.7, True), ("planned", 14, 0.75, False), ("days", 7, 0.65, True),
+             ("days", 7, 0.7, False), ("days", 10, 0.15, True), ("days", 10, 0.2, False),
+             ("days", 30, 0.6, True), ("days", 30, 0.65, False), ("acute", 0, 1.0, True))
     for urgency, waited, acute_demand, placed in cases:
         unit = msgspec.structs.replace(kept[0], acute_demand=acute_demand)
         r = request(urgency, urgency=urgency, waiting_since=TODAY - dt.timedelta(days=waited))

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 from matching.rules import DEADLINE_DAYS
-from matching.scoring import priority
+from matching.scoring import (
+    GIVE_WAY_BASE_DAYS, GIVE_WAY_DAYS, LAST_DAYS, URGENCY_WEIGHT, WAIT_BASE_DAYS, priority,
+)
 from matching.solver import BatchSolver, solve
 from matching.types import Adult, Child, Household, Needs, Offer
 from matching.validator import validate
@@ -66,26 +68,52 @@ def test_acute_wins_the_last_place_over_planned():
 
 
 def test_waiting_time_breaks_a_tie_in_urgency():
-    reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=2)),
-            request("r2", waiting_since=TODAY - dt.timedelta(days=9))]
+    reqs = [request("r1", waiting_since=TODAY - dt.timedelta(days=1)),
+            request("r2", waiting_since=TODAY - dt.timedelta(days=3))]
     assert placed(run(problem(reqs, [unit("u1")]))) == {"r2": "u1"}
 
 
-def test_an_overdue_request_never_ranks_below_a_fresher_one_of_its_urgency():
-    # deadlines 1, 7 and 14 days: waiting counts up to the deadline and is then held, never lost
+def _waited(name, urgency, days):
+    return request(name, urgency=urgency, waiting_since=TODAY - dt.timedelta(days=days))
+
+
+def test_last_days_before_the_deadline_go_first_among_days_and_planned_households():
+    # deadlines 7 and 14 days: in its last LAST_DAYS days a household goes before every other "days" or
+    # planned one, fresh or overdue, and still after a fresh acute one
+    for urgency, deadline in (("days", 7), ("planned", 14)):
+        for waited in range(deadline - LAST_DAYS + 1, deadline + 1):
+            last = _waited("last", urgency, waited)
+            for other_urgency, other_deadline in (("days", 7), ("planned", 14)):
+                for other_waited in [*range(other_deadline - LAST_DAYS + 1), other_deadline + 1, 60]:
+                    other = _waited("other", other_urgency, other_waited)
+                    assert priority(last, TODAY) > priority(other, TODAY), (urgency, waited, other_urgency, other_waited)
+            assert priority(last, TODAY) < priority(_waited("acute", "acute", 0), TODAY)
+    last, fresh = _waited("last", "planned", 13), _waited("fresh", "days", 0)
+    assert placed(run(problem([fresh, last], [unit("u1")]))) == {"last": "u1"}
+
+
+def test_past_the_deadline_a_household_gives_way_for_three_weeks_then_holds_its_deadline_priority():
+    # an acute household keeps its deadline day's priority at once; a "days" or planned one first gives
+    # way to every household still in time (GIVE_WAY_DAYS), then holds it: waiting is never lost for good
     for urgency, deadline in DEADLINE_DAYS.items():
-        for overdue in (deadline + 1, deadline + 5, 60):
-            late = request("late", urgency=urgency, waiting_since=TODAY - dt.timedelta(days=overdue))
-            for waited in range(deadline + 1):
-                fresher = request("fresher", urgency=urgency, waiting_since=TODAY - dt.timedelta(days=waited))
-                assert priority(late, TODAY) >= priority(fresher, TODAY), (urgency, overdue, waited)
-                if waited < deadline:  # and the batch places it first
-                    assert placed(run(problem([fresher, late], [unit("u1")]))) == {"late": "u1"}
-            # held at its last day: no longer above one on its last day, still below a more urgent request
-            last = request("last", urgency=urgency, waiting_since=TODAY - dt.timedelta(days=deadline))
-            assert priority(late, TODAY) == priority(last, TODAY)
-    acute = request("acute", urgency="acute", waiting_since=TODAY)
-    days = request("days", urgency="days", waiting_since=TODAY - dt.timedelta(days=60))
+        in_time = [_waited("fresher", u, w) for u, d in DEADLINE_DAYS.items() for w in range(d + 1)]
+        held = URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + deadline)
+        for overdue in (deadline + 1, deadline + GIVE_WAY_DAYS, deadline + GIVE_WAY_DAYS + 1, 60):
+            late = _waited("late", urgency, overdue)
+            giving_way = urgency != "acute" and overdue <= deadline + GIVE_WAY_DAYS
+            assert priority(late, TODAY) == (URGENCY_WEIGHT[urgency] * GIVE_WAY_BASE_DAYS if giving_way else held)
+            for fresher in in_time:
+                waited = (TODAY - fresher.waiting_since).days
+                not_on_last_days = urgency == "acute" or waited <= deadline - LAST_DAYS
+                if giving_way:
+                    assert priority(late, TODAY) < priority(fresher, TODAY), (urgency, overdue, fresher.urgency)
+                elif fresher.urgency == urgency and not_on_last_days:
+                    assert priority(late, TODAY) >= priority(fresher, TODAY), (urgency, overdue, waited)
+            fresh = _waited("fresh", urgency, 0)
+            expected = "fresh" if giving_way else "late"
+            assert placed(run(problem([fresh, late], [unit("u1")]))) == {expected: "u1"}, (urgency, overdue)
+    acute = _waited("acute", "acute", 0)
+    days = _waited("days", "days", 60)
     assert priority(acute, TODAY) > priority(days, TODAY)
 
 
