@@ -15,7 +15,9 @@ Urgency = Annotated[vocabulary.Urgency, Meta(description=(
     "How soon the household must move in; it weighs the request's priority (acute 4, days 2, planned 1) "
     "and the time within which matching aims to place it. `acute`: today: only units free today are "
     "offered, and an offer is held for the shorter acute hold time; `days`: within 7 days of the "
-    "request; `planned`: within 14 days, by `latest_start_date`."
+    "request; `planned`: within 14 days, by `latest_start_date`. A `days` or `planned` request goes before "
+    "the others of those two urgencies on the last 3 days of its window, and for 21 days after the window "
+    "it gives way to every request still within its own."
 ))]
 ProtectedDataLevel = Annotated[vocabulary.ProtectedDataLevel, Meta(description=(
     "Protected personal data (Skatteverket's levels, lowest first). `none`; `sekretessmarkering`: "
