@@ -35,6 +35,17 @@ class Capacity:
         """A fresh account of what is left, before anything is placed."""
         return Left(self, self.beds.copy(), np.maximum(self.intake, 0), np.zeros(self.beds.size, dtype=bool))
 
+    def uncontested(self, req: np.ndarray, unit: np.ndarray) -> np.ndarray:
+        """Per pair, whether its unit and its limited shelter could take every one of these pairs at once."""
+        used = np.bincount(unit, weights=self.size[req], minlength=self.beds.size)
+        count = np.bincount(unit, minlength=self.beds.size)
+        unit_free = np.where(self.shared, used <= self.beds, count <= 1)
+        shelter = self.shelter[unit]
+        limited = shelter >= 0
+        at_shelter = np.unique(shelter[limited] * self.size.size + req[limited]) // self.size.size
+        shelter_free = np.append(np.bincount(at_shelter, minlength=self.intake.size) <= self.intake, True)
+        return unit_free[unit] & shelter_free[shelter]
+
     def over_full(self, req: np.ndarray, unit: np.ndarray) -> np.ndarray:
         """The shared units these pairs fill over their beds (the relaxation allows that)."""
         used = np.zeros(self.beds.size, dtype=np.int64)
