@@ -75,8 +75,8 @@ def search(c: Candidates, cap: Capacity, priority: np.ndarray, w_priority: int, 
 
 
 def undominated(c: Candidates, cap: Capacity, pairs: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`pairs` less those a request's best pair at an uncontested unit (one that could take every pair
-    left at it, in a shelter that could too) weighs at least as much as, and `hint` with those
+    """`pairs` without those a request's best pair at an uncontested unit (one that could take every
+    pair left at it, in a shelter that could too) weighs at least as much as, and `hint` with such
     requests moved to that pair. Moving a request there never breaks a limit and never loses weight,
     so the optimum over the pairs left is the optimum over `pairs`; dropping pairs frees more units,
     hence the rounds."""
