@@ -48,6 +48,14 @@ deadline of one who can still make it; the bound keeps anyone from waiting behin
 GIVE_WAY_BASE_DAYS = 10
 
 
+def last_give_way_day(urgency: str, waiting_since: dt.date, today: dt.date) -> dt.date | None:
+    """The last day of the give-way (GIVE_WAY_DAYS) a request is in today, or None when it is not in one."""
+    deadline = DEADLINE_DAYS[urgency]
+    if urgency != "acute" and deadline < (today - waiting_since).days <= deadline + GIVE_WAY_DAYS:
+        return waiting_since + dt.timedelta(days=deadline + GIVE_WAY_DAYS)
+    return None
+
+
 def priority(request: Request, today: dt.date) -> int:
     """Urgency first; within an urgency, the longer waited first, up to the deadline (rules.DEADLINE_DAYS).
     A "days" or planned household on its last days before the deadline goes before the others (LAST_DAYS)
@@ -58,7 +66,7 @@ def priority(request: Request, today: dt.date) -> int:
     waited = max(0, (today - request.waiting_since).days)
     if urgency != "acute" and deadline - LAST_DAYS < waited <= deadline:
         return LAST_DAYS_BASE + waited
-    if urgency != "acute" and deadline < waited <= deadline + GIVE_WAY_DAYS:
+    if last_give_way_day(urgency, request.waiting_since, today):
         return URGENCY_WEIGHT[urgency] * GIVE_WAY_BASE_DAYS
     return URGENCY_WEIGHT[urgency] * (WAIT_BASE_DAYS + min(waited, deadline))
 

@@ -10,11 +10,13 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from matching.scoring import GIVE_WAY_DAYS, last_give_way_day
 from skyddat_boende.access import secured
 from skyddat_boende.dependencies import Db
 from skyddat_boende import input_guard
 from skyddat_boende.geography import repository as geography
 from skyddat_boende.identity.principal import SOCIAL_WORKER
+from skyddat_boende.matchmaking.adapter import today
 from skyddat_boende.objects import audited, not_found
 from skyddat_boende.placement_requests import repository as requests
 from skyddat_boende.placement_requests import service as request_service
@@ -89,8 +91,12 @@ class SocialWorkerPages(Controller):
         fit = [part for part in FIT_PARTS if found.offer and found.offer.fit.get(part)]
         excluded = sorted(((n, rule) for rule, n in (found.match.excluded if found.match else {}).items() if n),
                           reverse=True)
+        # the batch's own rule and clock (matching.scoring.priority, the adapter's dates)
+        until = found.status == "waiting" and last_give_way_day(found.urgency, found.waiting_since.date(), today())
+        window = {"ended": until - dt.timedelta(days=GIVE_WAY_DAYS), "until": until} if until else None
         return page(request, "social/request.html", req=found, municipalities=municipalities, counties=counties,
                     fit=fit, excluded=excluded, distances=await _distances(db, found),
+                    window_passed=window,
                     history=await live.request_history(db, request_id),
                     live_state=await live.request_state(db, request.user.organisation_id, request_id),
                     poll_seconds=live.POLL_SECONDS, soon_minutes=live.SOON_MINUTES,
