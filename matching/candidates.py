@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import RULES, RuleContext
+from .rules import KEPT_FOR_ACUTE, RULES, RuleContext
 from .scoring import FIT_PARTS, Weights, acute_price, cost_points, priority
 from .types import Request, Unit
 
@@ -158,6 +158,14 @@ class UnitIndex:
         w = self.pair_weights(request, idx, weights, today)
         keep = w >= weights.priority  # a pair priority of at least 1 (fit and cost stay below one priority point)
         return idx[keep], w[keep], int(idx.size - keep.sum())
+
+    def explained(self, request: Request, weights: Weights, today: dt.date) -> tuple[np.ndarray, np.ndarray,
+                                                                                    dict[str, int]]:
+        """`offerable`'s units and weights, and rule name -> units it excludes, the units kept for
+        acute arrivals included (fast-track and the batch's "why no match" say the same)."""
+        tables = self.rule_tables(request)
+        idx, w, kept = self.offerable(request, weights, today, tables)
+        return idx, w, self.exclusions(request, tables) | ({KEPT_FOR_ACUTE: kept} if kept else {})
 
     def with_context(self, ctx: RuleContext) -> UnitIndex:
         """The same units under another context: only the columns of rules keyed on it (holds, today's

@@ -23,13 +23,10 @@ class Capacity:
     def of(cls, problem: Problem, units: tuple[Unit, ...], ctx: RuleContext) -> Capacity:
         limited = sorted(ctx.intake_remaining)
         position = {s: i for i, s in enumerate(limited)}
-        return cls(
-            beds=np.array([u.beds for u in units], dtype=np.int64),
-            shared=np.array([u.shared for u in units], dtype=bool),
-            shelter=np.array([position.get(u.shelter_id, -1) for u in units], dtype=np.int64),
-            intake=np.array([ctx.intake_remaining[s] for s in limited], dtype=np.int64),
-            size=np.array([r.household.size for r in problem.requests], dtype=np.int64),
-        )
+        return cls(np.array([u.beds for u in units], dtype=np.int64), np.array([u.shared for u in units], dtype=bool),
+                   np.array([position.get(u.shelter_id, -1) for u in units], dtype=np.int64),
+                   np.array([ctx.intake_remaining[s] for s in limited], dtype=np.int64),
+                   np.array([r.household.size for r in problem.requests], dtype=np.int64))
 
     def left(self) -> Left:
         """A fresh account of what is left, before anything is placed."""
@@ -38,19 +35,12 @@ class Capacity:
     def uncontested(self, req: np.ndarray, unit: np.ndarray) -> np.ndarray:
         """Per pair, whether its unit and its limited shelter could take every one of these pairs at once."""
         used = np.bincount(unit, weights=self.size[req], minlength=self.beds.size)
-        count = np.bincount(unit, minlength=self.beds.size)
-        unit_free = np.where(self.shared, used <= self.beds, count <= 1)
+        unit_free = np.where(self.shared, used <= self.beds, np.bincount(unit, minlength=self.beds.size) <= 1)
         shelter = self.shelter[unit]
         limited = shelter >= 0
         at_shelter = np.unique(shelter[limited] * self.size.size + req[limited]) // self.size.size
         shelter_free = np.append(np.bincount(at_shelter, minlength=self.intake.size) <= self.intake, True)
         return unit_free[unit] & shelter_free[shelter]
-
-    def over_full(self, req: np.ndarray, unit: np.ndarray) -> np.ndarray:
-        """The shared units these pairs fill over their beds (the relaxation allows that)."""
-        used = np.zeros(self.beds.size, dtype=np.int64)
-        np.add.at(used, unit, self.size[req])
-        return np.flatnonzero(self.shared & (used > self.beds))
 
 
 @dataclass
@@ -68,16 +58,14 @@ class Left:
         room = np.where(c.shared[unit], self.beds[unit] >= c.size[req], ~self.taken[unit])
         return room & np.append(self.intake > 0, True)[c.shelter[unit]]
 
-    def fits_one(self, r: int, u: int) -> bool:
+    def fits_one(self, r: int, u: int) -> bool:  # `fits` for one pair, without numpy's overhead
         c = self.cap
-        s = c.shelter[u]
-        if s >= 0 and self.intake[s] <= 0:
+        if c.shelter[u] >= 0 and self.intake[c.shelter[u]] <= 0:
             return False
         return bool(self.beds[u] >= c.size[r]) if c.shared[u] else not self.taken[u]
 
     def take(self, r: int, u: int) -> None:
-        c = self.cap
-        self.beds[u] -= c.size[r]
+        self.beds[u] -= self.cap.size[r]
         self.taken[u] = True
-        if c.shelter[u] >= 0:
-            self.intake[c.shelter[u]] -= 1
+        if self.cap.shelter[u] >= 0:
+            self.intake[self.cap.shelter[u]] -= 1

@@ -1,6 +1,5 @@
-"""A batch's answer in words: each match with its score explained, and for every request left
-unplaced, how many units fit it, how many of those others took, what every hard rule excluded, and
-how many fitting units were kept for acute arrivals (their price reached the request's priority)."""
+"""A batch's answer in words: each match with its score, and for each request left unplaced how many
+units fit it, how many of those went to others, and how many each hard rule excluded."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import numpy as np
 
 from .candidates import Candidates, UnitIndex
 from .capacity import Capacity
-from .rules import KEPT_FOR_ACUTE, explain_exclusions
+from .rules import explain_exclusions
 from .scoring import Weights, score
 from .types import Match, Problem, Unmatched
 
@@ -26,29 +25,21 @@ def matches(problem: Problem, index: UnitIndex, c: Candidates, weights: Weights,
 
 def unmatched(problem: Problem, index: UnitIndex, c: Candidates, cap: Capacity,
               picked: np.ndarray) -> tuple[Unmatched, ...]:
-    left = cap.left()
-    for p in picked.tolist():
-        left.take(int(c.req[p]), int(c.unit[p]))
-    placed = set(c.req[picked].tolist())
-    out = []
+    left, placed, out = cap.left(), set(c.req[picked].tolist()), []
+    for r, u in zip(c.req[picked].tolist(), c.unit[picked].tolist()):
+        left.take(r, u)
     for i, request in enumerate(problem.requests):
-        if i in placed:
-            continue
-        tables = index.rule_tables(request)
-        fitting, _, kept = index.offerable(request, _ONE, problem.today, tables)
-        taken = int((~left.fits(np.full(fitting.size, i), fitting)).sum())
-        excluded = index.exclusions(request, tables) | ({KEPT_FOR_ACUTE: kept} if kept else {})
-        text = explanation(int(fitting.size), taken, excluded)
-        out.append(Unmatched(request.id, excluded, int(fitting.size), taken, text))
+        if i not in placed:
+            fitting, _, excluded = index.explained(request, _ONE, problem.today)
+            taken = int((~left.fits(np.full(fitting.size, i), fitting)).sum())
+            out.append(Unmatched(request.id, excluded, int(fitting.size), taken,
+                                 explanation(int(fitting.size), taken, excluded)))
     return tuple(out)
 
 
 def explanation(fitting: int, taken: int, excluded: dict[str, int]) -> str:
     if fitting == 0:
-        why = explain_exclusions(excluded) if excluded else "there are no free units"
-        return f"No unit fits: {why}."
-    text = (f"{fitting:,} units fit, {taken:,} of them went to other requests or their shelter reached "
-            "today's intake limit; ")
-    if excluded:
-        return text + f"excluded: {explain_exclusions(excluded)}."
-    return text + "no unit was excluded by a hard rule."
+        return f"No unit fits: {explain_exclusions(excluded) if excluded else 'there are no free units'}."
+    why = f"excluded: {explain_exclusions(excluded)}" if excluded else "no unit was excluded by a hard rule"
+    return (f"{fitting:,} units fit, {taken:,} of them went to other requests or their shelter reached today's "
+            f"intake limit; {why}.")

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .candidates import UnitIndex
-from .rules import KEPT_FOR_ACUTE, RuleContext, explain_exclusions, intake_remaining
+from .rules import RuleContext, explain_exclusions, intake_remaining
 from .scoring import Weights, score
 from .types import FastTrackResult, Offer, Problem, Ranked, Request, Unit
 
@@ -66,8 +66,10 @@ class FastTrack:
         With explain=True the result also counts, per hard rule, the units it excluded, and the units
         kept for acute arrivals (priced at or above the request's priority, scoring.acute_price).
         """
-        tables = self.index.rule_tables(request) if explain else None
-        idx, w, kept = self.index.offerable(request, _WEIGHTS, self.today, tables)
+        if explain:
+            idx, w, excluded = self.index.explained(request, _WEIGHTS, self.today)
+        else:
+            (idx, w, _), excluded = self.index.offerable(request, _WEIGHTS, self.today), {}
         if idx.size:
             if idx.size > n:
                 part = np.argpartition(-w, n - 1)[:n]
@@ -90,9 +92,6 @@ class FastTrack:
             )
             for i in best.tolist()
         )
-        excluded = {}
-        if explain:
-            excluded = self.index.exclusions(request, tables) | ({KEPT_FOR_ACUTE: kept} if kept else {})
         text = f"{idx.size:,} units fit"
         if excluded:
             text += "; excluded: " + explain_exclusions(excluded)

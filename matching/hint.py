@@ -1,7 +1,6 @@
 """Feasible solutions for the batch: greedy in a given order, the rule-based baseline (arrival
-order), the relaxation's flow repaired, and the previous batch's solution. The best but the baseline
-is the hint CP-SAT starts from and the lower bound reduced-cost fixing needs; an answer not proven
-optimal is compared with the baseline too, so the batch never does worse than it."""
+order), the relaxation's flow repaired, and the previous batch's solution (matching/README.md,
+"The batch", step 3)."""
 
 from __future__ import annotations
 
@@ -31,16 +30,13 @@ def greedy(c: Candidates, cap: Capacity, order: np.ndarray, left: Left | None = 
 def arrival_greedy(problem: Problem, c: Candidates, cap: Capacity, bounds: np.ndarray) -> np.ndarray:
     """The rule-based baseline: requests in arrival order, each taking its best-scoring unit still
     free under every rule (ties: the unit listed first)."""
-    left, out = cap.left(), []
-    reqs = problem.requests
+    left, out, reqs = cap.left(), [], problem.requests
     for r in sorted(range(len(reqs)), key=lambda i: (reqs[i].waiting_since, i)):
-        a, b = int(bounds[r]), int(bounds[r + 1])
-        order = a + np.argsort(-c.weight[a:b], kind="stable")
-        fits = np.flatnonzero(left.fits(c.req[order], c.unit[order]))
+        order = bounds[r] + np.argsort(-c.weight[bounds[r]:bounds[r + 1]], kind="stable")
+        fits = order[left.fits(c.req[order], c.unit[order])]
         if fits.size:
-            p = int(order[fits[0]])
-            left.take(r, int(c.unit[p]))
-            out.append(p)
+            left.take(r, int(c.unit[fits[0]]))
+            out.append(fits[0])
     return np.sort(np.array(out, dtype=np.int64))
 
 
@@ -59,8 +55,8 @@ def repair(c: Candidates, cap: Capacity, flow_pairs: np.ndarray, bounds: np.ndar
         idx = idx[left.fits(c.req[idx], c.unit[idx])]
         if idx.size == 0:
             break
-        rest = replace(cap, beds=left.beds, intake=left.intake)
-        net, entry = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1, rest)
+        net, entry = rx.build_network(c.req[idx], c.unit[idx], bounds.size - 1,
+                                      replace(cap, beds=left.beds, intake=left.intake))
         start = rx.top_k_mask(c.req[idx], c.weight[idx], flow_k)
         chosen = idx[rx.solve_relaxation(net, c.req[idx], entry, c.weight[idx], start, deadline=deadline).chosen]
     return np.sort(np.concatenate(kept))
@@ -74,10 +70,8 @@ def _keep_order(c: Candidates, left: Left, chosen: np.ndarray, bounds: np.ndarra
     for r, u in zip(c.req[chosen].tolist(), c.unit[chosen].tolist()):
         after.take(r, u)
     key = c.weight[chosen].copy()
-    over = left.cap.shared & (after.beds < 0)
-    for i in np.flatnonzero(over[c.unit[chosen]]).tolist():
-        r = int(c.req[chosen[i]])
-        at = np.arange(bounds[r], bounds[r + 1])
+    for i in np.flatnonzero((left.cap.shared & (after.beds < 0))[c.unit[chosen]]).tolist():
+        at = np.arange(bounds[c.req[chosen[i]]], bounds[c.req[chosen[i]] + 1])
         room = at[after.fits(c.req[at], c.unit[at])]
         key[i] -= int(c.weight[room].max()) if room.size else 0
     return chosen[np.argsort(-key, kind="stable")]
@@ -86,15 +80,11 @@ def _keep_order(c: Candidates, left: Left, chosen: np.ndarray, bounds: np.ndarra
 def previous_pairs(problem: Problem, unit_position: dict[str, int], c: Candidates, bounds: np.ndarray,
                    previous: Result | None) -> np.ndarray:
     """The candidate pairs of the previous solution's matches that are still candidates."""
-    if previous is None:
-        return np.zeros(0, dtype=np.int64)
-    req_pos = {r.id: i for i, r in enumerate(problem.requests)}
-    out = []
-    for match in previous.matches:
-        r, u = req_pos.get(match.request_id, -1), unit_position.get(match.unit_id, -1)
-        if r >= 0 and u >= 0:
-            out.extend((bounds[r] + np.flatnonzero(c.unit[bounds[r]:bounds[r + 1]] == u)).tolist())
-    return np.array(out, dtype=np.int64)
+    req_position = {r.id: i for i, r in enumerate(problem.requests)}
+    pairs = [bounds[r] + np.flatnonzero(c.unit[bounds[r]:bounds[r + 1]] == unit_position[m.unit_id])
+             for m in (previous.matches if previous else ()) if m.unit_id in unit_position
+             for r in [req_position.get(m.request_id, -1)] if r >= 0]
+    return np.concatenate(pairs or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
 
 
 def best(c: Candidates, *solutions: np.ndarray) -> np.ndarray:

@@ -1,11 +1,7 @@
-"""The assignment relaxation: a max-weight flow (OR-Tools min-cost flow) by column generation.
+"""The assignment relaxation: a max-weight flow (OR-Tools min-cost flow) by column generation, its
+node potentials pricing every pair (matching/README.md, "The batch", step 2).
 
     source -> request -> entry(unit, size) -> ... -> shelter (or sink) -> sink;  request -> sink
-
-A shared unit with B beds has an entry node per household size s among its candidates, chained
-from the largest down, the arc leaving size s's node with capacity B // s: a relaxation of its
-beds, every other rule exact. The flow's node potentials price every pair: its reduced cost bounds
-what using it costs (prices.py fixes pairs by it).
 """
 
 from __future__ import annotations
@@ -21,10 +17,6 @@ from .capacity import Capacity
 SOURCE, SINK, FIRST_REQUEST = 0, 1, 2
 
 
-class RelaxationError(RuntimeError):
-    pass
-
-
 @dataclass(frozen=True)
 class Network:
     """The fixed part of the flow network: request, entry and shelter nodes and their arcs."""
@@ -37,58 +29,53 @@ class Network:
 
 
 def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capacity) -> tuple[Network, np.ndarray]:
-    """The network for these candidate pairs under `cap`'s beds and intake, and each pair's entry node."""
+    """The network for these pairs under `cap`, and each pair's entry node. A shared unit with B beds
+    has an entry per household size s among its pairs, chained from the largest down, the arc leaving
+    size s with capacity B // s: a relaxation of its beds, every other rule exact."""
     keys, entry = np.unique(unit.astype(np.int64) * 64 + np.where(cap.shared[unit], cap.size[req], 0),
                             return_inverse=True)  # household sizes are < 64
     e_unit, e_size = keys // 64, keys % 64
     first_entry = FIRST_REQUEST + n_requests
+    first_shelter = first_entry + keys.size
     shelters, shelter_local = np.unique(cap.shelter[e_unit], return_inverse=True)
     limited = shelters >= 0
-    first_shelter = first_entry + keys.size
     e = np.arange(keys.size, dtype=np.int64)
     # keys ascend by size within a unit: size s's node flows into the next smaller size's node
-    chained = np.r_[False, e_unit[1:] == e_unit[:-1]]
-    e_heads = np.where(chained, first_entry + e - 1,
-                       np.where(limited[shelter_local], first_shelter + shelter_local, SINK))
+    to_shelter = np.where(limited[shelter_local], first_shelter + shelter_local, SINK)
+    e_heads = np.where(np.r_[False, e_unit[1:] == e_unit[:-1]], first_entry + e - 1, to_shelter)
     e_caps = np.where(cap.shared[e_unit], cap.beds[e_unit] // np.maximum(e_size, 1), 1)
-    lim = np.flatnonzero(limited)
-    r = np.arange(n_requests, dtype=np.int64)
+    lim, r = np.flatnonzero(limited), np.arange(n_requests, dtype=np.int64)
     tails = np.concatenate([np.full(n_requests, SOURCE), FIRST_REQUEST + r, first_entry + e, first_shelter + lim])
     heads = np.concatenate([FIRST_REQUEST + r, np.full(n_requests, SINK), e_heads, np.full(lim.size, SINK)])
     caps = np.concatenate([np.ones(2 * n_requests, dtype=np.int64), e_caps, np.maximum(cap.intake[shelters[lim]], 0)])
-    net = Network(n_requests, int(first_shelter + shelters.size), tails.astype(np.int64), heads.astype(np.int64),
-                  caps.astype(np.int64))
+    net = Network(n_requests, int(first_shelter + shelters.size), *(a.astype(np.int64) for a in (tails, heads, caps)))
     return net, first_entry + entry.reshape(-1)
 
 
 def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray):
-    """The max-weight flow using only the given pair arcs: its value, the positions of the pairs
-    with flow, and node potentials proving it optimal."""
+    """The max-weight flow over these pair arcs: its value, the pairs with flow, node potentials."""
     n_static = net.tails.size
-    tails = np.concatenate([net.tails, FIRST_REQUEST + req])
-    heads = np.concatenate([net.heads, entry])
+    tails, heads = np.concatenate([net.tails, FIRST_REQUEST + req]), np.concatenate([net.heads, entry])
     caps = np.concatenate([net.caps, np.ones(req.size, dtype=np.int64)])
     costs = np.concatenate([np.zeros(n_static, dtype=np.int64), -weight.astype(np.int64)])
-    # every request sends one unit, so taking its best pair's cost off all its arcs shifts every
-    # flow by one constant: the solver sees losses against the best pair, small numbers
+    # each request sends one unit, so taking its best pair's cost off all its arcs shifts every flow
+    # by one constant: the solver sees small numbers, the losses against the best pair
     offset = np.zeros(net.n_nodes, dtype=np.int64)
     np.minimum.at(offset, tails[n_static:], costs[n_static:])
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs - offset[tails])
     solver.set_node_supply(SOURCE, net.n_requests)
     solver.set_node_supply(SINK, -net.n_requests)
-    status = solver.solve()
-    if status != solver.OPTIMAL:
-        raise RelaxationError(f"min-cost flow failed: {status}")
+    if (status := solver.solve()) != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
     flows = solver.flows(np.arange(tails.size))
-    return -int(costs @ flows), np.flatnonzero(flows[n_static:] > 0), _potentials(net.n_nodes, tails, heads, costs,
-                                                                                    caps, flows)
+    potential = _potentials(net.n_nodes, tails, heads, costs, caps, flows)
+    return -int(costs @ flows), np.flatnonzero(flows[n_static:] > 0), potential
 
 
 def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:
-    """p = -(shortest distance to a virtual target) in the residual graph (vectorised Bellman-Ford):
-    every residual arc's cost + p[tail] - p[head] >= 0, every node as low as that allows, so pairs
-    outside the flow are priced tightly."""
+    """-(shortest distance to a virtual target) in the residual graph (Bellman-Ford): every residual
+    arc's reduced cost >= 0, each node as low as that allows, so pairs outside the flow price tightly."""
     fwd, bwd = flows < caps, flows > 0
     t = np.concatenate([tails[fwd], heads[bwd]])
     order = np.argsort(t, kind="stable")
@@ -102,7 +89,7 @@ def _potentials(n_nodes, tails, heads, costs, caps, flows) -> np.ndarray:
         if not improved.any():
             return -d
         d[sources[improved]] = best[improved]
-    raise RelaxationError("negative cycle: the flow is not optimal")
+    raise RuntimeError("negative cycle: the flow is not optimal")
 
 
 @dataclass(frozen=True)
@@ -111,15 +98,13 @@ class Relaxation:
     chosen: np.ndarray  # the pairs with flow
     reduced_cost: np.ndarray  # per pair: a solution using it weighs at most value - reduced_cost
     active: np.ndarray  # the pairs that had an arc in the last flow
-    converged: bool
     potential: np.ndarray  # the last flow's node potentials
 
 
 def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray, start: np.ndarray,
                      *, per_round: int = 8, deadline: float | None = None) -> Relaxation:
-    """The flow over every pair by column generation from the pairs in `start` (bool mask). Pairs
-    must be grouped by request. When `deadline` (perf_counter) would pass during another round, the
-    value returned is still an upper bound (not converged)."""
+    """The flow over every pair (grouped by request) by column generation from the pairs in `start`
+    (a mask). Stopped by `deadline` (perf_counter) before another round, its value is still a bound."""
     active = start.copy()
     while True:
         t0 = time.perf_counter()
@@ -130,20 +115,19 @@ def solve_relaxation(net: Network, req: np.ndarray, entry: np.ndarray, weight: n
         if not (rc[out] < 0).any():
             rc = np.maximum(rc, 0)
             rc[chosen] = 0
-            return Relaxation(value, chosen, rc, idx, True, p)
+            return Relaxation(value, chosen, rc, idx, p)
         now = time.perf_counter()
         if deadline is not None and now + (now - t0) > deadline:
             # raise each request's potential by its most negative reduced cost: a feasible dual,
             # worth at most that much more (each request sends one unit)
             low = np.zeros(net.n_requests, dtype=np.int64)
             np.minimum.at(low, req[out], rc[out])
-            return Relaxation(value - int(low.sum()), chosen, np.maximum(rc - low[req], 0), idx, False, p)
+            return Relaxation(value - int(low.sum()), chosen, np.maximum(rc - low[req], 0), idx, p)
         active[_most_negative(req, rc, out, per_round)] = True
 
 
 def _most_negative(req: np.ndarray, rc: np.ndarray, out: np.ndarray, k: int) -> np.ndarray:
-    """Of the pairs `out` (ascending, so grouped by request), each request's k with the most negative
-    reduced cost."""
+    """Of the pairs `out` (ascending, so grouped by request), each request's k of least `rc`."""
     groups = np.split(out, np.flatnonzero(np.diff(req[out])) + 1) if out.size else []
     return np.concatenate([at if at.size <= k else at[np.argpartition(rc[at], k - 1)[:k]] for at in groups] or [out])
 

@@ -1,9 +1,5 @@
 """Batch mode: every waiting request at once, the lexicographic optimum for the whole country.
-
-`BatchSolver.solve` is the pipeline, top to bottom, one module per step: candidates, relaxation,
-hint, bed prices and fixing, search (matching/README.md, "The batch"). Every step asks capacity.py
-whether a household fits; the tuning is in BatchConfig.
-"""
+`BatchSolver.solve` is the pipeline of matching/README.md, "The batch", one module per step."""
 
 from __future__ import annotations
 
@@ -24,20 +20,14 @@ from .types import Problem, Result
 
 @dataclass(frozen=True)
 class BatchConfig:
-    """The batch's tuning; the defaults suit the service's scale (up to about 1,000 requests x
-    10,000 units)."""
+    """The batch's tuning, for up to about 1,000 requests x 10,000 units."""
 
     flow_k: int = 6  # each request's best pairs the flow starts from; column generation adds the rest
     relaxation_share: float = 0.7  # of the time limit at most, so that a solution can be repaired
     price_scale: int = 64  # bed prices are whole 1/price_scale points (less if int64 needs it)
     tight_share: float = 0.3  # of the time left at most, for the search over the pairs priced tight
-    workers: int = 1
+    workers: int = 1  # CP-SAT gets 1 below 8: its small portfolios lack the LP search these models need
     model_seconds_per_pair: float = 2e-5  # the search starts only with this much time left per pair
-
-    @property
-    def cp_sat_workers(self) -> int:
-        # CP-SAT's small portfolios (2-4 workers) lack the LP-driven search these models need
-        return self.workers if self.workers >= 8 else 1
 
 
 class BatchSolver:
@@ -65,8 +55,6 @@ class BatchSolver:
         net, entry = rx.build_network(c.req, c.unit, len(self.problem.requests), cap)
         rel = rx.solve_relaxation(net, c.req, entry, c.weight, rx.top_k_mask(c.req, c.weight, config.flow_k),
                                   deadline=start + config.relaxation_share * time_limit)
-        if rel.converged and cap.over_full(c.req[rel.chosen], c.unit[rel.chosen]).size == 0:
-            return self._result(rel.chosen, rel.value, "relaxation", start)
         best = self._hint(rel, previous, deadline)
         kept, upper, priced = prices.kept_pairs(rel, best, weight(best)), rel.value, None
         if weight(best) < upper and time.perf_counter() < deadline:
@@ -80,8 +68,7 @@ class BatchSolver:
             tight = np.union1d(best, priced.pairs[priced.reduced_cost < priced.K])
             if weight(best) < upper and 2 * tight.size <= kept.size:
                 until = time.perf_counter() + config.tight_share * (deadline - time.perf_counter())
-                found = self._search(tight, best, upper, until, config, seed)
-                best = hint.best(c, best, found.pairs)
+                best = hint.best(c, best, self._search(tight, best, upper, until, config, seed)[0])
                 kept = prices.kept_pairs(rel, best, weight(best), priced)
                 self.stats["tight_pairs"] = int(tight.size)
         self.stats.update({"pairs": len(c), "kept_pairs": int(kept.size)})
@@ -89,8 +76,7 @@ class BatchSolver:
             return self._result(best, upper, "relaxation" if upper == rel.value else "lagrangian", start)
         if deadline - time.perf_counter() < config.model_seconds_per_pair * kept.size:
             return self._result(best, upper, "", start)  # no time to even build the model
-        found = self._search(kept, best, upper, deadline, config, seed)
-        return self._result(found.pairs, found.bound, "cp_sat", start, components=1)
+        return self._result(*self._search(kept, best, upper, deadline, config, seed), "cp_sat", start)
 
     def _hint(self, rel: rx.Relaxation, previous: Result | None, deadline: float) -> np.ndarray:
         """The best of: the flow repaired, greedy from the flow's pairs and then the flow's working
@@ -104,12 +90,12 @@ class BatchSolver:
 
     def _search(self, pairs, best, upper, until, config: BatchConfig, seed: int):
         return search(self.cands, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until,
-                      config.cp_sat_workers, seed)
+                      config.workers if config.workers >= 8 else 1, seed)
 
     def _weight(self, pairs: np.ndarray) -> int:
         return int(self.cands.weight[pairs].sum())
 
-    def _result(self, picked: np.ndarray, bound: int, proof: str, start: float, components: int = 0) -> Result:
+    def _result(self, picked: np.ndarray, bound: int, proof: str, start: float) -> Result:
         if self._weight(picked) < bound:  # not proven optimal: never worse than the rule-based baseline
             picked = hint.best(self.cands, picked, hint.arrival_greedy(self.problem, self.cands, self.capacity,
                                                                           self.bounds))
@@ -120,16 +106,16 @@ class BatchSolver:
             matches=explain.matches(self.problem, self.index, self.cands, self.weights, picked),
             unmatched=explain.unmatched(self.problem, self.index, self.cands, self.capacity, picked),
             objective=objective, bound=bound, gap=(bound - objective) / max(1, bound),
-            proof=proof if objective >= bound else "", components=components,
-            wall_time_s=time.perf_counter() - start, weights=self.weights.as_tuple(),
+            proof=proof if objective >= bound else "", wall_time_s=time.perf_counter() - start,
+            weights=self.weights.as_tuple(),
         )
 
 
 def solve(problem: Problem, time_limit: float = 10.0, *, workers: int | None = None, seed: int = 0,
           previous: Result | None = None, config: BatchConfig = BatchConfig()) -> Result:
-    """Batch-match every request of the problem (see BatchSolver); candidate generation counts
-    against the time limit."""
+    """Batch-match every request of the problem (BatchSolver); candidate generation counts against
+    the time limit."""
     start = time.perf_counter()
     solver = BatchSolver(problem, config=config)
-    left = time_limit - (time.perf_counter() - start)
-    return solver.solve(max(left, 0.0), workers=workers, seed=seed, previous=previous)
+    return solver.solve(max(time_limit - (time.perf_counter() - start), 0.0), workers=workers, seed=seed,
+                        previous=previous)

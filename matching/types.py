@@ -272,8 +272,6 @@ class Result(msgspec.Struct, frozen=True):
     proof: str
     """How optimality was shown: "relaxation" (the flow's optimum, or its bound met), "lagrangian"
     (a solution met the bed prices' bound), "cp_sat" (the search proved it), or "" if not proven."""
-    components: int
-    """CP-SAT models solved (0 when the relaxation or the bed prices proved the optimum)."""
     wall_time_s: float
     weights: tuple[int, int, int] = (0, 0, 1)
     """(w_priority, w_fit, w_cost) used for Score.total."""

@@ -32,7 +32,7 @@ async def previous_solution(db: asyncpg.Connection) -> Result | None:
         return None
     # only the matches are a hint; the rest describes no solve and is not read
     return Result(status="feasible", matches=matches, unmatched=(), objective=0, bound=0, gap=0.0, proof="",
-                  components=0, wall_time_s=0.0)
+                  wall_time_s=0.0)
 
 
 async def remember(db: asyncpg.Connection, run_id: int, matches: list[Match]) -> None:
