@@ -1,8 +1,6 @@
 """A batch's answer in words: each match with its score, and for each request left unplaced how many
 units fit it, how many of those went to others, and how many each hard rule excluded."""
 
-from __future__ import annotations
-
 import numpy as np
 
 from .candidates import Candidates, UnitIndex

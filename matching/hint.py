@@ -2,8 +2,6 @@
 order), the relaxation's flow repaired, and the previous batch's solution (matching/README.md,
 "The batch", step 3)."""
 
-from __future__ import annotations
-
 import time
 from dataclasses import replace
 

@@ -5,8 +5,6 @@ flow keeps every other rule. The prices are the beds rows' duals of an LP (GLOP)
 the bound is the exact integer flow at them, so it holds whatever the LP's rounding.
 """
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass
 

@@ -4,8 +4,6 @@ node potentials pricing every pair (matching/README.md, "The batch", step 2).
     source -> request -> entry(unit, size) -> ... -> shelter (or sink) -> sink;  request -> sink
 """
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass
 

@@ -4,9 +4,8 @@ from Capacity. Two objective levels, priority then fit and cost, rather than one
 that fold them into one integer (scoring.py) weaken CP-SAT's linear relaxation.
 """
 
-from __future__ import annotations
-
 import time
+
 import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 

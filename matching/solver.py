@@ -1,8 +1,6 @@
 """Batch mode: every waiting request at once, the lexicographic optimum for the whole country.
 `BatchSolver.solve` is the pipeline of matching/README.md, "The batch", one module per step."""
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass, replace
 
@@ -33,10 +31,9 @@ class BatchConfig:
 class BatchSolver:
     """Matches all requests of a Problem: `BatchSolver(problem).solve(10.0, previous=last_result)`."""
 
-    def __init__(self, problem: Problem, *, index: UnitIndex | None = None, config: BatchConfig = BatchConfig()):
+    def __init__(self, problem: Problem, config: BatchConfig = BatchConfig()):
         ctx = RuleContext.of(problem)
-        self.problem, self.config = problem, config
-        self.index = index or UnitIndex(problem.units, ctx)
+        self.problem, self.config, self.index = problem, config, UnitIndex(problem.units, ctx)
         self.capacity = Capacity.of(problem, self.index.units, ctx)
         self.weights = Weights.for_batch(len(problem.requests))
         self.cands = all_candidates(problem.requests, self.index, self.weights, problem.today)
@@ -79,14 +76,12 @@ class BatchSolver:
         return self._result(*self._search(kept, best, upper, deadline, config, seed), "cp_sat", start)
 
     def _hint(self, rel: rx.Relaxation, previous: Result | None, deadline: float) -> np.ndarray:
-        """The best of: the flow repaired, greedy from the flow's pairs and then the flow's working
-        pairs by weight, and the previous solution (then greedy as before)."""
-        c, cap = self.cands, self.capacity
-        by_weight = rel.active[np.argsort(-c.weight[rel.active], kind="stable")]
-        flow_first = np.concatenate([rel.chosen[np.argsort(-c.weight[rel.chosen], kind="stable")], by_weight])
+        """The better of the flow repaired and the previous solution completed from the flow's pairs."""
+        c, by_weight = self.cands, lambda pairs: pairs[np.argsort(-self.cands.weight[pairs], kind="stable")]
         prev = hint.previous_pairs(self.problem, self.index.position, c, self.bounds, previous)
-        return hint.best(c, hint.repair(c, cap, rel.chosen, self.bounds, deadline, self.config.flow_k),
-                         hint.greedy(c, cap, flow_first), hint.greedy(c, cap, np.concatenate([prev, flow_first])))
+        return hint.best(c, hint.repair(c, self.capacity, rel.chosen, self.bounds, deadline, self.config.flow_k),
+                         hint.greedy(c, self.capacity, np.concatenate([prev, by_weight(rel.chosen),
+                                                                       by_weight(rel.active)])))
 
     def _search(self, pairs, best, upper, until, config: BatchConfig, seed: int):
         return search(self.cands, self.capacity, self.priority, self.weights.priority, pairs, best, upper, until,
@@ -116,6 +111,6 @@ def solve(problem: Problem, time_limit: float = 10.0, *, workers: int | None = N
     """Batch-match every request of the problem (BatchSolver); candidate generation counts against
     the time limit."""
     start = time.perf_counter()
-    solver = BatchSolver(problem, config=config)
+    solver = BatchSolver(problem, config)
     return solver.solve(max(time_limit - (time.perf_counter() - start), 0.0), workers=workers, seed=seed,
                         previous=previous)
