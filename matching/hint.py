@@ -79,10 +79,12 @@ def previous_pairs(problem: Problem, unit_position: dict[str, int], c: Candidate
                    previous: Result | None) -> np.ndarray:
     """The candidate pairs of the previous solution's matches that are still candidates."""
     req_position = {r.id: i for i, r in enumerate(problem.requests)}
-    pairs = [bounds[r] + np.flatnonzero(c.unit[bounds[r]:bounds[r + 1]] == unit_position[m.unit_id])
-             for m in (previous.matches if previous else ()) if m.unit_id in unit_position
-             for r in [req_position.get(m.request_id, -1)] if r >= 0]
-    return np.concatenate(pairs or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    out = []
+    for match in previous.matches if previous else ():
+        r, u = req_position.get(match.request_id, -1), unit_position.get(match.unit_id, -1)
+        if r >= 0 and u >= 0:
+            out.append(bounds[r] + np.flatnonzero(c.unit[bounds[r]:bounds[r + 1]] == u))
+    return np.concatenate(out or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
 
 
 def best(c: Candidates, *solutions: np.ndarray) -> np.ndarray:
