@@ -68,9 +68,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A Fernet key (`skyddat-boende feed new-key`) encrypting pull feeds' secrets at rest; None: feeds
     without secrets only."""
     feed_poll_seconds: int = 15
+    """How often a worker looks for feeds due to be fetched (each feed has its own interval); 0: never."""
     audit_chain_seconds: int = 1
     """How often a worker moves committed audit events into the hash chain (sql/0038)."""
-    """How often a worker looks for feeds due to be fetched (each feed has its own interval); 0: never."""
+    live_poll_seconds: int = 10
+    """How often an open page (a social worker's request, a shelter's offers) asks whether it changed."""
 
     @property
     def development(self) -> bool:
@@ -143,6 +145,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         feed_secret_key=env.get("SB_FEED_SECRET_KEY") or None,
         feed_poll_seconds=_int(env, "SB_FEED_POLL_SECONDS", defaults.feed_poll_seconds, 0, 3600),
         audit_chain_seconds=_int(env, "SB_AUDIT_CHAIN_SECONDS", defaults.audit_chain_seconds, 1, 60),
+        live_poll_seconds=_int(env, "SB_LIVE_POLL_SECONDS", defaults.live_poll_seconds, 1, 300),
     )
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import asyncpg
 
-#: Seconds between two polls of an open page.
-POLL_SECONDS = 10
 #: An open offer this close to expiring raises the alert banner.
 SOON_MINUTES = 10
 

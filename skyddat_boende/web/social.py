@@ -99,7 +99,7 @@ class SocialWorkerPages(Controller):
                     window_passed=window,
                     history=await live.request_history(db, request_id),
                     live_state=await live.request_state(db, request.user.organisation_id, request_id),
-                    poll_seconds=live.POLL_SECONDS, soon_minutes=live.SOON_MINUTES,
+                    poll_seconds=request.app.state.settings.live_poll_seconds, soon_minutes=live.SOON_MINUTES,
                     now=dt.datetime.now(dt.timezone.utc), section="requests")
 
     @get("/arenden/{request_id:uuid}/lage", name="social_request_state", **SOCIAL)

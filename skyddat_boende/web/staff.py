@@ -115,7 +115,8 @@ class ShelterStaffPages(Controller):
         return page(request, "staff/offers.html", open_offers=open_offers, answered=answered,
                     units=await _units_by_id(db, request), names=await municipality_names(db),
                     reasons=DECLINE_REASONS, now=dt.datetime.now(dt.timezone.utc), section="offers",
-                    live_state=await live.offers_state(db, _operator(request)), poll_seconds=live.POLL_SECONDS,
+                    live_state=await live.offers_state(db, _operator(request)),
+                    poll_seconds=request.app.state.settings.live_poll_seconds,
                     soon_minutes=live.SOON_MINUTES)
 
     @get("/erbjudanden/lage", name="staff_offers_state", **STAFF)
