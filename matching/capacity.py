@@ -23,10 +23,13 @@ class Capacity:
     def of(cls, problem: Problem, units: tuple[Unit, ...], ctx: RuleContext) -> Capacity:
         limited = sorted(ctx.intake_remaining)
         position = {s: i for i, s in enumerate(limited)}
-        return cls(np.array([u.beds for u in units], dtype=np.int64), np.array([u.shared for u in units], dtype=bool),
-                   np.array([position.get(u.shelter_id, -1) for u in units], dtype=np.int64),
-                   np.array([ctx.intake_remaining[s] for s in limited], dtype=np.int64),
-                   np.array([r.household.size for r in problem.requests], dtype=np.int64))
+        return cls(
+            beds=np.array([u.beds for u in units], dtype=np.int64),
+            shared=np.array([u.shared for u in units], dtype=bool),
+            shelter=np.array([position.get(u.shelter_id, -1) for u in units], dtype=np.int64),
+            intake=np.array([ctx.intake_remaining[s] for s in limited], dtype=np.int64),
+            size=np.array([r.household.size for r in problem.requests], dtype=np.int64),
+        )
 
     def left(self) -> Left:
         """A fresh account of what is left, before anything is placed."""

@@ -111,7 +111,8 @@ def _solve(model, variables, coefficients, hinted_vars, hint, stop_at: int, dead
     p = solver.parameters
     p.max_time_in_seconds, p.num_workers, p.random_seed = max(0.01, deadline - time.perf_counter()), workers, seed
     p.linearization_level = 2  # closes gaps on the shared beds that level 1 leaves open
-    # one presolve pass: the full presolve costs more than it saves on these models
+    # a light presolve (one pass; no overlap search, probing or symmetry): the full one costs more than
+    # it saves on these models
     p.max_presolve_iterations, p.find_big_linear_overlap, p.cp_model_probing_level, p.symmetry_level = 1, False, 0, 0
     p.hint_conflict_limit = 0  # the hint is a complete solution: searching near it first only delays the proof
     if solver.solve(model, _StopAt(stop_at)) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
