@@ -71,11 +71,10 @@ def _bed_lp(net: rx.Network, req: np.ndarray, unit: np.ndarray, entry: np.ndarra
     these arc costs, and per pair its flow there; None when GLOP finds no optimum in time."""
     if time_limit <= 0:
         return None
-    tails, heads = np.concatenate([net.tails, rx.FIRST_REQUEST + req]), np.concatenate([net.heads, entry])
-    upper = np.concatenate([net.caps, np.ones(req.size, dtype=np.int64)]).astype(np.float64)
+    tails, heads, upper = net.with_pairs(req, entry)
     lower = np.where(tails == rx.SOURCE, 1.0, 0.0)  # every request's unit of flow leaves the source
     model = ModelBuilderHelper()
-    columns = model.add_var_array_with_bounds(lower, upper, np.zeros(lower.size, dtype=bool), "")
+    columns = model.add_var_array_with_bounds(lower, upper.astype(np.float64), np.zeros(lower.size, dtype=bool), "")
     model.set_objective_coefficients(columns.tolist(), np.concatenate([static_cost, pair_cost]).tolist())
     n_nodes = net.n_nodes - 2  # a row per node but the source and the sink (in = out), then the beds rows
     on_shared = np.flatnonzero(cap.shared[unit])

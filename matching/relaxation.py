@@ -25,6 +25,11 @@ class Network:
     heads: np.ndarray
     caps: np.ndarray
 
+    def with_pairs(self, req: np.ndarray, entry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tails, heads and capacities of the fixed arcs, then one arc per pair (request -> its entry)."""
+        return (np.concatenate([self.tails, FIRST_REQUEST + req]), np.concatenate([self.heads, entry]),
+                np.concatenate([self.caps, np.ones(req.size, dtype=np.int64)]))
+
 
 def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capacity) -> tuple[Network, np.ndarray]:
     """The network for these pairs under `cap`, and each pair's entry node. A shared unit with B beds
@@ -53,8 +58,7 @@ def build_network(req: np.ndarray, unit: np.ndarray, n_requests: int, cap: Capac
 def solve_flow(net: Network, req: np.ndarray, entry: np.ndarray, weight: np.ndarray):
     """The max-weight flow over these pair arcs: its value, the pairs with flow, node potentials."""
     n_static = net.tails.size
-    tails, heads = np.concatenate([net.tails, FIRST_REQUEST + req]), np.concatenate([net.heads, entry])
-    caps = np.concatenate([net.caps, np.ones(req.size, dtype=np.int64)])
+    tails, heads, caps = net.with_pairs(req, entry)
     costs = np.concatenate([np.zeros(n_static, dtype=np.int64), -weight.astype(np.int64)])
     # each request sends one unit, so taking its best pair's cost off all its arcs shifts every flow
     # by one constant: the solver sees small numbers, the losses against the best pair

@@ -2,8 +2,9 @@
 
 Level 1, priority (per pair): the request's priority (`priority`: URGENCY_WEIGHT[urgency] *
 (WAIT_BASE_DAYS + days waited up to the deadline), the last days before the deadline raised and the
-first weeks after it lowered), less the unit's price (acute_price: the priority that expected more urgent arrivals would lose, and
-a smaller share of its own class's); a pair whose price reaches the request's priority is not offered.
+first weeks after it lowered), less the unit's price (acute_price: the priority that expected more
+urgent arrivals would lose, and a smaller share of its own class's); a pair whose price reaches the
+request's priority is not offered.
 Level 2, fit (per pair): the sum of the FIT_PARTS points below (0..FIT_MAX).
 Level 3, cost (per pair): cost points = (RATE_CAP_SEK - daily_rate) // COST_UNIT_SEK (0..COST_MAX), higher is cheaper.
 Cost is counted in whole 100 SEK per day, which keeps the folded weights of a large batch well
